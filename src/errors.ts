@@ -1,0 +1,55 @@
+/**
+ * Errors as typed values: a one-line human message, optional detail behind it, and the
+ * exit code the CLI turns it into (see DESIGN.md "CLI contract").
+ *
+ *   throw new InputError('inventory prod.yaml:12:7: appliances.rp1.host: not an IPv4/IPv6 address or hostname');
+ *
+ * The CLI prints `message` (and `detail` with --verbose) and never a stack trace for these.
+ */
+
+export const ExitCode = {
+  ok: 0,
+  /** a host failed or was unreachable */
+  failed: 1,
+  /** plan/drift: changes pending; apply: changes deferred (disruptive without --allow-disruptive) */
+  changes: 2,
+  /** invalid input: inventory, flags, PEM, addresses; nothing was contacted or changed */
+  invalid: 3,
+} as const;
+export type ExitCode = (typeof ExitCode)[keyof typeof ExitCode];
+
+export class RpctlError extends Error {
+  readonly exitCode: ExitCode;
+  readonly detail: string | undefined;
+
+  constructor(message: string, options: { exitCode: ExitCode; detail?: string; cause?: unknown }) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = new.target.name;
+    this.exitCode = options.exitCode;
+    this.detail = options.detail;
+  }
+}
+
+/** Bad input from the user: exit 3, raised before any host is contacted. */
+export class InputError extends RpctlError {
+  constructor(message: string, options: { detail?: string; cause?: unknown } = {}) {
+    super(message, { ...options, exitCode: ExitCode.invalid });
+  }
+}
+
+/** One host failed (unreachable, auth, sudo, validation, verification): exit 1, other hosts go on. */
+export class HostError extends RpctlError {
+  /** short machine-friendly reason, e.g. `unreachable`, `host-key-mismatch`, `sudo-auth`, `validation` */
+  readonly reason: string;
+
+  constructor(reason: string, message: string, options: { detail?: string; cause?: unknown } = {}) {
+    super(message, { ...options, exitCode: ExitCode.failed });
+    this.reason = reason;
+  }
+}
+
+/** Render any thrown value as one line, without a stack trace. */
+export function oneLine(err: unknown): string {
+  if (err instanceof Error) return err.message.split('\n')[0] ?? err.name;
+  return String(err).split('\n')[0] ?? 'unknown error';
+}

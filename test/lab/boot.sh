@@ -1,0 +1,69 @@
+#!/bin/bash
+# PID 1 of a lab appliance. Gives the appliance private /etc and /var (overlays on the host's),
+# private /home and /root, fresh /run and /tmp, provisions it on first boot, then starts its
+# services the way sysvinit does (the S links of runlevel 2), limited to the appliance's own.
+# TERM: halt. USR1 (from the appliance's `reboot`): exit 77 so the supervisor boots it again.
+#   boot.sh APPLIANCE_DIR
+set -u
+dir=$1
+here=$(cd "$(dirname "$0")" && pwd)
+# shellcheck source=/dev/null
+set -a; . "$dir/appliance.env"; set +a # NAME ADDRESS GENERATION STATE DOMAIN TURN_USER SERVICES NETWORKED
+
+mount -t tmpfs -o mode=0755,size=64m tmpfs /run
+mkdir -p /run/lock /run/.seed && chmod 1777 /run/lock
+cp -a "$dir/seed/." /run/.seed/
+for d in etc-upper etc-work var-upper var-work home root; do mkdir -p "$dir/$d"; done
+mount -t overlay overlay -o "lowerdir=/etc,upperdir=$dir/etc-upper,workdir=$dir/etc-work" /etc
+mount -t overlay overlay -o "lowerdir=/var,upperdir=$dir/var-upper,workdir=$dir/var-work" /var
+mount --bind "$dir/home" /home
+mount --bind "$dir/root" /root
+mount -t tmpfs -o mode=1777,size=256m tmpfs /tmp
+
+# The appliance's own reboot/shutdown, and (where the host's network is shared) guards for commands
+# that would change interfaces, routes or firewall rules: a private /usr/local/sbin comes first in
+# PATH and in sudo's secure_path.
+mkdir -p "$dir/sbin"
+for cmd in reboot shutdown halt poweroff; do ln -sfn "$here/bin/lab-reboot" "$dir/sbin/$cmd"; done
+if [ "$NETWORKED" != yes ]; then
+  for cmd in ip ifup ifdown iptables iptables-restore ip6tables ip6tables-restore route netplan; do
+    ln -sfn "$here/bin/lab-netguard" "$dir/sbin/$cmd"
+  done
+fi
+mount --bind "$dir/sbin" /usr/local/sbin
+
+if [ ! -e "$dir/provisioned" ]; then
+  if ! bash "$here/provision.sh"; then
+    echo "lab: $NAME: provisioning failed" >&2
+    exit 1
+  fi
+  touch "$dir/provisioned"
+fi
+rm -rf /run/.seed
+hostname "$(cat /etc/hostname)"
+
+# coturn runs as turnserver and cannot create its pidfile in a root-owned /run; without one its
+# init script cannot stop it (start-stop-daemon waits 30 s, then KILLs).
+install -o turnserver -g turnserver -m 0644 /dev/null /run/turnserver.pid
+
+running=()
+for link in /etc/rc2.d/S*; do
+  svc=${link##*/S[0-9][0-9]}
+  case " $SERVICES " in *" $svc "*) "$link" start >/dev/null && running+=("$svc") ;; esac
+done
+echo "lab: $NAME up: ${running[*]}"
+date +%s > "$dir/ready"
+
+halt() {
+  for ((i = ${#running[@]} - 1; i >= 0; i--)); do "/etc/init.d/${running[i]}" stop >/dev/null 2>&1; done
+  # fail2ban may have been started by hand (or by a recipe) after boot
+  [ -e /run/fail2ban/fail2ban.sock ] && /etc/init.d/fail2ban stop >/dev/null 2>&1
+  rm -f "$dir/ready"
+}
+trap 'halt; exit 0' TERM INT
+trap 'halt; exit 77' USR1
+# PID 1 reaps every orphan: bash collects any child it is sent SIGCHLD for while it waits.
+while :; do
+  sleep 3600 &
+  wait $!
+done

@@ -1,0 +1,4 @@
+/** Every command group of the CLI, in the order `rpctl --help` lists them. */
+import type { CommandModule } from '../program.js';
+
+export const commandModules: CommandModule[] = [];

@@ -1,0 +1,65 @@
+/**
+ * Where a command reads and writes. The real process in production; buffers in tests, so the CLI
+ * runs in-process and every byte it prints can be checked (secrets grep, JSON parsing).
+ */
+export interface Io {
+  stdout: { write(text: string): void; isTTY: boolean };
+  stderr: { write(text: string): void; isTTY: boolean };
+  /** interactive questions (confirmation, secret prompts) are only asked when this is true */
+  stdinIsTTY: boolean;
+  env: NodeJS.ProcessEnv;
+  cwd: string;
+  /** ask a question on the terminal; `secret` hides the answer */
+  prompt(question: string, options?: { secret?: boolean }): Promise<string>;
+}
+
+export function processIo(): Io {
+  return {
+    stdout: { write: (t) => void process.stdout.write(t), isTTY: Boolean(process.stdout.isTTY) },
+    stderr: { write: (t) => void process.stderr.write(t), isTTY: Boolean(process.stderr.isTTY) },
+    stdinIsTTY: Boolean(process.stdin.isTTY),
+    env: process.env,
+    cwd: process.cwd(),
+    prompt: (question, options) => promptTty(question, options?.secret ?? false),
+  };
+}
+
+async function promptTty(question: string, secret: boolean): Promise<string> {
+  const { createInterface } = await import('node:readline');
+  const rl = createInterface({ input: process.stdin, output: process.stderr, terminal: true });
+  if (secret) {
+    // Echo nothing after the question: readline writes through _writeToOutput.
+    const internal = rl as unknown as { _writeToOutput: (s: string) => void };
+    let asked = false;
+    internal._writeToOutput = (s: string) => {
+      if (!asked) {
+        process.stderr.write(s);
+        asked = true;
+      }
+    };
+  }
+  try {
+    return await new Promise<string>((resolve) => rl.question(question, resolve));
+  } finally {
+    if (secret) process.stderr.write('\n');
+    rl.close();
+  }
+}
+
+/** An Io that records everything, for tests. */
+export function bufferIo(
+  options: { env?: NodeJS.ProcessEnv; cwd?: string; tty?: boolean; answers?: string[] } = {},
+) {
+  const out: string[] = [];
+  const err: string[] = [];
+  const answers = [...(options.answers ?? [])];
+  const io: Io = {
+    stdout: { write: (t) => void out.push(t), isTTY: options.tty ?? false },
+    stderr: { write: (t) => void err.push(t), isTTY: options.tty ?? false },
+    stdinIsTTY: options.tty ?? false,
+    env: options.env ?? { ...process.env, NO_COLOR: '1' },
+    cwd: options.cwd ?? process.cwd(),
+    prompt: async () => answers.shift() ?? '',
+  };
+  return { io, stdout: () => out.join(''), stderr: () => err.join('') };
+}

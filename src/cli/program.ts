@@ -1,0 +1,94 @@
+/**
+ * The rpctl command line: builds the commander program, runs it in-process and turns every
+ * outcome into an exit code (DESIGN.md "CLI contract"). Commands live in src/cli/commands/, one
+ * file per command group; each registers itself through `register(program, ctx)`.
+ */
+import { Command, CommanderError } from 'commander';
+import type { InventorySection, Recipe } from '../engine/recipe.js';
+import { ExitCode, oneLine, RpctlError } from '../errors.js';
+import { commandModules } from './commands/index.js';
+import type { Io } from './io.js';
+
+export interface Registry {
+  recipes: readonly Recipe[];
+  sections: readonly InventorySection[];
+}
+
+export interface CommandContext {
+  io: Io;
+  registry: Registry;
+  /** the exit code the run ends with (the highest-priority one set wins, see `exitWith`) */
+  exitWith(code: ExitCode): void;
+}
+
+export interface CommandModule {
+  register(program: Command, ctx: CommandContext): void;
+}
+
+// 1 (a host failed) wins over 2 (changes pending), which wins over 0; 3 ends the run at once.
+const PRIORITY: Record<number, number> = { 0: 0, 2: 1, 1: 2, 3: 3 };
+
+export async function run(argv: readonly string[], io: Io, registry: Registry): Promise<number> {
+  let exitCode: ExitCode = ExitCode.ok;
+  const ctx: CommandContext = {
+    io,
+    registry,
+    exitWith(code) {
+      if ((PRIORITY[code] ?? 0) > (PRIORITY[exitCode] ?? 0)) exitCode = code;
+    },
+  };
+  const program = new Command('rpctl')
+    .description('Keep a fleet of Pexip Reverse Proxy / TURN appliances in a declared state over SSH.')
+    .version(process.env.npm_package_version ?? '0.1.0', '-V, --version')
+    .option('--verbose', 'print the detail behind errors')
+    .showHelpAfterError('(run with --help for usage)')
+    .configureOutput({
+      writeOut: (s) => io.stdout.write(s),
+      writeErr: (s) => io.stderr.write(s),
+    })
+    .exitOverride();
+  program.addHelpText(
+    'after',
+    `
+Exit codes: 0 ok / in sync, 1 a host failed or was unreachable, 2 changes pending (plan, drift)
+or deferred (apply), 3 invalid input (nothing was contacted or changed).
+
+Examples:
+  rpctl inventory validate -i inventories/prod.yaml
+  rpctl plan -i inventories/prod.yaml --limit 'dc1,!rp-test*'
+  rpctl apply -i inventories/prod.yaml --serial 1 --yes
+  rpctl drift -i inventories/prod.yaml --format prometheus --output /var/lib/node_exporter/rpctl.prom`,
+  );
+  for (const module of commandModules) module.register(program, ctx);
+  // Commander applies exitOverride per command; subcommands need it too.
+  const override = (cmd: Command) => {
+    cmd.exitOverride();
+    cmd.configureOutput({ writeOut: (s) => io.stdout.write(s), writeErr: (s) => io.stderr.write(s) });
+    cmd.commands.forEach(override);
+  };
+  program.commands.forEach(override);
+
+  try {
+    await program.parseAsync([...argv], { from: 'user' });
+    return exitCode;
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      if (
+        err.code === 'commander.helpDisplayed' ||
+        err.code === 'commander.version' ||
+        err.code === 'commander.help'
+      ) {
+        return ExitCode.ok;
+      }
+      return ExitCode.invalid; // usage errors: commander has already printed the reason
+    }
+    if (err instanceof RpctlError) {
+      io.stderr.write(`rpctl: ${err.message}\n`);
+      if (err.detail && program.opts().verbose) io.stderr.write(`${err.detail}\n`);
+      return err.exitCode;
+    }
+    io.stderr.write(`rpctl: internal error: ${oneLine(err)}\n`);
+    if (io.env.RPCTL_DEBUG && err instanceof Error && err.stack) io.stderr.write(`${err.stack}\n`);
+    return ExitCode.failed;
+  }
+}

@@ -1,0 +1,70 @@
+/**
+ * What the engine needs from an SSH connection to one host. Implemented over ssh2 by
+ * src/transport/ssh.ts: one connection per host per run, every exec and upload on it.
+ */
+import type { ShellCommand } from './shell.js';
+
+export interface ExecResult {
+  /** exit status; null when the remote process died of a signal or the channel closed without one */
+  code: number | null;
+  signal?: string;
+  stdout: Buffer;
+  stderr: Buffer;
+}
+
+export interface ExecOptions {
+  /**
+   * Run as root: the command is wrapped as `sudo -k -S -p '' -- sh -c COMMAND` and the sudo
+   * password goes first on stdin (never a command line). `-k` makes sudo ask every time, so a
+   * cached credential can never leave the password line for the command to read.
+   */
+  sudo?: boolean;
+  /** bytes for the command's stdin (after the sudo password when sudo is set) */
+  stdin?: Buffer | string;
+  /** kill the channel after this many milliseconds */
+  timeoutMs?: number;
+}
+
+/** A command that keeps running while the caller does other work (e.g. the apply lock holder). */
+export interface ExecStream {
+  /** resolves with each line the command prints on stdout until it matches */
+  waitFor(pattern: RegExp, timeoutMs: number): Promise<string>;
+  /** everything printed on stdout so far */
+  output(): Buffer;
+  /** close stdin (EOF) and wait for the command to end */
+  finish(): Promise<ExecResult>;
+}
+
+export interface UploadFile {
+  /** file name inside the upload directory (no slashes) */
+  name: string;
+  content: Buffer | string;
+  /** default 0600 */
+  mode?: number;
+}
+
+export interface SessionStats {
+  connections: number;
+  execs: number;
+  sftpSessions: number;
+  bytesSent: number;
+  bytesReceived: number;
+  /** milliseconds from TCP connect to authenticated */
+  handshakeMs: number;
+}
+
+export interface HostSession {
+  /** the inventory name of the host */
+  readonly name: string;
+  /** one exec round trip */
+  exec(command: ShellCommand, options?: ExecOptions): Promise<ExecResult>;
+  /** start a command and keep its channel open */
+  execStream(command: ShellCommand, options?: Omit<ExecOptions, 'timeoutMs'>): Promise<ExecStream>;
+  /**
+   * Create `dir` with mode 0700 (failing if it exists) and write `files` into it over SFTP on this
+   * same connection.
+   */
+  upload(dir: string, files: readonly UploadFile[]): Promise<void>;
+  readonly stats: SessionStats;
+  close(): Promise<void>;
+}

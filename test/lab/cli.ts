@@ -79,8 +79,11 @@ program
   .command('reset')
   .description('rebuild appliances from scratch (same addresses, host keys and certificate)')
   .argument('<names...>')
-  .action(async (names: string[]) => {
-    await reset(names);
+  .option('--state <s>', 'rebuild as installed or fresh (default: as it was)')
+  .action(async (names: string[], opts: { state?: string }) => {
+    if (opts.state && !['installed', 'fresh'].includes(opts.state))
+      throw new InvalidArgumentError('--state: installed or fresh');
+    await reset(names, { state: opts.state as 'installed' | 'fresh' | undefined });
     console.log(`lab: reset ${names.join(', ')}`);
   });
 

@@ -551,20 +551,31 @@ export async function down(cfg: LabConfig = labConfig()): Promise<void> {
   rmSync(cfg.inventoryPath, { force: true });
 }
 
-/** Rebuild appliances from scratch (same host keys, certificate and addresses): a clean baseline. */
-export async function reset(names: string[], cfg: LabConfig = labConfig()): Promise<void> {
+/**
+ * Rebuild appliances from scratch (same addresses, host keys and certificate): a clean baseline.
+ * `state` rebuilds them fresh (password expired, wizard pending) or installed.
+ */
+export async function reset(
+  names: string[],
+  options: { state?: ApplianceState; cfg?: LabConfig } = {},
+): Promise<void> {
+  const cfg = options.cfg ?? labConfig();
   const state = readState(cfg);
   if (!state) throw new Error('lab: no lab is up');
   const client = ensureClientMaterial(cfg);
   await Promise.all(
     names.map(async (name) => {
-      const spec = state.appliances.find((s) => s.name === name);
-      if (!spec) throw new Error(`lab: no appliance ${name}`);
+      const index = state.appliances.findIndex((s) => s.name === name);
+      if (index < 0) throw new Error(`lab: no appliance ${name}`);
+      const spec = { ...state.appliances[index]!, state: options.state ?? state.appliances[index]!.state };
+      state.appliances[index] = spec;
       await stopAppliance(cfg, name);
       rmSync(applianceDir(cfg, name), { recursive: true, force: true });
       await bootAppliance(cfg, spec, client);
     }),
   );
+  writeFileSync(statePath(cfg), `${JSON.stringify(state, null, 2)}\n`);
+  writeClientFiles(cfg, state);
 }
 
 export function spec(name: string, cfg: LabConfig = labConfig()): ApplianceSpec {

@@ -11,7 +11,13 @@ here=$(cd "$(dirname "$0")" && pwd)
 set -a; . "$dir/appliance.env"; set +a # NAME ADDRESS GENERATION STATE DOMAIN TURN_USER SERVICES NETWORKED
 
 mount -t tmpfs -o mode=0755,size=64m tmpfs /run
-mkdir -p /run/lock /run/.seed && chmod 1777 /run/lock
+mkdir -p /run/lock /run/.seed /run/.lab-dir /run/.lab-tools && chmod 1777 /run/lock
+# The appliance directory and the lab's tools may live under a path this script mounts over
+# (/tmp, /var, /home, /root): reach them through /run from here on.
+mount --bind "$dir" /run/.lab-dir
+cp -a "$here/provision.sh" "$here/bin" /run/.lab-tools/
+dir=/run/.lab-dir
+here=/run/.lab-tools
 cp -a "$dir/seed/." /run/.seed/
 for d in etc-upper etc-work var-upper var-work home root; do mkdir -p "$dir/$d"; done
 mount -t overlay overlay -o "lowerdir=/etc,upperdir=$dir/etc-upper,workdir=$dir/etc-work" /etc

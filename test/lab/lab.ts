@@ -78,7 +78,11 @@ export function labConfig(env: NodeJS.ProcessEnv = process.env): LabConfig {
     throw new Error(`lab: RPCTL_LAB_PREFIX must be three octets inside 127.0.0.0/8, got ${prefix}`);
   }
   const repoRoot = findRepoRoot();
-  const labDir = join(env.RPCTL_LAB_HOME ?? '/srv/rpctl-lab', prefix);
+  const home = env.RPCTL_LAB_HOME ?? '/srv/rpctl-lab';
+  if (/^\/(etc|var)(\/|$)/.test(home)) {
+    throw new Error(`lab: RPCTL_LAB_HOME cannot be under /etc or /var (appliances overlay those): ${home}`);
+  }
+  const labDir = join(home, prefix);
   const clientDir = join(repoRoot, 'inventories', '.lab');
   return { prefix, labDir, repoRoot, clientDir, inventoryPath: join(repoRoot, 'inventories', 'lab.yaml') };
 }
@@ -425,11 +429,15 @@ function tcpOpen(host: string, port: number, timeoutMs = 500): Promise<boolean> 
 }
 
 /** Wait until an appliance has booted and its sshd (and nginx when installed) accept connections. */
-export async function waitReady(cfg: LabConfig, spec: ApplianceSpec, timeoutMs = 90_000): Promise<void> {
+export async function waitReady(
+  cfg: LabConfig,
+  spec: ApplianceSpec,
+  options: { timeoutMs?: number; signal?: AbortSignal } = {},
+): Promise<void> {
   const dir = applianceDir(cfg, spec.name);
-  const deadline = Date.now() + timeoutMs;
+  const deadline = Date.now() + (options.timeoutMs ?? 90_000);
   const ports = spec.state === 'installed' ? [22, 443] : [22];
-  while (Date.now() < deadline) {
+  while (Date.now() < deadline && !options.signal?.aborted) {
     if (existsSync(join(dir, 'ready'))) {
       const open = await Promise.all(ports.map((port) => tcpOpen(spec.address, port)));
       if (open.every(Boolean)) return;
@@ -453,11 +461,38 @@ async function bootAppliance(
   cfg: LabConfig,
   spec: ApplianceSpec,
   client: ReturnType<typeof ensureClientMaterial>,
+  signal?: AbortSignal,
 ): Promise<void> {
+  if (signal?.aborted) return;
   ensureApplianceKeys(cfg, spec);
   writeSeed(cfg, spec, client);
   startSupervisor(cfg, spec.name);
-  await waitReady(cfg, spec);
+  await waitReady(cfg, spec, { signal });
+}
+
+/** Boot appliances; the first failure stops the others and removes everything started. */
+async function bootAll(
+  cfg: LabConfig,
+  specs: ApplianceSpec[],
+  client: ReturnType<typeof ensureClientMaterial>,
+): Promise<void> {
+  const abort = new AbortController();
+  const limit = pLimit(Math.max(4, availableParallelism() * 4));
+  const boot = async (spec: ApplianceSpec) => {
+    try {
+      await bootAppliance(cfg, spec, client, abort.signal);
+    } catch (err) {
+      abort.abort();
+      throw err;
+    }
+  };
+  try {
+    await Promise.all(specs.map((spec) => limit(() => boot(spec))));
+  } catch (err) {
+    limit.clearQueue();
+    await cleanup(cfg);
+    throw err;
+  }
 }
 
 function statePath(cfg: LabConfig): string {
@@ -536,8 +571,7 @@ export async function up(options: UpOptions, cfg: LabConfig = labConfig()): Prom
   mkdirSync(join(cfg.labDir, 'appliances'), { recursive: true, mode: 0o700 });
   const client = ensureClientMaterial(cfg);
   ensureDhParams(cfg);
-  const limit = pLimit(Math.max(4, availableParallelism() * 4));
-  await Promise.all(specs.map((spec) => limit(() => bootAppliance(cfg, spec, client))));
+  await bootAll(cfg, specs, client);
   const state: LabState = { prefix: cfg.prefix, createdAt: new Date().toISOString(), appliances: specs };
   writeFileSync(statePath(cfg), `${JSON.stringify(state, null, 2)}\n`);
   writeClientFiles(cfg, state);
@@ -563,14 +597,17 @@ export async function reset(
   const state = readState(cfg);
   if (!state) throw new Error('lab: no lab is up');
   const client = ensureClientMaterial(cfg);
+  const specs = names.map((name) => {
+    const index = state.appliances.findIndex((s) => s.name === name);
+    if (index < 0) throw new Error(`lab: no appliance ${name}`);
+    const spec = { ...state.appliances[index]!, state: options.state ?? state.appliances[index]!.state };
+    state.appliances[index] = spec;
+    return spec;
+  });
   await Promise.all(
-    names.map(async (name) => {
-      const index = state.appliances.findIndex((s) => s.name === name);
-      if (index < 0) throw new Error(`lab: no appliance ${name}`);
-      const spec = { ...state.appliances[index]!, state: options.state ?? state.appliances[index]!.state };
-      state.appliances[index] = spec;
-      await stopAppliance(cfg, name);
-      rmSync(applianceDir(cfg, name), { recursive: true, force: true });
+    specs.map(async (spec) => {
+      await stopAppliance(cfg, spec.name);
+      rmSync(applianceDir(cfg, spec.name), { recursive: true, force: true });
       await bootAppliance(cfg, spec, client);
     }),
   );

@@ -60,7 +60,10 @@ describe('rpctl exit codes', () => {
   });
 
   it('lets 1 (a host failed) win over 2 (changes pending), and 2 over 0', async () => {
-    expect((await runWith((ctx) => [2, 1, 0].forEach((c) => ctx.exitWith(c as 0 | 1 | 2)))).code).toBe(1);
-    expect((await runWith((ctx) => [0, 2, 0].forEach((c) => ctx.exitWith(c as 0 | 2)))).code).toBe(2);
+    const report = (codes: (0 | 1 | 2)[]) => (ctx: CommandContext) => {
+      for (const code of codes) ctx.exitWith(code);
+    };
+    expect((await runWith(report([2, 1, 0]))).code).toBe(1);
+    expect((await runWith(report([0, 2, 0]))).code).toBe(2);
   });
 });

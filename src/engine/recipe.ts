@@ -174,6 +174,11 @@ export interface Recipe<Desired = unknown> {
   facts: FactSpec;
   plan(desired: Desired, facts: HostFacts, ctx: PlanContext): PlanResult;
   verify?(desired: Desired, after: HostFacts, ctx: PlanContext): Check[];
+  /**
+   * After a failed verification was rolled back: what proves the previous state is back (e.g. the
+   * old certificate is served again). `before` are the facts the apply started from.
+   */
+  verifyRestored?(before: HostFacts, after: HostFacts, ctx: PlanContext): Check[];
 }
 
 /** A section of the inventory a recipe (or several) reads, with its schema. */

@@ -1,0 +1,181 @@
+/**
+ * The apply step of one host as ONE root shell script (one exec round trip after the upload):
+ *
+ *   1. compare-and-swap: every file is still as planned, else stop before touching anything
+ *   2. back up every file it writes or a step touches (timestamped directory, plus the guide's
+ *      sibling name such as pexip.pem.backup), and write a journal
+ *   3. install each file atomically (temp file in the same directory, owner and mode, rename)
+ *   4. run the steps, then the validations: any failure restores the backups, skips handlers
+ *   5. run each notified handler once; a failing handler restores and runs them again
+ *   6. print the facts again, for verification
+ *
+ * It ignores hangups, so a dropped connection does not stop it half-way; it holds the apply lock
+ * file so the run's lock holder waits for it. Output records: `@stale I`, `@failed KIND I` + the
+ * base64 output of what failed, `@restored`, `@applied`, then the facts.
+ */
+import { joinCommands, type ShellCommand, script, sh } from '../transport/shell.js';
+import { APPLY_LOCK_FILE } from './lock.js';
+
+export const BACKUP_ROOT = '/var/backups/rpctl';
+export const JOURNAL = '/var/lib/rpctl/journal';
+
+export interface InstallFile {
+  path: string;
+  /** name of the uploaded content inside the upload directory */
+  uploadName: string;
+  mode: number;
+  owner: string;
+  group: string;
+  /** sha256 the file had when planned; null when it did not exist */
+  expectedSha256: string | null;
+  siblingBackup?: string;
+}
+
+export interface ApplyScriptInput {
+  runId: string;
+  uploadDir: string;
+  files: readonly InstallFile[];
+  /** files steps modify: backed up and restored like written ones */
+  touches: readonly string[];
+  steps: readonly { summary: string; command: ShellCommand }[];
+  validate: readonly ShellCommand[];
+  handlers: readonly { id: string; command: ShellCommand }[];
+  factsAfter: ShellCommand;
+}
+
+const FUNCTIONS = script(`rpctl_out=$(mktemp)
+rpctl_same() {
+  if [ "$2" = absent ]; then [ ! -e "$1" ]; else [ -f "$1" ] && [ "$(sha256sum < "$1" | cut -c1-64)" = "$2" ]; fi
+}
+rpctl_save() {
+  mkdir -p "$rpctl_backup$(dirname "$1")"
+  if [ -e "$1" ]; then cp -a "$1" "$rpctl_backup$1"; else : > "$rpctl_backup$1.rpctl-absent"; fi
+}
+rpctl_put_back() {
+  if [ -e "$rpctl_backup$1.rpctl-absent" ]; then rm -f "$1"
+  elif [ -e "$rpctl_backup$1" ]; then cp -a "$rpctl_backup$1" "$1.rpctl-restore" && mv -f "$1.rpctl-restore" "$1"; fi
+}
+rpctl_install() {
+  rpctl_tmp="$(dirname "$2")/.$(basename "$2").rpctl-new"
+  cp "$1" "$rpctl_tmp" && chown "$4:$5" "$rpctl_tmp" && chmod "$3" "$rpctl_tmp" && mv -f "$rpctl_tmp" "$2"
+}
+rpctl_report() {
+  printf '@failed %s %s\\n' "$1" "$2"
+  base64 -w0 < "$rpctl_out"
+  echo
+}`);
+
+function restoreFunction(paths: readonly string[], handlers: ApplyScriptInput['handlers']): ShellCommand {
+  const putBack = paths.map((path) => sh`rpctl_put_back ${path}`);
+  const rerun = handlers.map((h) => sh`( ${h.command} ) > /dev/null 2>&1 < /dev/null`);
+  return joinCommands([
+    script('rpctl_restore() {'),
+    ...putBack,
+    script('true'),
+    script('}'),
+    script('rpctl_rerun_handlers() {'),
+    ...rerun,
+    script('true'),
+    script('}'),
+  ]);
+}
+
+/** Run `command`; on failure report it, restore, optionally re-run handlers, and stop. */
+function guarded(kind: string, index: number, command: ShellCommand, rerunHandlers: boolean): ShellCommand {
+  const recover = rerunHandlers ? script('rpctl_restore; rpctl_rerun_handlers') : script('rpctl_restore');
+  return sh`if ! ( ${command} ) > "$rpctl_out" 2>&1 < /dev/null; then rpctl_report ${kind} ${index}; ${recover}; rm -f ${JOURNAL}; echo '@restored'; exit 20; fi`;
+}
+
+export function applyScript(input: ApplyScriptInput): ShellCommand {
+  const backup = `${BACKUP_ROOT}/${input.runId}`;
+  const saved = [...new Set([...input.files.map((f) => f.path), ...input.touches])];
+  const lines: ShellCommand[] = [
+    script('set -u'),
+    script("trap '' HUP PIPE"),
+    sh`exec 8>>${APPLY_LOCK_FILE}`,
+    script('flock 8'),
+    sh`RPCTL_UPLOAD=${input.uploadDir}; export RPCTL_UPLOAD`,
+    sh`rpctl_backup=${backup}`,
+    script('trap \'rm -rf "$RPCTL_UPLOAD" "$rpctl_out"\' EXIT'),
+    FUNCTIONS,
+    restoreFunction(saved, input.handlers),
+  ];
+  input.files.forEach((file, i) => {
+    lines.push(
+      sh`rpctl_same ${file.path} ${file.expectedSha256 ?? 'absent'} || { printf '@stale %s\\n' ${i}; exit 10; }`,
+    );
+  });
+  lines.push(sh`mkdir -p -m 0700 ${BACKUP_ROOT} ${backup} ${JOURNAL.replace(/\/[^/]+$/, '')}`);
+  for (const path of saved) lines.push(sh`rpctl_save ${path}`);
+  lines.push(sh`printf 'run=%s\\nbackup=%s\\n' ${input.runId} ${backup} > ${JOURNAL}`);
+  input.files.forEach((file, i) => {
+    if (file.siblingBackup) {
+      const sibling = `${file.path.replace(/\/[^/]+$/, '')}/${file.siblingBackup}`;
+      lines.push(sh`if [ -e ${file.path} ]; then cp -a ${file.path} ${sibling}; fi`);
+    }
+    const install = sh`rpctl_install "$RPCTL_UPLOAD"/${file.uploadName} ${file.path} ${file.mode.toString(8)} ${file.owner} ${file.group}`;
+    lines.push(guarded('install', i, install, false));
+  });
+  input.steps.forEach((step, i) => {
+    lines.push(guarded('step', i, step.command, false));
+  });
+  input.validate.forEach((command, i) => {
+    lines.push(guarded('validate', i, command, false));
+  });
+  input.handlers.forEach((handler, i) => {
+    lines.push(guarded('handler', i, handler.command, true));
+  });
+  lines.push(sh`rm -f ${JOURNAL}`, script("echo '@applied'"), input.factsAfter);
+  return joinCommands(lines);
+}
+
+/** Put the backups of run `runId` back and run the handlers again (verification failed). */
+export function rollbackScript(
+  input: Pick<ApplyScriptInput, 'runId' | 'files' | 'touches' | 'handlers' | 'factsAfter'>,
+): ShellCommand {
+  const saved = [...new Set([...input.files.map((f) => f.path), ...input.touches])];
+  return joinCommands([
+    script('set -u'),
+    script("trap '' HUP PIPE"),
+    sh`exec 8>>${APPLY_LOCK_FILE}`,
+    script('flock 8'),
+    sh`rpctl_backup=${`${BACKUP_ROOT}/${input.runId}`}`,
+    FUNCTIONS,
+    restoreFunction(saved, input.handlers),
+    script('rpctl_restore'),
+    script('rpctl_rerun_handlers'),
+    script("echo '@restored'"),
+    input.factsAfter,
+  ]);
+}
+
+export type ApplyOutcome =
+  | { kind: 'applied' }
+  | { kind: 'stale'; index: number }
+  | {
+      kind: 'failed';
+      stage: 'install' | 'step' | 'validate' | 'handler';
+      index: number;
+      output: string;
+      restored: boolean;
+    }
+  | { kind: 'incomplete' };
+
+export function parseApplyOutput(output: string): ApplyOutcome {
+  const lines = output.split('\n');
+  const failed = lines.findIndex((l) => l.startsWith('@failed '));
+  if (failed >= 0) {
+    const [, stage, index] = lines[failed]!.split(' ');
+    return {
+      kind: 'failed',
+      stage: stage as 'install' | 'step' | 'validate' | 'handler',
+      index: Number(index),
+      output: Buffer.from(lines[failed + 1] ?? '', 'base64').toString('utf8'),
+      restored: lines.includes('@restored'),
+    };
+  }
+  const stale = lines.find((l) => l.startsWith('@stale '));
+  if (stale) return { kind: 'stale', index: Number(stale.split(' ')[1]) };
+  if (lines.includes('@applied')) return { kind: 'applied' };
+  return { kind: 'incomplete' };
+}

@@ -1,0 +1,175 @@
+/**
+ * Facts: the read-only questions recipes ask a host, answered in ONE exec round trip.
+ *
+ *   const spec = mergeFactSpecs(recipes.map((r) => r.facts));
+ *   const result = await session.exec(factsScript(spec), { sudo: true });
+ *   const facts = parseFacts(spec, result.stdout);          // a HostFacts
+ *   facts.text('/etc/turnserver.conf')
+ *
+ * The script prints one `@file`/`@cmd` record per fact, contents base64-encoded. Files declared
+ * `read: 'certificates'` are filtered on the host so private keys never leave it.
+ */
+import { createHash } from 'node:crypto';
+import { HostError } from '../errors.js';
+import { joinCommands, type ShellCommand, script, sh } from '../transport/shell.js';
+import type { CommandFact, FactSpec, FileFact, FileRead, FileWrite, HostFacts } from './recipe.js';
+
+export interface MergedFactSpec {
+  files: { path: string; read: FileRead }[];
+  commands: { id: string; command: ShellCommand }[];
+}
+
+/** Union of fact specs; a path read both ways is read whole only if some recipe needs it whole. */
+export function mergeFactSpecs(specs: readonly FactSpec[]): MergedFactSpec {
+  const files = new Map<string, FileRead>();
+  const commands = new Map<string, ShellCommand>();
+  for (const spec of specs) {
+    for (const file of spec.files ?? []) {
+      const read = file.read ?? 'content';
+      const known = files.get(file.path);
+      files.set(file.path, known === 'content' || read === 'content' ? 'content' : 'certificates');
+    }
+    for (const command of spec.commands ?? []) {
+      const known = commands.get(command.id);
+      if (known && known.text !== command.command.text) {
+        throw new Error(`internal: two recipes declare command fact ${command.id} differently`);
+      }
+      commands.set(command.id, command.command);
+    }
+  }
+  return {
+    files: [...files].map(([path, read]) => ({ path, read })),
+    commands: [...commands].map(([id, command]) => ({ id, command })),
+  };
+}
+
+// Shell functions of the facts script. `f` prints a file record, `c` a command record.
+// No traps here: the facts body also runs at the end of the apply script, which owns the EXIT trap.
+const FACT_FUNCTIONS = script(`rpctl_out=\${rpctl_out:-$(mktemp)}
+f() {
+  if [ -f "$2" ]; then
+    printf '@file %s present %s %s\\n' "$1" "$(stat -Lc '%a %U %G %s' "$2")" "$(sha256sum < "$2" | cut -c1-64)"
+    if [ "$3" = certificates ]; then
+      sed -n '/-----BEGIN CERTIFICATE-----/,/-----END CERTIFICATE-----/p' "$2" | base64 -w0
+    else
+      base64 -w0 < "$2"
+    fi
+    echo
+  else
+    printf '@file %s absent\\n' "$1"
+  fi
+}
+c() {
+  printf '@cmd %s %s\\n' "$1" "$rpctl_rc"
+  base64 -w0 < "$rpctl_out"
+  echo
+}`);
+
+/** The body that reads every fact of `spec` (without the sudo wrapper; the transport adds it). */
+export function factsBody(spec: MergedFactSpec): ShellCommand {
+  const lines: ShellCommand[] = [FACT_FUNCTIONS];
+  spec.files.forEach((file, i) => {
+    lines.push(sh`f ${i} ${file.path} ${file.read}`);
+  });
+  spec.commands.forEach((command, i) => {
+    lines.push(
+      joinCommands(
+        [sh`( ${command.command} ) > "$rpctl_out" 2>&1 < /dev/null`, script('rpctl_rc=$?'), sh`c ${i}`],
+        '; ',
+      ),
+    );
+  });
+  lines.push(script(`echo '@facts end'; rm -f "$rpctl_out"`));
+  return joinCommands(lines);
+}
+
+export class GatheredFacts implements HostFacts {
+  constructor(
+    readonly files: ReadonlyMap<string, FileFact>,
+    readonly commands: ReadonlyMap<string, CommandFact>,
+  ) {}
+
+  file(path: string): FileFact {
+    return this.files.get(path) ?? { path, exists: false };
+  }
+
+  text(path: string): string | undefined {
+    const fact = this.file(path);
+    return fact.exists ? fact.content.toString('utf8') : undefined;
+  }
+
+  command(id: string): CommandFact | undefined {
+    return this.commands.get(id);
+  }
+
+  /** The facts as they will be once `writes` are installed (recipes plan over earlier recipes' writes). */
+  withWrites(writes: readonly FileWrite[]): GatheredFacts {
+    if (writes.length === 0) return this;
+    const files = new Map(this.files);
+    for (const write of writes) {
+      const content = Buffer.isBuffer(write.content) ? write.content : Buffer.from(write.content, 'utf8');
+      const before = this.file(write.path);
+      files.set(write.path, {
+        path: write.path,
+        exists: true,
+        content,
+        sha256: sha256(content),
+        mode: write.mode ?? (before.exists ? before.mode : 0o644),
+        owner: write.owner ?? (before.exists ? before.owner : 'root'),
+        group: write.group ?? (before.exists ? before.group : 'root'),
+        size: content.length,
+      });
+    }
+    return new GatheredFacts(files, this.commands);
+  }
+}
+
+export function sha256(content: Buffer | string): string {
+  return createHash('sha256').update(content).digest('hex');
+}
+
+/** Parse the records the facts script printed. Missing records mean the script did not finish. */
+export function parseFacts(host: string, spec: MergedFactSpec, output: Buffer | string): GatheredFacts {
+  const lines = output.toString('utf8').split('\n');
+  const files = new Map<string, FileFact>();
+  const commands = new Map<string, CommandFact>();
+  let ended = false;
+  for (let i = 0; i < lines.length; i++) {
+    const line = lines[i]!;
+    if (line === '@facts end') {
+      ended = true;
+      break;
+    }
+    const file = /^@file (\d+) (present (\d+) (\S+) (\S+) (\d+) ([0-9a-f]{64})|absent)$/.exec(line);
+    if (file) {
+      const entry = spec.files[Number(file[1])];
+      if (!entry) continue;
+      if (file[2] === 'absent') {
+        files.set(entry.path, { path: entry.path, exists: false });
+        continue;
+      }
+      const content = Buffer.from(lines[++i] ?? '', 'base64');
+      files.set(entry.path, {
+        path: entry.path,
+        exists: true,
+        content,
+        mode: Number.parseInt(file[3]!, 8),
+        owner: file[4]!,
+        group: file[5]!,
+        size: Number(file[6]),
+        sha256: file[7]!,
+      });
+      continue;
+    }
+    const command = /^@cmd (\d+) (\d+)$/.exec(line);
+    if (command) {
+      const entry = spec.commands[Number(command[1])];
+      const text = Buffer.from(lines[++i] ?? '', 'base64').toString('utf8');
+      if (entry) commands.set(entry.id, { id: entry.id, code: Number(command[2]), output: text });
+    }
+  }
+  if (!ended) {
+    throw new HostError('facts', `${host}: reading facts did not finish (the facts script was cut short)`);
+  }
+  return new GatheredFacts(files, commands);
+}

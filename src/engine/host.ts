@@ -1,0 +1,258 @@
+/**
+ * The work on one host: read its facts (taking the apply lock when applying), plan, and apply:
+ * upload, one apply exec, verify, roll back when verification fails. Everything on the host's
+ * one SSH connection.
+ */
+import { randomBytes } from 'node:crypto';
+import { HostError, oneLine } from '../errors.js';
+import type { ApplianceConfig, SecretRef } from '../inventory/model.js';
+import { joinCommands } from '../transport/shell.js';
+import type { ExecStream, HostSession, UploadFile } from '../transport/types.js';
+import { applyScript, type InstallFile, parseApplyOutput, rollbackScript } from './apply-script.js';
+import { factsBody, type GatheredFacts, type MergedFactSpec, parseFacts } from './facts.js';
+import { LOCKED_EXIT, type LockHolder, lockedError, lockHoldTail, lockPrelude } from './lock.js';
+import { appliedChanges, type HostPlan, type PlanOptions, planHost, type SelectedRecipe } from './plan.js';
+import type { Check } from './recipe.js';
+import { type CheckResult, type Probes, runChecks } from './verify.js';
+
+export interface HostWork {
+  appliance: ApplianceConfig;
+  selected: SelectedRecipe[];
+  spec: MergedFactSpec;
+}
+
+export interface PreparedHost extends HostWork {
+  session: HostSession;
+  facts: GatheredFacts;
+  plan: HostPlan;
+  /** the lock holder's channel (apply only) */
+  lock?: ExecStream;
+  uploadDir: string;
+}
+
+export interface ApplyResult {
+  status: 'changed' | 'failed';
+  error?: HostError;
+  verification: CheckResult[];
+  factsAfter?: GatheredFacts;
+  rolledBack: boolean;
+}
+
+export function newRunId(now = new Date()): string {
+  const stamp = now
+    .toISOString()
+    .replace(/[-:]/g, '')
+    .replace(/\.\d+Z$/, 'Z');
+  return `${stamp}-${randomBytes(3).toString('hex')}`;
+}
+
+/** Read facts without the lock (plan, drift, facts). */
+export async function readFacts(session: HostSession, work: HostWork): Promise<GatheredFacts> {
+  const result = await session.exec(factsBody(work.spec), { sudo: true });
+  if (result.code !== 0) {
+    throw new HostError(
+      'facts',
+      `${work.appliance.name}: reading facts failed: ${firstLine(result.stderr) || `exit ${result.code}`}`,
+    );
+  }
+  return parseFacts(work.appliance.name, work.spec, result.stdout);
+}
+
+/** Take the apply lock and read facts in the same exec; the lock stays held until `release`. */
+export async function lockAndReadFacts(
+  session: HostSession,
+  work: HostWork,
+  holder: LockHolder,
+  lockWaitSeconds: number,
+  uploadDir: string,
+): Promise<{ facts: GatheredFacts; lock: ExecStream }> {
+  const command = joinCommands([
+    lockPrelude(holder, lockWaitSeconds),
+    factsBody(work.spec),
+    lockHoldTail(uploadDir),
+  ]);
+  const lock = await session.execStream(command, { sudo: true });
+  try {
+    await lock.waitFor(/^@(facts end|locked)/, (lockWaitSeconds + 60) * 1000);
+  } catch (err) {
+    const ended = await lock.finish().catch(() => undefined);
+    if (ended?.code === LOCKED_EXIT)
+      throw lockedError(work.appliance.name, ended.stdout.toString(), lockWaitSeconds);
+    if (err instanceof HostError) throw err;
+    throw new HostError('facts', `${work.appliance.name}: reading facts failed: ${oneLine(err)}`);
+  }
+  const output = lock.output().toString('utf8');
+  if (/^@locked/m.test(output)) {
+    await lock.finish().catch(() => undefined);
+    throw lockedError(work.appliance.name, output, lockWaitSeconds);
+  }
+  return { facts: parseFacts(work.appliance.name, work.spec, output), lock };
+}
+
+export function prepareFromFacts(
+  work: HostWork,
+  session: HostSession,
+  facts: GatheredFacts,
+  options: PlanOptions,
+  extra: { lock?: ExecStream; uploadDir: string },
+): PreparedHost {
+  const plan = planHost(work.appliance.name, work.selected, facts, options);
+  return { ...work, session, facts, plan, lock: extra.lock, uploadDir: extra.uploadDir };
+}
+
+function firstLine(text: Buffer | string): string {
+  return (
+    text
+      .toString()
+      .split('\n')
+      .find((l) => l.trim() !== '')
+      ?.trim() ?? ''
+  );
+}
+
+/** The most telling line of a failed command's output (nginx prints `[emerg]` lines). */
+function errorLine(output: string): string {
+  const lines = output
+    .split('\n')
+    .map((l) => l.trim())
+    .filter(Boolean);
+  return (
+    lines.find((l) => /\[(emerg|alert|crit|error)\]|error|failed|invalid/i.test(l)) ??
+    lines[0] ??
+    '(no output)'
+  );
+}
+
+export interface ApplyContext {
+  runId: string;
+  probes: Probes;
+  secret(ref: SecretRef): string;
+  /** where probes connect to: the appliance's address */
+  address: string;
+  now: Date;
+  applyTimeoutMs: number;
+}
+
+export async function applyHost(host: PreparedHost, ctx: ApplyContext): Promise<ApplyResult> {
+  const name = host.appliance.name;
+  const { plan } = host;
+  const uploads: UploadFile[] = [];
+  const files: InstallFile[] = plan.writes.map(({ write, before }, i) => {
+    const uploadName = `file-${i}`;
+    uploads.push({ name: uploadName, content: write.content, mode: 0o600 });
+    const mode = write.mode ?? (before.exists ? before.mode : undefined);
+    const owner = write.owner ?? (before.exists ? before.owner : undefined);
+    const group = write.group ?? (before.exists ? before.group : undefined);
+    if (mode === undefined || owner === undefined || group === undefined) {
+      throw new HostError('plan', `${name}: internal: new file ${write.path} has no mode/owner/group`);
+    }
+    return {
+      path: write.path,
+      uploadName,
+      mode,
+      owner,
+      group,
+      expectedSha256: before.exists ? before.sha256 : null,
+      siblingBackup: write.siblingBackup,
+    };
+  });
+  for (const step of plan.steps) {
+    for (const [fileName, content] of Object.entries(step.secretFiles ?? {})) {
+      if (uploads.some((u) => u.name === fileName))
+        throw new HostError('plan', `${name}: internal: upload ${fileName} twice`);
+      uploads.push({ name: fileName, content, mode: 0o600 });
+    }
+  }
+  const touches = plan.steps.flatMap((s) => s.touches ?? []);
+  const input = {
+    runId: ctx.runId,
+    uploadDir: host.uploadDir,
+    files,
+    touches,
+    steps: plan.steps.map((s) => ({ summary: s.summary, command: s.command })),
+    validate: plan.validate,
+    handlers: plan.handlers,
+    factsAfter: factsBody(host.spec),
+  };
+  await host.session.upload(host.uploadDir, uploads);
+  const result = await host.session.exec(applyScript(input), { sudo: true, timeoutMs: ctx.applyTimeoutMs });
+  const output = result.stdout.toString('utf8');
+  const outcome = parseApplyOutput(output);
+  if (outcome.kind === 'stale') {
+    const path = files[outcome.index]?.path ?? '?';
+    return failed(
+      new HostError('stale', `${name}: ${path} changed since it was planned; nothing was changed, run again`),
+    );
+  }
+  if (outcome.kind === 'failed') {
+    const what =
+      outcome.stage === 'validate'
+        ? `validation \`${plan.validate[outcome.index]?.text}\` failed`
+        : outcome.stage === 'handler'
+          ? `handler ${plan.handlers[outcome.index]?.id} failed`
+          : outcome.stage === 'step'
+            ? `step "${plan.steps[outcome.index]?.summary}" failed`
+            : `installing ${files[outcome.index]?.path} failed`;
+    const restored = outcome.restored ? '; previous files restored' : '';
+    return failed(
+      new HostError(
+        outcome.stage === 'validate' ? 'validation' : outcome.stage,
+        `${name}: ${what}: ${errorLine(outcome.output)}${restored}`,
+        { detail: outcome.output },
+      ),
+    );
+  }
+  if (outcome.kind === 'incomplete') {
+    return failed(
+      new HostError(
+        'apply',
+        `${name}: the apply did not finish (exit ${result.code}${result.signal ? `, ${result.signal}` : ''}): ${firstLine(result.stderr)}`,
+      ),
+    );
+  }
+  const factsAfter = parseFacts(name, host.spec, output.slice(output.indexOf('@applied')));
+  const planCtx = { host: name, now: ctx.now };
+  const changedRecipes = new Set(appliedChanges(plan).map((c) => c.recipe));
+  const checks: Check[] = host.selected
+    .filter(({ recipe }) => changedRecipes.has(recipe.name))
+    .flatMap(({ recipe, desired }) => recipe.verify?.(desired, factsAfter, planCtx) ?? []);
+  const verification = await runChecks(checks, {
+    address: ctx.address,
+    probes: ctx.probes,
+    secret: ctx.secret,
+  });
+  const failing = verification.filter((r) => !r.ok);
+  if (failing.length === 0) return { status: 'changed', verification, factsAfter, rolledBack: false };
+
+  // Verification failed: put the previous files back, run the handlers again, check it worked.
+  const back = await host.session.exec(rollbackScript(input), { sudo: true, timeoutMs: ctx.applyTimeoutMs });
+  const restoredFacts = parseFacts(name, host.spec, back.stdout.toString('utf8'));
+  const restoreChecks: Check[] = host.selected
+    .filter(({ recipe }) => changedRecipes.has(recipe.name))
+    .flatMap(({ recipe }) => recipe.verifyRestored?.(host.facts, restoredFacts, planCtx) ?? []);
+  const sameFiles = files.every((f) => {
+    const now = restoredFacts.file(f.path);
+    return f.expectedSha256 === null
+      ? !now.exists || !host.spec.files.some((s) => s.path === f.path)
+      : now.exists && now.sha256 === f.expectedSha256;
+  });
+  restoreChecks.push({ kind: 'assert', ok: sameFiles, message: 'previous files restored byte for byte' });
+  const restoredResults = await runChecks(restoreChecks, {
+    address: ctx.address,
+    probes: ctx.probes,
+    secret: ctx.secret,
+  });
+  const restoredOk = restoredResults.every((r) => r.ok);
+  const message = `${name}: verification failed: ${failing[0]!.message}; ${restoredOk ? 'rolled back' : `rollback incomplete: ${restoredResults.find((r) => !r.ok)?.message}`}`;
+  return {
+    status: 'failed',
+    error: new HostError('verification', message),
+    verification: [...verification, ...restoredResults],
+    factsAfter: restoredFacts,
+    rolledBack: true,
+  };
+
+  function failed(error: HostError): ApplyResult {
+    return { status: 'failed', error, verification: [], rolledBack: false };
+  }
+}

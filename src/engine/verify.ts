@@ -1,0 +1,121 @@
+/**
+ * Verification after an apply: a recipe states what must be true as Checks; assertions are decided
+ * by the recipe itself, probes (a real TLS handshake, a real TURN allocation) are run here, from
+ * the control machine to the appliance's address, because a recipe never opens a socket.
+ */
+import { connect as tlsConnect } from 'node:tls';
+import type { SecretRef } from '../inventory/model.js';
+import type { Check } from './recipe.js';
+
+export interface CheckResult {
+  ok: boolean;
+  message: string;
+}
+
+export interface TlsObservation {
+  /** hex sha256 of the certificates the server sent, leaf first */
+  chain: string[];
+}
+
+export interface TurnObservation {
+  outcome: 'success' | 'unauthorized' | 'error';
+  relayedAddress?: string;
+  reason?: string;
+}
+
+export interface Probes {
+  tls(address: string, port: number, servername: string): Promise<TlsObservation>;
+  turnAllocate(
+    address: string,
+    port: number,
+    credentials: { username: string; password: string; realm: string },
+  ): Promise<TurnObservation>;
+}
+
+const hex = (fingerprint: string) => fingerprint.replaceAll(':', '').toLowerCase();
+
+/** A real TLS handshake with SNI; what is served, whatever the trust store says. */
+export function tlsProbe(
+  address: string,
+  port: number,
+  servername: string,
+  timeoutMs = 10_000,
+): Promise<TlsObservation> {
+  return new Promise((resolve, reject) => {
+    const socket = tlsConnect({ host: address, port, servername, rejectUnauthorized: false });
+    const timer = setTimeout(() => {
+      socket.destroy();
+      reject(new Error(`TLS handshake with ${address}:${port} timed out`));
+    }, timeoutMs);
+    socket.once('secureConnect', () => {
+      clearTimeout(timer);
+      const chain: string[] = [];
+      let cert = socket.getPeerCertificate(true);
+      const seen = new Set<string>();
+      while (cert?.fingerprint256 && !seen.has(cert.fingerprint256)) {
+        seen.add(cert.fingerprint256);
+        chain.push(hex(cert.fingerprint256));
+        cert = cert.issuerCertificate;
+      }
+      socket.end();
+      resolve({ chain });
+    });
+    socket.once('error', (err) => {
+      clearTimeout(timer);
+      reject(new Error(`TLS handshake with ${address}:${port} failed: ${err.message}`));
+    });
+  });
+}
+
+export async function runChecks(
+  checks: readonly Check[],
+  context: { address: string; probes: Probes; secret(ref: SecretRef): string },
+): Promise<CheckResult[]> {
+  const results: CheckResult[] = [];
+  for (const check of checks) {
+    if (check.kind === 'assert') {
+      results.push({ ok: check.ok, message: check.message });
+      continue;
+    }
+    try {
+      if (check.kind === 'tls') {
+        const seen = await context.probes.tls(context.address, check.port, check.servername);
+        const leafOk = seen.chain[0] === hex(check.expectFingerprint256);
+        const chainOk =
+          !check.expectChain || check.expectChain.every((fp, i) => seen.chain[i + 1] === hex(fp));
+        results.push({
+          ok: leafOk && chainOk,
+          message:
+            leafOk && chainOk
+              ? check.message
+              : `${check.message}: served ${seen.chain[0]?.slice(0, 16) ?? 'nothing'}…`,
+        });
+      } else {
+        const seen = await context.probes.turnAllocate(context.address, check.port, {
+          username: check.username,
+          password: context.secret(check.password),
+          realm: check.realm,
+        });
+        const expected = check.expect;
+        const ok =
+          seen.outcome === expected.outcome &&
+          (expected.outcome !== 'success' ||
+            expected.relayedAddress === undefined ||
+            seen.relayedAddress === expected.relayedAddress);
+        const got = seen.outcome === 'success' ? `relayed ${seen.relayedAddress}` : seen.outcome;
+        results.push({
+          ok,
+          message: ok
+            ? check.message
+            : `${check.message}: got ${got}${seen.reason ? ` (${seen.reason})` : ''}`,
+        });
+      }
+    } catch (err) {
+      results.push({
+        ok: false,
+        message: `${check.message}: ${err instanceof Error ? err.message : String(err)}`,
+      });
+    }
+  }
+  return results;
+}

@@ -1,0 +1,80 @@
+/**
+ * The JSON report of plan, apply and drift (DESIGN.md "JSON report"), for machines:
+ *
+ *   { "mode": "drift", "runId": "...", "hosts": [ { "name", "status", "changes": [ { "recipe",
+ *     "summary", "disruptive", "deferred", "diff" } ], "error"?, ... } ], "summary": { ... } }
+ */
+import type { FleetResult, HostOutcome, HostStatus } from '../engine/run.js';
+
+export interface JsonReport {
+  mode: FleetResult['mode'];
+  runId: string;
+  startedAt: string;
+  durationMs: number;
+  hosts: JsonHost[];
+  summary: Record<HostStatus, number> & { hosts: number; changes: number; pending: number };
+}
+
+export interface JsonHost {
+  name: string;
+  status: HostStatus;
+  changes: { recipe: string; summary: string; disruptive: boolean; deferred: boolean; diff?: string }[];
+  warnings: string[];
+  error?: { reason: string; message: string };
+  verification?: { ok: boolean; message: string }[];
+  rolledBack?: boolean;
+  stats?: { connections: number; execs: number; sftpSessions: number; handshakeMs: number };
+  durationMs: number;
+}
+
+function jsonHost(host: HostOutcome, withDiffs: boolean): JsonHost {
+  const changes = [...host.changes, ...host.pending].map((c) => ({
+    recipe: c.recipe,
+    summary: c.summary,
+    disruptive: c.disruptive,
+    deferred: c.deferred || host.pending.includes(c),
+    ...(withDiffs && c.diff ? { diff: c.diff } : {}),
+  }));
+  return {
+    name: host.name,
+    status: host.status,
+    changes,
+    warnings: host.warnings,
+    ...(host.error ? { error: { reason: host.error.reason, message: host.error.message } } : {}),
+    ...(host.verification.length ? { verification: host.verification } : {}),
+    ...(host.rolledBack ? { rolledBack: true } : {}),
+    ...(host.stats
+      ? {
+          stats: {
+            connections: host.stats.connections,
+            execs: host.stats.execs,
+            sftpSessions: host.stats.sftpSessions,
+            handshakeMs: host.stats.handshakeMs,
+          },
+        }
+      : {}),
+    durationMs: host.durationMs,
+  };
+}
+
+export function jsonReport(result: FleetResult, options: { diffs: boolean }): JsonReport {
+  const hosts = result.hosts.map((h) => jsonHost(h, options.diffs));
+  const count = (status: HostStatus) => hosts.filter((h) => h.status === status).length;
+  return {
+    mode: result.mode,
+    runId: result.runId,
+    startedAt: result.startedAt,
+    durationMs: result.durationMs,
+    hosts,
+    summary: {
+      hosts: hosts.length,
+      'in-sync': count('in-sync'),
+      drift: count('drift'),
+      changed: count('changed'),
+      failed: count('failed'),
+      unreachable: count('unreachable'),
+      changes: result.hosts.reduce((n, h) => n + h.changes.length, 0),
+      pending: result.hosts.reduce((n, h) => n + h.pending.length, 0),
+    },
+  };
+}

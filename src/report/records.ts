@@ -1,0 +1,52 @@
+/**
+ * Run records: every apply writes one JSON file (time, user, inventory, per-host changes with
+ * diffs, outcome), secrets redacted, into the state directory:
+ *
+ *   $RPCTL_STATE_DIR, else $XDG_STATE_HOME/rpctl, else ~/.local/state/rpctl
+ *     runs/20261120T101500Z-3f2a1c-apply.json
+ *
+ * Written atomically (temp file + rename), mode 0600 in a 0700 directory.
+ */
+import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
+import { homedir, hostname, userInfo } from 'node:os';
+import { join } from 'node:path';
+import type { FleetResult } from '../engine/run.js';
+import { jsonReport } from './json.js';
+import type { Redactor } from './redact.js';
+
+export function stateDir(env: NodeJS.ProcessEnv): string {
+  if (env.RPCTL_STATE_DIR) return env.RPCTL_STATE_DIR;
+  return join(env.XDG_STATE_HOME ?? join(env.HOME ?? homedir(), '.local', 'state'), 'rpctl');
+}
+
+export interface RunContext {
+  inventory: string;
+  argv: readonly string[];
+}
+
+/** Write `content` to `path` atomically with mode 0600. */
+export function writeFileAtomic(path: string, content: string, mode = 0o600): void {
+  const tmp = `${path}.${process.pid}.tmp`;
+  writeFileSync(tmp, content, { mode });
+  renameSync(tmp, path);
+}
+
+export function writeRunRecord(
+  result: FleetResult,
+  context: RunContext,
+  env: NodeJS.ProcessEnv,
+  redactor: Redactor,
+): string {
+  const dir = join(stateDir(env), 'runs');
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  const record = {
+    ...jsonReport(result, { diffs: true }),
+    user: userInfo().username,
+    controlHost: hostname(),
+    inventory: context.inventory,
+    argv: context.argv,
+  };
+  const path = join(dir, `${result.runId}-${result.mode}.json`);
+  writeFileAtomic(path, `${redactor.redact(JSON.stringify(record, null, 2))}\n`);
+  return path;
+}

@@ -3,7 +3,8 @@
  * these to the engine; the engine itself never imports a recipe.
  */
 import type { InventorySection, Recipe } from '../src/engine/recipe.js';
+import { upstreamsInventorySection, upstreamsRecipe } from './upstreams.js';
 
 // biome-ignore lint/suspicious/noExplicitAny: each recipe has its own desired-state type
-export const recipes: Recipe<any>[] = [];
-export const sections: InventorySection[] = [];
+export const recipes: Recipe<any>[] = [upstreamsRecipe];
+export const sections: InventorySection[] = [upstreamsInventorySection];

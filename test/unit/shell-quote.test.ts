@@ -20,6 +20,7 @@ const HOSTILE = [
   "''",
   '"double"',
   '$(id)',
+  // biome-ignore lint/suspicious/noTemplateCurlyInString: a literal parameter expansion is the point
   '${HOME}',
   '$HOME',
   '`id`',

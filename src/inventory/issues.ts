@@ -67,24 +67,127 @@ export function inventoryErrorMap(issue: RawIssue): string | undefined {
       return issue.values.length === 1
         ? `must be ${JSON.stringify(issue.values[0])}`
         : `must be one of ${issue.values.map((v) => JSON.stringify(v)).join(', ')}`;
-    case 'unrecognized_keys': {
-      const shape = (issue.inst as { shape?: Record<string, unknown> } | undefined)?.shape;
-      return shape ? `${ALLOWED_PREFIX}${Object.keys(shape).join(', ')}` : undefined;
-    }
     default:
       return undefined;
   }
 }
 
-// The error map cannot split one issue into a message per key, so it passes the allowed keys on.
-const ALLOWED_PREFIX = 'allowed here: ';
+const join = (base: Path, rest: readonly PropertyKey[]): Path => [
+  ...base,
+  ...rest.map((segment) => (typeof segment === 'number' ? segment : String(segment))),
+];
 
-function unknownKeyMessage(key: string, issueMessage: string): string {
+/**
+ * One problem per issue (an unknown-keys issue gives one per key). `schema` is what was parsed,
+ * for naming the keys allowed where an unknown one is; `base` prefixes every path.
+ */
+export function problemsFromIssues(issues: readonly Issue[], schema: z.ZodType, base: Path = []): Problem[] {
+  return issues.flatMap((issue) => problemsFromIssue(issue, schema, base));
+}
+
+function problemsFromIssue(issue: Issue, schema: z.ZodType, base: Path): Problem[] {
+  const path = join(base, issue.path);
+  switch (issue.code) {
+    case 'unrecognized_keys': {
+      const allowed = keysAt(schema, issue.path);
+      return issue.keys.map((key) => ({
+        path: [...path, key],
+        message: unknownKeyMessage(key, allowed, (child) => keysAt(schema, [...issue.path, child])),
+        atKey: true,
+      }));
+    }
+    case 'invalid_key':
+      return issue.issues.map((inner) => ({ path, message: inner.message, atKey: true }));
+    case 'invalid_union':
+      return unionProblems(issue, schemaAt(schema, issue.path), path);
+    default:
+      return [{ path, message: issue.message }];
+  }
+}
+
+// Report the branch that got furthest; when every branch failed on the type itself, list the types.
+function unionProblems(
+  issue: Extract<Issue, { code: 'invalid_union' }>,
+  union: z.ZodType | undefined,
+  path: Path,
+): Problem[] {
+  const branches = issue.errors;
+  const typeOnly = (branch: readonly Issue[]) =>
+    branch.length === 1 && branch[0]!.code === 'invalid_type' && branch[0]!.path.length === 0;
+  const informative = branches.findIndex((branch) => branch.length > 0 && !typeOnly(branch));
+  if (informative >= 0) {
+    const options = defOf(union)?.options ?? [];
+    const option = options[informative] ?? union;
+    return option
+      ? problemsFromIssues(branches[informative]!, option, path)
+      : [{ path, message: issue.message }];
+  }
+  const expected = branches.flatMap((branch) =>
+    branch[0]?.code === 'invalid_type' ? [typeName(branch[0].expected)] : [],
+  );
+  if (expected.length === 0) return [{ path, message: issue.message }];
+  return [
+    { path, message: `expected ${[...new Set(expected)].join(' or ')}, got ${describeInput(issue.input)}` },
+  ];
+}
+
+// ---------------------------------------------------------------------------------------------
+// Unknown keys: say what is allowed, or what was probably meant
+
+function unknownKeyMessage(key: string, allowed: string[], keysUnder: (child: string) => string[]): string {
   if (key === '<<') return 'YAML merge keys (<<) are not supported; use defaults or groups';
-  if (!issueMessage.startsWith(ALLOWED_PREFIX)) return 'unknown key';
-  const allowed = issueMessage.slice(ALLOWED_PREFIX.length).split(', ');
-  const close = allowed.find((candidate) => editDistance(candidate.toLowerCase(), key.toLowerCase()) <= 2);
-  return close ? `unknown key; did you mean "${close}"?` : `unknown key; ${issueMessage}`;
+  // close spellings: identityfile -> identityFile, sshh -> ssh (not port -> host)
+  const threshold = Math.max(1, Math.floor(key.length / 4));
+  const close = allowed.find(
+    (candidate) => editDistance(candidate.toLowerCase(), key.toLowerCase()) <= threshold,
+  );
+  if (close) return `unknown key; did you mean "${close}"?`;
+  // the right key one level down: port next to host belongs in ssh
+  const parent = allowed.find((candidate) => keysUnder(candidate).includes(key));
+  if (parent) return `unknown key here; did you mean ${parent}.${key}?`;
+  return allowed.length > 0 ? `unknown key; allowed here: ${allowed.join(', ')}` : 'unknown key';
+}
+
+// The parts of zod's schema definitions read here (zod 4 keeps them in `_zod.def`).
+interface SchemaDef {
+  type: string;
+  innerType?: z.ZodType;
+  in?: z.ZodType;
+  shape?: Record<string, z.ZodType>;
+  valueType?: z.ZodType;
+  element?: z.ZodType;
+  options?: z.ZodType[];
+}
+
+const defOf = (schema: z.ZodType | undefined): SchemaDef | undefined =>
+  schema?._zod.def as unknown as SchemaDef | undefined;
+
+/** The schema at `path` inside `schema`, looking through optional, nullable, pipes, records and lists. */
+function schemaAt(schema: z.ZodType | undefined, path: readonly PropertyKey[]): z.ZodType | undefined {
+  let current = unwrap(schema);
+  for (const segment of path) {
+    const def = defOf(current);
+    if (def?.type === 'object') current = unwrap(def.shape?.[String(segment)]);
+    else if (def?.type === 'record') current = unwrap(def.valueType);
+    else if (def?.type === 'array') current = unwrap(def.element);
+    else return undefined;
+  }
+  return current;
+}
+
+function unwrap(schema: z.ZodType | undefined): z.ZodType | undefined {
+  let current = schema;
+  for (let def = defOf(current); def; def = defOf(current)) {
+    const inner = def.innerType ?? (def.type === 'pipe' ? def.in : undefined);
+    if (!inner) break;
+    current = inner;
+  }
+  return current;
+}
+
+function keysAt(schema: z.ZodType, path: readonly PropertyKey[]): string[] {
+  const def = defOf(schemaAt(schema, path));
+  return def?.type === 'object' && def.shape ? Object.keys(def.shape) : [];
 }
 
 function editDistance(a: string, b: string): number {
@@ -98,48 +201,4 @@ function editDistance(a: string, b: string): number {
     previous = current;
   }
   return previous[b.length]!;
-}
-
-const join = (base: Path, rest: readonly PropertyKey[]): Path => [
-  ...base,
-  ...rest.map((segment) => (typeof segment === 'number' ? segment : String(segment))),
-];
-
-/** One problem per issue; an unknown-keys issue gives one per key. */
-export function problemsFromIssues(issues: readonly Issue[], base: Path = []): Problem[] {
-  return issues.flatMap((issue) => problemsFromIssue(issue, base));
-}
-
-function problemsFromIssue(issue: Issue, base: Path): Problem[] {
-  const path = join(base, issue.path);
-  switch (issue.code) {
-    case 'unrecognized_keys':
-      return issue.keys.map((key) => ({
-        path: [...path, key],
-        message: unknownKeyMessage(key, issue.message),
-        atKey: true,
-      }));
-    case 'invalid_key':
-      return issue.issues.map((inner) => ({ path, message: inner.message, atKey: true }));
-    case 'invalid_union':
-      return unionProblems(issue, path);
-    default:
-      return [{ path, message: issue.message }];
-  }
-}
-
-// Report the branch that got furthest; when every branch failed on the type itself, list the types.
-function unionProblems(issue: Extract<Issue, { code: 'invalid_union' }>, path: Path): Problem[] {
-  const branches = issue.errors;
-  const typeOnly = (branch: readonly Issue[]) =>
-    branch.length === 1 && branch[0]!.code === 'invalid_type' && branch[0]!.path.length === 0;
-  const informative = branches.filter((branch) => branch.length > 0 && !typeOnly(branch));
-  if (informative.length > 0) return problemsFromIssues(informative[0]!, path);
-  const expected = branches.flatMap((branch) =>
-    branch[0]?.code === 'invalid_type' ? [typeName(branch[0].expected)] : [],
-  );
-  if (expected.length === 0) return [{ path, message: issue.message }];
-  return [
-    { path, message: `expected ${[...new Set(expected)].join(' or ')}, got ${describeInput(issue.input)}` },
-  ];
 }

@@ -89,9 +89,10 @@ class InventoryLoader {
       throw new InventoryError(syntax.map((p) => formatProblem(p.location, [], `YAML: ${p.message}`)));
     }
     this.raw = this.readRaw();
-    const parsed = buildInventorySchema(this.options.sections).safeParse(this.raw, PARSE_PARAMS);
+    const schema = buildInventorySchema(this.options.sections);
+    const parsed = schema.safeParse(this.raw, PARSE_PARAMS);
     if (parsed.success) this.document = parsed.data;
-    else for (const problem of problemsFromIssues(parsed.error.issues)) this.report(problem);
+    else for (const problem of problemsFromIssues(parsed.error.issues, schema)) this.report(problem);
     this.checkInlineCoreSecrets();
     for (const problem of checkReferences(this.raw)) this.report(problem);
 
@@ -198,7 +199,7 @@ class InventoryLoader {
       if (result.success) {
         sections[section.key] = result.data;
       } else {
-        for (const problem of problemsFromIssues(result.error.issues, [section.key])) {
+        for (const problem of problemsFromIssues(result.error.issues, section.schema, [section.key])) {
           this.reportMerged(name, merged, problem);
         }
       }

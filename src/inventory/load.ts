@@ -44,7 +44,12 @@ export async function loadInventory(file: string, options: LoadOptions): Promise
     text = await readFile(path, 'utf8');
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
-    const reason = code === 'ENOENT' ? 'the file does not exist' : `the file cannot be read (${code ?? err})`;
+    const reasons: Record<string, string> = {
+      ENOENT: 'the file does not exist',
+      EISDIR: 'it is a directory, not a file',
+      EACCES: 'the file cannot be read (permission denied)',
+    };
+    const reason = reasons[code ?? ''] ?? `the file cannot be read (${code ?? String(err)})`;
     throw new InputError(`inventory ${file}: ${reason}`);
   }
   return parseInventory(text, file, options);

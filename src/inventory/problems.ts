@@ -6,7 +6,15 @@ import { InputError } from '../errors.js';
 import type { Path } from './issues.js';
 import type { SourceLocation } from './model.js';
 
-export const formatPath = (path: Path): string => path.map(String).join('.');
+// Odd keys are quoted (and escaped) so a path stays one readable line, terminal escapes included.
+export const formatPath = (path: Path): string =>
+  path
+    .map((segment) =>
+      /^[A-Za-z0-9_-][A-Za-z0-9._-]*$/.test(String(segment))
+        ? String(segment)
+        : JSON.stringify(String(segment)),
+    )
+    .join('.');
 
 export function formatProblem(location: SourceLocation, path: Path, message: string): string {
   const where = `${location.file}:${location.line}:${location.column}`;

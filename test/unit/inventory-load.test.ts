@@ -139,6 +139,18 @@ describe('inventory errors name FILE:LINE:COL and the path', () => {
     ]);
   });
 
+  it('quotes odd keys in paths so terminal escapes are shown, not run', () => {
+    expect(problemsOf('appliances:\n  rp1:\n    "\\e[31mred": 1\n')).toEqual([
+      'inventory.yaml:3:5: appliances.rp1."\\u001b[31mred": unknown key; allowed here: host, groups, ssh, sudo, hostname, domain, upstreams, turn',
+    ]);
+  });
+
+  it('suggests the nested key a misplaced one belongs to', () => {
+    expect(problemsOf('appliances:\n  rp1:\n    user: pexip\n')).toEqual([
+      'inventory.yaml:3:5: appliances.rp1.user: unknown key here; did you mean ssh.user?',
+    ]);
+  });
+
   it('reports nested section errors where the value is written, once for a shared group', () => {
     expect(
       problemsOf(yaml`
@@ -182,7 +194,7 @@ describe('inventory errors name FILE:LINE:COL and the path', () => {
           -rp2: {}
       `),
     ).toEqual([
-      'inventory.yaml:3:3: groups.bad group: not a valid group name (starts with a letter or digit, then letters, digits, ".", "_" or "-")',
+      'inventory.yaml:3:3: groups."bad group": not a valid group name (starts with a letter or digit, then letters, digits, ".", "_" or "-")',
       'inventory.yaml:5:28: appliances.rp1.groups.1: unknown group "dc9"; defined groups: proxies, bad group',
       'inventory.yaml:5:33: appliances.rp1.groups.2: group "proxies" is listed twice',
       'inventory.yaml:6:3: appliances.proxies: "proxies" is also a group name; appliance and group names must differ',

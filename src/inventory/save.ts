@@ -176,8 +176,8 @@ class TextEditor {
     }
     const oldNode = old!;
     if (!isCollection(oldNode) || oldNode.flow) {
-      // `key: 1`, `key: "x"`, `key: [a, b]`: the new value takes its place on the same line
-      return this.splice(oldNode.range![0], oldNode.range![1], renderInline(value));
+      // `key: 1`, `key: "x"`, `key: [a, b]`, `key: |` block text: the new value takes its place
+      return this.splice(oldNode.range![0], this.contentEnd(oldNode), renderInline(value));
     }
     // a block list or mapping below the key
     if (!newIsBlock) return this.splice(colonEnd, this.contentEnd(oldNode), ` ${renderInline(value)}`);

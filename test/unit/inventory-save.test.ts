@@ -135,6 +135,13 @@ describe('applyInventoryEdits', () => {
     expect(parse(scalar).appliances.rp1.host).toBe('a: b # c');
   });
 
+  it('replaces a block scalar', () => {
+    const text = 'appliances:\n  rp1:\n    notes: |\n      two\n      lines\n    host: a\n';
+    expect(
+      applyInventoryEdits(text, [{ op: 'set', path: ['appliances', 'rp1', 'notes'], value: 'one' }]),
+    ).toBe('appliances:\n  rp1:\n    notes: one\n    host: a\n');
+  });
+
   it('applies several edits in order', () => {
     const out = edit(
       { op: 'set', path: ['appliances', 'rp1', 'host'], value: '192.0.2.11' },

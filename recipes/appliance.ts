@@ -3,7 +3,7 @@
  * and the state of its services. Pure: a FactSpec to gather and a function to read the facts.
  *
  *   const recipe: Recipe<X> = {
- *     facts: mergeFactSpecs(applianceFactSpec, { files: [{ path: '/etc/turnserver.conf' }] }),
+ *     facts: mergeFactSpecs([applianceFactSpec, { files: [{ path: '/etc/turnserver.conf' }] }]),
  *     plan(desired, facts, ctx) {
  *       const appliance = applianceFacts(facts, ctx.host);
  *       const restart = sh`service ${appliance.turnService} restart`;   // coturn on v7
@@ -54,22 +54,6 @@ export const applianceFactSpec: FactSpec = {
     { id: SERVICES, command: serviceStates },
   ],
 };
-
-/** One FactSpec from several: files and commands de-duplicated; one command id used for two commands throws. */
-export function mergeFactSpecs(...specs: FactSpec[]): FactSpec {
-  const files = new Map<string, NonNullable<FactSpec['files']>[number]>();
-  const commands = new Map<string, NonNullable<FactSpec['commands']>[number]>();
-  for (const spec of specs) {
-    for (const file of spec.files ?? []) files.set(`${file.read ?? 'content'} ${file.path}`, file);
-    for (const command of spec.commands ?? []) {
-      const known = commands.get(command.id);
-      if (known && known.command.text !== command.command.text)
-        throw new Error(`internal: fact command id ${command.id} names two different commands`);
-      commands.set(command.id, command);
-    }
-  }
-  return { files: [...files.values()], commands: [...commands.values()] };
-}
 
 export interface ApplianceFacts {
   generation: Generation;

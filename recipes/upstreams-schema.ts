@@ -11,45 +11,10 @@
  * The schema only validates (no transforms, so the editor's JSON Schema shows what people type);
  * `upstreamNodes` turns a validated section into the normalized nodes the planner works with.
  */
-import { isIPv4 as netIsIPv4, isIPv6 as netIsIPv6 } from 'node:net';
 import { z } from 'zod';
+import { host, intRange, isIPv6, port, showValue } from '../src/inventory/types.js';
 
-// TODO(merge): use src/inventory/types.ts (host, port, intRange, isIPv4, isIPv6, isHostname, showValue).
-
-/** Show a rejected value in a message: quoted, escaped (a newline shows as \n) and short. */
-const showValue = (value: string): string =>
-  JSON.stringify(value.length > 60 ? `${value.slice(0, 57)}...` : value);
-
-// The character whitelists keep zone ids (`fe80::1%eth0`) and anything exotic out.
-export const isIPv4 = (s: string): boolean => /^[0-9.]{7,15}$/.test(s) && netIsIPv4(s);
-export const isIPv6 = (s: string): boolean => /^[0-9A-Fa-f:.]{2,45}$/.test(s) && netIsIPv6(s);
-
-const LABEL = /^[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?$/;
-
-/** An RFC 1123 host name: dot-separated labels, at most 253 characters; not all-numeric. */
-export function isHostname(s: string): boolean {
-  if (s.length === 0 || s.length > 253) return false;
-  const labels = s.split('.');
-  if (!labels.every((label) => LABEL.test(label))) return false;
-  // `10.0.0.300` is a mistyped address, not a host name.
-  return !labels.every((label) => /^[0-9]+$/.test(label));
-}
-
-export const isHost = (s: string): boolean => isIPv4(s) || isIPv6(s) || isHostname(s);
-
-export const host = z
-  .string()
-  .refine(isHost, {
-    error: (issue) => `${showValue(String(issue.input))} is not an IP address or a valid host name`,
-  })
-  .meta({ description: 'an IPv4/IPv6 address or a DNS host name' });
-
-function intRange(min: number, max: number) {
-  const message = `must be a whole number from ${min} to ${max}`;
-  return z.int({ error: message }).min(min, message).max(max, message);
-}
-
-export const port = intRange(1, 65535).meta({ description: 'a TCP port number (1-65535)' });
+export { isIPv6 } from '../src/inventory/types.js';
 
 /** nginx time: seconds as a number, or digits with a unit (`10s`, `500ms`, `1m`). */
 const nginxTime = z

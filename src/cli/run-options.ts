@@ -32,11 +32,17 @@ export function addConnectionFlags(command: Command): Command {
   return command
     .option('--concurrency <n>', `hosts worked on at once (default ${DEFAULT_CONCURRENCY})`)
     .option('--handshakes <n>', `SSH handshakes at once (default ${DEFAULT_HANDSHAKES})`)
-    .option('--accept-new-host-keys', 'trust and record host keys not yet in known_hosts (trust on first use)');
+    .option(
+      '--accept-new-host-keys',
+      'trust and record host keys not yet in known_hosts (trust on first use)',
+    );
 }
 
 export function addRecipeFlag(command: Command, recipes: readonly Recipe[]): Command {
-  return command.option('--recipes <names>', `only these recipes, comma-separated (${recipes.map((r) => r.name).join(', ')})`);
+  return command.option(
+    '--recipes <names>',
+    `only these recipes, comma-separated (${recipes.map((r) => r.name).join(', ')})`,
+  );
 }
 
 export function addOutputFlags(command: Command, formats: readonly string[]): Command {
@@ -52,13 +58,24 @@ export function addApplyFlags(command: Command): Command {
     .option('--max-fail <n|n%>', 'stop before the next batch once more than N hosts (or N%) failed')
     .option('--allow-disruptive', 'also make changes that interrupt live calls (TURN restarts)')
     .option('-y, --yes', 'do not ask for confirmation')
-    .option('--lock-timeout <seconds>', `wait this long for another run's lock (default ${DEFAULT_LOCK_TIMEOUT_S})`);
+    .option(
+      '--lock-timeout <seconds>',
+      `wait this long for another run's lock (default ${DEFAULT_LOCK_TIMEOUT_S})`,
+    );
 }
 
-export function parseCount(flag: string, value: string | undefined, fallback: number, min = 1, max = 100_000): number {
+export function parseCount(
+  flag: string,
+  value: string | undefined,
+  fallback: number,
+  min = 1,
+  max = 100_000,
+): number {
   if (value === undefined) return fallback;
   if (!/^\d+$/.test(value) || Number(value) < min || Number(value) > max) {
-    throw new InputError(`${flag}: expected a whole number from ${min} to ${max}, got ${JSON.stringify(value)}`);
+    throw new InputError(
+      `${flag}: expected a whole number from ${min} to ${max}, got ${JSON.stringify(value)}`,
+    );
   }
   return Number(value);
 }
@@ -69,23 +86,31 @@ export function parseSerial(flag: string, value: string | undefined, allowZero =
   const match = /^(\d+)(%?)$/.exec(value);
   const n = Number(match?.[1]);
   if (!match || (match[2] ? n < (allowZero ? 0 : 1) || n > 100 : n < (allowZero ? 0 : 1))) {
-    throw new InputError(`${flag}: expected N or N% (${allowZero ? '0' : '1'}..100%), got ${JSON.stringify(value)}`);
+    throw new InputError(
+      `${flag}: expected N or N% (${allowZero ? '0' : '1'}..100%), got ${JSON.stringify(value)}`,
+    );
   }
   return match[2] ? { percent: n } : { count: n };
 }
 
 export function parseFormat(value: string | undefined, formats: readonly string[]): string {
   const format = value ?? formats[0]!;
-  if (!formats.includes(format)) throw new InputError(`--format: expected one of ${formats.join(', ')}, got ${JSON.stringify(format)}`);
+  if (!formats.includes(format))
+    throw new InputError(`--format: expected one of ${formats.join(', ')}, got ${JSON.stringify(format)}`);
   return format;
 }
 
 export function selectRecipes(all: readonly Recipe[], value: string | undefined): Recipe[] {
   if (value === undefined) return [...all];
-  const names = value.split(',').map((s) => s.trim()).filter(Boolean);
+  const names = value
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
   const unknown = names.filter((n) => !all.some((r) => r.name === n));
   if (names.length === 0 || unknown.length > 0) {
-    throw new InputError(`--recipes: unknown recipe ${unknown.join(', ') || '(none given)'}; known: ${all.map((r) => r.name).join(', ')}`);
+    throw new InputError(
+      `--recipes: unknown recipe ${unknown.join(', ') || '(none given)'}; known: ${all.map((r) => r.name).join(', ')}`,
+    );
   }
   return all.filter((r) => names.includes(r.name));
 }

@@ -6,12 +6,16 @@
  * defaults, objects deeply, arrays replaced.
  */
 
-/** A reference to a secret, never the secret itself (values live in the Secrets registry). */
+/**
+ * A reference to a secret, never the secret itself (values live in the Secrets registry,
+ * src/inventory/secrets.ts). `origin` is the inventory path where the reference is written
+ * (`defaults.sudo.password`): appliances sharing one `prompt` are asked once.
+ */
 export type SecretRef =
   | { kind: 'env'; name: string }
   | { kind: 'file'; path: string } // absolute, resolved against the inventory's directory
-  | { kind: 'prompt' }
-  | { kind: 'inline' }; // only with `allowInlineSecrets: true`; the value is registered at load time
+  | { kind: 'prompt'; origin?: string }
+  | { kind: 'inline'; origin?: string }; // only with `allowInlineSecrets: true`; the value is registered at load time
 
 /** Where a value came from, for error messages: file:line:column. */
 export interface SourceLocation {

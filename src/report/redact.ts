@@ -1,15 +1,50 @@
-/** Minimal stand-in; replaced by the inventory branch's Redactor at merge (same interface). */
+/**
+ * Everything rpctl prints or records goes through a Redactor: every known secret value becomes
+ * `[REDACTED]`, and so does the body of any PEM private key block.
+ *
+ *   const redactor = new Redactor();
+ *   redactor.addAll(secrets.resolvedValues());
+ *   io.stdout.write(redactor.redact(text));
+ */
+
+export const REDACTED = '[REDACTED]';
+
+/** Values shorter than this are not redacted: replacing `ab` everywhere would mangle the output. */
+export const MIN_REDACTED_LENGTH = 4;
+
+const PRIVATE_KEY_BLOCK = /(-----BEGIN ([A-Z0-9 ]*)PRIVATE KEY-----)[\s\S]*?(-----END \2PRIVATE KEY-----|$)/g;
+
+/** Replace the body (base64 and headers) of every PEM `PRIVATE KEY` block; an unterminated block is cut to the end. */
+export function redactPrivateKeys(text: string): string {
+  return text.replace(PRIVATE_KEY_BLOCK, (_block, begin: string, _type: string, end: string) =>
+    end ? `${begin}\n${REDACTED}\n${end}` : `${begin}\n${REDACTED}`,
+  );
+}
+
+const escapeRegExp = (value: string): string => value.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+
 export class Redactor {
-  private readonly values = new Set<string>();
+  private readonly secrets = new Set<string>();
+  private pattern: RegExp | undefined;
 
   add(value: string): void {
-    if (value.length >= 4) this.values.add(value);
+    if (value.length < MIN_REDACTED_LENGTH || this.secrets.has(value)) return;
+    this.secrets.add(value);
+    this.pattern = undefined;
+  }
+
+  addAll(values: Iterable<string>): void {
+    for (const value of values) this.add(value);
   }
 
   redact(text: string): string {
-    let out = text;
-    for (const value of [...this.values].sort((a, b) => b.length - a.length))
-      out = out.split(value).join('[REDACTED]');
-    return out;
+    const withoutKeys = redactPrivateKeys(text);
+    if (this.secrets.size === 0) return withoutKeys;
+    if (this.pattern === undefined) {
+      // Longest first: a secret that contains another is replaced whole, not in pieces.
+      const alternatives = [...this.secrets].sort((a, b) => b.length - a.length).map(escapeRegExp);
+      this.pattern = new RegExp(alternatives.join('|'), 'g');
+    }
+    return withoutKeys.replace(this.pattern, REDACTED);
   }
 }

@@ -1,10 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import {
-  APPLIANCE_FILES,
-  applianceFactSpec,
-  applianceFacts,
-  mergeFactSpecs,
-} from '../../recipes/appliance.js';
+import { APPLIANCE_FILES, applianceFactSpec, applianceFacts } from '../../recipes/appliance.js';
+import { mergeFactSpecs } from '../../src/engine/facts.js';
 import { HostError } from '../../src/errors.js';
 import { sh } from '../../src/transport/shell.js';
 import { type ApplianceSpec, etcHosts, netplan, networkInterfaces, turnserverConf } from '../lab/files.js';
@@ -63,12 +59,15 @@ describe('applianceFactSpec', () => {
   });
 
   it('merges with a recipe’s own facts without duplicates', () => {
-    const merged = mergeFactSpecs(applianceFactSpec, { files: [{ path: '/etc/hosts' }, { path: '/etc/x' }] });
+    const merged = mergeFactSpecs([
+      applianceFactSpec,
+      { files: [{ path: '/etc/hosts' }, { path: '/etc/x' }] },
+    ]);
     expect(merged.files?.filter((f) => f.path === '/etc/hosts')).toHaveLength(1);
     expect(merged.files?.at(-1)?.path).toBe('/etc/x');
     expect(() =>
-      mergeFactSpecs(applianceFactSpec, { commands: [{ id: 'appliance.names', command: sh`true` }] }),
-    ).toThrow(/two different commands/);
+      mergeFactSpecs([applianceFactSpec, { commands: [{ id: 'appliance.names', command: sh`true` }] }]),
+    ).toThrow(/differently/);
   });
 });
 

@@ -1,4 +1,5 @@
 /** Every command group of the CLI, in the order `rpctl --help` lists them. */
 import type { CommandModule } from '../program.js';
+import { inventoryCommands } from './inventory.js';
 
-export const commandModules: CommandModule[] = [];
+export const commandModules: CommandModule[] = [inventoryCommands];

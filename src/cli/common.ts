@@ -1,0 +1,71 @@
+/**
+ * What most commands share: the `-i/--inventory` and `--limit` options, and one call that loads
+ * the inventory, selects the appliances and resolves their secrets before any host is contacted.
+ *
+ *   addInventoryOptions(program.command('plan'))
+ *     .action(async (opts: InventoryOptions) => {
+ *       const { appliances, secrets, redactor } = await loadSelection(ctx, opts);
+ *       ...
+ *     });
+ */
+import type { Command } from 'commander';
+import { InputError } from '../errors.js';
+import { selectAppliances } from '../inventory/limit.js';
+import { collectSecretUses, loadInventory } from '../inventory/load.js';
+import type { ApplianceConfig, Inventory } from '../inventory/model.js';
+import { Secrets } from '../inventory/secrets.js';
+import { Redactor } from '../report/redact.js';
+import type { CommandContext } from './program.js';
+
+export interface InventoryOptions {
+  inventory?: string;
+  limit?: string;
+}
+
+export const INVENTORY_ENV = 'RPCTL_INVENTORY';
+
+export function addInventoryOptions(command: Command, options: { limit?: boolean } = {}): Command {
+  command.option('-i, --inventory <file>', `inventory file (default: $${INVENTORY_ENV})`);
+  if (options.limit ?? true) {
+    command.option(
+      '--limit <patterns>',
+      "appliances to act on: names, group names, globs (* ? [abc]), comma-separated; !pattern excludes (e.g. 'proxies,!rp-test*')",
+    );
+  }
+  return command;
+}
+
+/** The inventory file from -i or $RPCTL_INVENTORY, as the user wrote it (relative to the working directory). */
+export function inventoryFile(ctx: CommandContext, options: InventoryOptions): string {
+  const file = options.inventory ?? ctx.io.env[INVENTORY_ENV];
+  if (!file) throw new InputError(`no inventory: pass -i FILE or set ${INVENTORY_ENV}`);
+  return file;
+}
+
+export function loadInventoryFor(ctx: CommandContext, options: InventoryOptions): Promise<Inventory> {
+  return loadInventory(inventoryFile(ctx, options), { sections: ctx.registry.sections, io: ctx.io });
+}
+
+export interface Selection {
+  inventory: Inventory;
+  /** the appliances --limit selects, in inventory order */
+  appliances: ApplianceConfig[];
+  /** the secrets of the selected appliances, resolved */
+  secrets: Secrets;
+  /** knows every resolved secret; pass everything printed or recorded through it */
+  redactor: Redactor;
+}
+
+/**
+ * Load, select and resolve the selected appliances' secrets (asking on the terminal for `prompt`).
+ * Every input problem surfaces here as an InputError, before any host is contacted.
+ */
+export async function loadSelection(ctx: CommandContext, options: InventoryOptions): Promise<Selection> {
+  const inventory = await loadInventoryFor(ctx, options);
+  const appliances = selectAppliances(inventory, options.limit);
+  const secrets = new Secrets(ctx.io);
+  await secrets.resolve(collectSecretUses(appliances));
+  const redactor = new Redactor();
+  redactor.addAll(secrets.resolvedValues());
+  return { inventory, appliances, secrets, redactor };
+}

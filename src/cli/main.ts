@@ -1,7 +1,7 @@
 /** Entry point of bin/rpctl. */
-import { recipes, sections } from '../../recipes/index.js';
+import { baseFacts, describeFacts, recipes, sections } from '../../recipes/index.js';
 import { processIo } from './io.js';
 import { run } from './program.js';
 
-const code = await run(process.argv.slice(2), processIo(), { recipes, sections });
+const code = await run(process.argv.slice(2), processIo(), { recipes, sections, baseFacts, describeFacts });
 process.exitCode = code;

@@ -4,7 +4,8 @@
  * file per command group; each registers itself through `register(program, ctx)`.
  */
 import { Command, CommanderError } from 'commander';
-import type { InventorySection, Recipe } from '../engine/recipe.js';
+import type { FactSpec, HostFacts, InventorySection, Recipe } from '../engine/recipe.js';
+import type { Probes } from '../engine/verify.js';
 import { ExitCode, oneLine, RpctlError } from '../errors.js';
 import { commandModules } from './commands/index.js';
 import type { Io } from './io.js';
@@ -12,6 +13,11 @@ import type { Io } from './io.js';
 export interface Registry {
   recipes: readonly Recipe[];
   sections: readonly InventorySection[];
+  /** facts read on every host whatever the recipes (the appliance's identity and generation) */
+  baseFacts?: FactSpec;
+  /** what `rpctl facts` prints for a host, from its gathered facts */
+  describeFacts?(facts: HostFacts, host: string): unknown;
+  turnProbe?: Probes['turnAllocate'];
 }
 
 export interface CommandContext {

@@ -1,5 +1,6 @@
 /** Every command group of the CLI, in the order `rpctl --help` lists them. */
 import type { CommandModule } from '../program.js';
 import { inventoryCommands } from './inventory.js';
+import { runCommands } from './run.js';
 
-export const commandModules: CommandModule[] = [inventoryCommands];
+export const commandModules: CommandModule[] = [runCommands, inventoryCommands];

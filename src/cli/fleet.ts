@@ -1,0 +1,135 @@
+/**
+ * Running the engine from a command: load and select, connect (one SSH connection per host, a cap
+ * on handshakes separate from the cap on busy hosts), run, print the report, set the exit code,
+ * write the run record. Used by plan, apply, drift, facts and every one-off command.
+ */
+import { hostname, userInfo } from 'node:os';
+import pLimit from 'p-limit';
+import type { Recipe } from '../engine/recipe.js';
+import { type FleetResult, type HostOutcome, type RunMode, runFleet } from '../engine/run.js';
+import { tlsProbe } from '../engine/verify.js';
+import { ExitCode, InputError } from '../errors.js';
+import type { ApplianceConfig } from '../inventory/model.js';
+import { useColour } from '../report/diff.js';
+import { jsonReport } from '../report/json.js';
+import { createProgress } from '../report/progress.js';
+import { writeFileAtomic, writeRunRecord } from '../report/records.js';
+import { renderFleet, renderHost } from '../report/text.js';
+import { JumpHosts, openSession } from '../transport/ssh.js';
+import { type InventoryOptions, type Selection, loadSelection } from './common.js';
+import type { CommandContext } from './program.js';
+import {
+  DEFAULT_CONCURRENCY,
+  DEFAULT_HANDSHAKES,
+  DEFAULT_LOCK_TIMEOUT_S,
+  type RunFlags,
+  parseCount,
+  parseFormat,
+  parseSerial,
+  selectRecipes,
+} from './run-options.js';
+
+export interface FleetCommand {
+  mode: RunMode;
+  flags: RunFlags & InventoryOptions;
+  formats: readonly string[];
+  /** one-off commands: the recipes to run instead of --recipes */
+  recipes?: readonly Recipe[];
+  /** one-off commands: replace or add inventory sections per appliance (e.g. `--pem FILE`) */
+  override?(appliance: ApplianceConfig, selection: Selection): ApplianceConfig;
+  /** print something after the report (e.g. a reminder to update Pexip Infinity) */
+  after?(result: FleetResult): string | undefined;
+  /** render the report in a command-specific format; undefined falls back to text/json */
+  render?(format: string, result: FleetResult, selection: Selection): string | undefined;
+}
+
+export function exitCodeOf(result: FleetResult): 0 | 1 | 2 {
+  if (result.hosts.some((h) => h.status === 'failed' || h.status === 'unreachable')) return ExitCode.failed;
+  if (result.mode === 'facts') return ExitCode.ok;
+  if (!result.confirmed) return ExitCode.changes;
+  if (result.hosts.some((h) => h.status === 'drift' || h.pending.length > 0)) return ExitCode.changes;
+  return ExitCode.ok;
+}
+
+export async function runFleetCommand(ctx: CommandContext, command: FleetCommand): Promise<FleetResult> {
+  const { flags, mode } = command;
+  const { io, registry } = ctx;
+  // Every flag is checked before the inventory is read and before any host is contacted.
+  const format = parseFormat(flags.format, command.formats);
+  const concurrency = parseCount('--concurrency', flags.concurrency, DEFAULT_CONCURRENCY);
+  const handshakes = parseCount('--handshakes', flags.handshakes, DEFAULT_HANDSHAKES, 1, 1000);
+  const serial = parseSerial('--serial', flags.serial);
+  const maxFail = parseSerial('--max-fail', flags.maxFail, true);
+  const lockWaitSeconds = parseCount('--lock-timeout', flags.lockTimeout, DEFAULT_LOCK_TIMEOUT_S, 0, 3600);
+  const recipes = command.recipes ?? selectRecipes(registry.recipes, flags.recipes);
+  if (mode === 'apply' && !flags.yes && !io.stdinIsTTY) {
+    throw new InputError('apply asks for confirmation and there is no terminal: pass --yes to apply without asking');
+  }
+  const selection = await loadSelection(ctx, flags);
+  const appliances = command.override ? selection.appliances.map((a) => command.override!(a, selection)) : selection.appliances;
+  const colour = useColour(io.stdout.isTTY, io.env, flags.color === false);
+  const progress = createProgress(io, {
+    hosts: appliances.map((a) => a.name),
+    tty: io.stderr.isTTY && !io.env.CI,
+    quiet: format !== 'text' && !io.stderr.isTTY,
+  });
+  const handshakeLimit = pLimit(handshakes);
+  const jumpHosts = new JumpHosts();
+  const secret = (ref: Parameters<Selection['secrets']['get']>[0]) => selection.secrets.get(ref);
+  let result: FleetResult;
+  try {
+    result = await runFleet({
+      mode,
+      appliances,
+      groups: selection.inventory.groups,
+      recipes,
+      baseFacts: registry.baseFacts,
+      connect: (appliance) =>
+        openSession(appliance, { secret, acceptNewHostKeys: Boolean(flags.acceptNewHostKeys), handshakeLimit, jumpHosts }),
+      secret,
+      redactor: selection.redactor,
+      probes: { tls: tlsProbe, turnAllocate: registry.turnProbe ?? (async () => ({ outcome: 'error', reason: 'no TURN client' })) },
+      concurrency,
+      serial,
+      maxFail,
+      allowDisruptive: Boolean(flags.allowDisruptive),
+      lockWaitSeconds,
+      holder: { user: userInfo().username, host: hostname(), pid: process.pid, command: `rpctl ${mode}` },
+      events: progress.events,
+      confirm: flags.yes ? undefined : async (hosts) => confirmPlan(ctx, hosts, progress),
+    });
+  } finally {
+    await progress.stop();
+    await jumpHosts.shutdown();
+  }
+  const report =
+    command.render?.(format, result, selection) ??
+    (format === 'json'
+      ? `${JSON.stringify(jsonReport(result, { diffs: mode !== 'apply' }), null, 2)}\n`
+      : renderFleet(result, { colour, diffs: mode !== 'apply' }));
+  const safe = selection.redactor.redact(report);
+  if (flags.output) writeFileAtomic(flags.output, safe, 0o644);
+  else io.stdout.write(safe);
+  const after = command.after?.(result);
+  if (after) io.stderr.write(selection.redactor.redact(after));
+  if (mode === 'apply' && result.confirmed) {
+    const path = writeRunRecord(result, { inventory: selection.inventory.file, argv: process.argv.slice(2) }, io.env, selection.redactor);
+    if (format === 'text') io.stderr.write(`run record: ${path}\n`);
+  }
+  ctx.exitWith(exitCodeOf(result));
+  return result;
+}
+
+/** Show the plan and ask on the terminal (apply without --yes). */
+async function confirmPlan(ctx: CommandContext, hosts: readonly HostOutcome[], progress: ReturnType<typeof createProgress>): Promise<boolean> {
+  await progress.pause();
+  const colour = useColour(ctx.io.stderr.isTTY, ctx.io.env);
+  const text = hosts.map((h) => renderHost(h, 'plan', { colour, diffs: true })).join('');
+  ctx.io.stderr.write(`\n${text}\n`);
+  const changes = hosts.reduce((n, h) => n + h.changes.length, 0);
+  const answer = await ctx.io.prompt(`Apply ${changes} change${changes === 1 ? '' : 's'} to ${hosts.length} host${hosts.length === 1 ? '' : 's'}? Only "yes" applies: `);
+  const yes = answer.trim().toLowerCase() === 'yes';
+  if (yes) progress.resume(hosts);
+  else ctx.io.stderr.write('Nothing applied.\n');
+  return yes;
+}

@@ -6,7 +6,8 @@
  * TCP connections on port 22 (`ss` inside the appliance: the lab has no syslog daemon, so sshd's
  * log goes nowhere and cannot be counted).
  */
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -200,6 +201,49 @@ describe('transport against real sshd', () => {
     expect(s.stats.execs).toBe(0);
   });
 
+  it('authenticates with ssh-agent (agent: true uses SSH_AUTH_SOCK)', async () => {
+    const sock = join(work, 'agent.sock');
+    // An agent of our own, stopped by its PID at the end.
+    const agent: ChildProcess = spawn('ssh-agent', ['-D', '-a', sock], { stdio: 'ignore' });
+    try {
+      await waitFor(() => existsSync(sock));
+      execFileSync('ssh-add', ['-q', files.identityFile], {
+        env: { ...process.env, SSH_AUTH_SOCK: sock },
+        stdio: 'ignore',
+      });
+      const s = await session(appliance('lab-2', { identityFile: undefined, agent: true }), {
+        environment: { home: emptyHome, sshAuthSock: sock },
+      });
+      expect((await s.exec(sh`id -un`)).stdout.toString()).toBe('pexip\n');
+      expect(logLines.some((l) => l.startsWith('lab-2: connected') && l.includes('(agent;'))).toBe(true);
+    } finally {
+      agent.kill();
+    }
+  });
+
+  it('uses a passphrase-protected key with its passphrase, and says so when the passphrase is wrong', async () => {
+    const key = join(work, 'id_encrypted');
+    copyFileSync(files.identityFile, key);
+    execFileSync('ssh-keygen', ['-q', '-p', '-P', '', '-N', 'Key-Passphrase-9', '-f', key]);
+    const passphraseFile = join(work, 'passphrase');
+    writeFileSync(passphraseFile, 'Key-Passphrase-9\n', { mode: 0o600 });
+    await session(
+      appliance('lab-3', { identityFile: key, passphrase: { kind: 'file', path: passphraseFile } }),
+    );
+    const wrongFile = join(work, 'wrong-passphrase');
+    writeFileSync(wrongFile, 'nope\n', { mode: 0o600 });
+    const otherKey = join(work, 'id_encrypted_2'); // another file: parsed keys are cached per file
+    copyFileSync(key, otherKey);
+    const err = await failure(
+      openSession(
+        appliance('lab-3', { identityFile: otherKey, passphrase: { kind: 'file', path: wrongFile } }),
+        options(),
+      ),
+    );
+    expect(err.reason).toBe('auth');
+    expect(err.message).toBe(`lab-3: cannot use the private key ${otherKey}: wrong passphrase`);
+  });
+
   it('refuses root login', async () => {
     const err = await failure(openSession(appliance('lab-1', { user: 'root' }), options()));
     expect(err.reason).toBe('auth');
@@ -328,6 +372,39 @@ describe('transport against real sshd', () => {
     await three!.close();
     await waitFor(() => sshdConnections('lab-1') === 0);
     expect(sshdConnections('lab-1')).toBe(0); // closed with its last target
+    await jumpHosts.shutdown();
+  });
+
+  it('fails every appliance behind an unreachable jump host at once, naming the jump host', async () => {
+    const jumpHosts = new JumpHosts();
+    const jump = { host: `${prefix}.250` };
+    const errors = await Promise.all(
+      ['lab-2', 'lab-3'].map((name) =>
+        failure(openSession(appliance(name, { jump }), options({ jumpHosts }))),
+      ),
+    );
+    for (const err of errors) expect(err.reason).toBe('unreachable');
+    expect(errors[0]!.message).toBe(
+      `lab-2: jump host: cannot connect to ${prefix}.250:22: connection refused`,
+    );
+    expect(jumpHosts.stats.connections).toBe(1); // tried once for both
+    await jumpHosts.shutdown();
+  });
+
+  it('reports an appliance the jump host cannot reach as unreachable', async () => {
+    const jumpHosts = new JumpHosts();
+    const err = await failure(
+      openSession(
+        appliance('lab-250', { host: `${prefix}.250`, jump: { host: spec('lab-1').address } }),
+        options({ jumpHosts }),
+      ),
+    );
+    expect(err.reason).toBe('unreachable');
+    expect(err.message).toBe(
+      `lab-250: cannot connect to ${prefix}.250:22 via jump host pexip@${prefix}.1:22: Connection refused`,
+    );
+    await waitFor(() => sshdConnections('lab-1') === 0);
+    expect(sshdConnections('lab-1')).toBe(0); // the bastion closed: nobody else used it
     await jumpHosts.shutdown();
   });
 

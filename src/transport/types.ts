@@ -14,14 +14,18 @@ export interface ExecResult {
 
 export interface ExecOptions {
   /**
-   * Run as root: the command is wrapped as `sudo -k -S -p '' -- sh -c COMMAND` and the sudo
-   * password goes first on stdin (never a command line). `-k` makes sudo ask every time, so a
-   * cached credential can never leave the password line for the command to read.
+   * Run as root: the command is wrapped as `sudo -k -S -p '' -- sh -c SHIM rpctl-sudo MARKER COMMAND`
+   * (see exec.ts: the shim prints MARKER before COMMAND runs, so sudo's failures are told from the
+   * command's) and the sudo password goes first on stdin (never a command line). `-k` makes sudo ask
+   * every time, so a cached credential can never leave the password line for the command to read.
    */
   sudo?: boolean;
-  /** bytes for the command's stdin (after the sudo password when sudo is set) */
+  /** bytes for the command's stdin (sent after sudo has accepted the password when sudo is set) */
   stdin?: Buffer | string;
-  /** kill the channel after this many milliseconds */
+  /**
+   * fail with reason `timeout` after this many milliseconds and close the channel (sshd lets a
+   * command without a pty run on until it exits by itself)
+   */
   timeoutMs?: number;
 }
 

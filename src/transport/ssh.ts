@@ -1,0 +1,231 @@
+/**
+ * `openSession`: the one SSH connection rpctl makes to an appliance in a run, over ssh2. Every exec,
+ * sudo exec, long-lived command and SFTP upload of that host goes over it.
+ *
+ *   const handshakeLimit = pLimit(64);
+ *   const jumpHosts = new JumpHosts();
+ *   const session = await openSession(appliance, { secret, acceptNewHostKeys: false, handshakeLimit, jumpHosts });
+ *   const { stdout } = await session.exec(sh`cat /etc/turnserver.conf`, { sudo: true });
+ *   await session.close();
+ *   await jumpHosts.shutdown();
+ *
+ * Failures are `HostError`s with a one-line message naming the host: reasons `config`, `unreachable`,
+ * `handshake`, `auth`, `host-key-mismatch`, `host-key-unknown`, `host-key-revoked`, `sudo-auth`,
+ * `sudo`, `timeout`, `connection`, `upload`, `stream`.
+ */
+import type { LimitFunction } from 'p-limit';
+import { HostError } from '../errors.js';
+import type { ApplianceConfig, SecretRef } from '../inventory/model.js';
+import { type AuthMaterial, AuthSetupError, loadAuthMaterial } from './auth.js';
+import { ConnectError, type Connection, connectEndpoint } from './connect.js';
+import { type ExecContext, execCommand, execStream } from './exec.js';
+import { type ForwardedChannel, JumpHosts } from './jump-hosts.js';
+import { KnownHosts } from './known-hosts.js';
+import { type Endpoint, type Environment, environment, planConnection } from './settings.js';
+import type { ShellCommand } from './shell.js';
+import { SshConfigError } from './ssh-config.js';
+import type { ExecOptions, ExecResult, ExecStream, HostSession, SessionStats, UploadFile } from './types.js';
+import { uploadFiles } from './upload.js';
+
+export { JumpHosts } from './jump-hosts.js';
+
+export interface OpenSessionOptions {
+  /** the value of a secret reference (the run's secrets registry) */
+  secret(ref: SecretRef): string;
+  /** trust on first use: record an unknown host key in known_hosts instead of refusing the host */
+  acceptNewHostKeys: boolean;
+  /** shared by the run: caps simultaneous SSH handshakes (not the number of busy hosts) */
+  handshakeLimit?: LimitFunction;
+  /** shared by the run: one connection per jump host for every appliance behind it */
+  jumpHosts?: JumpHosts;
+  /** default ~/.ssh/config */
+  sshConfigPath?: string;
+  /** one line per event, never a secret */
+  log?(line: string): void;
+  /** home directory, local user name, SSH_AUTH_SOCK (default: this process's) */
+  environment?: Partial<Environment>;
+}
+
+function loadKnownHosts(name: string, endpoint: Endpoint): KnownHosts {
+  try {
+    return KnownHosts.load(endpoint.knownHostsFiles);
+  } catch (err) {
+    throw new HostError('config', `${name}: cannot read known_hosts: ${(err as Error).message}`, {
+      cause: err,
+    });
+  }
+}
+
+function material(
+  name: string,
+  endpoint: Endpoint,
+  options: OpenSessionOptions,
+  log: (l: string) => void,
+): AuthMaterial {
+  try {
+    return loadAuthMaterial(endpoint, options.secret, log);
+  } catch (err) {
+    if (err instanceof AuthSetupError) throw new HostError('auth', `${name}: ${err.message}`);
+    throw err;
+  }
+}
+
+/** Open the connection of one appliance (through its jump host, if it has one). */
+export async function openSession(
+  appliance: ApplianceConfig,
+  options: OpenSessionOptions,
+): Promise<HostSession> {
+  const { name } = appliance;
+  const log = (line: string) => options.log?.(`${name}: ${line}`);
+  const limit = <T>(handshake: () => Promise<T>): Promise<T> =>
+    options.handshakeLimit ? options.handshakeLimit(handshake) : handshake();
+  const env = environment({
+    ...options.environment,
+    ...(options.sshConfigPath ? { sshConfigPath: options.sshConfigPath } : {}),
+  });
+  let plan: ReturnType<typeof planConnection>;
+  try {
+    plan = planConnection(appliance, env);
+  } catch (err) {
+    if (err instanceof SshConfigError) throw new HostError('config', `${name}: ${err.message}`);
+    throw err;
+  }
+  for (const note of plan.notes) log(note);
+  const { target, jump } = plan;
+  const knownHosts = loadKnownHosts(name, target);
+  const auth = material(name, target, options, log);
+
+  let forwarded: ForwardedChannel | undefined;
+  let privatePool: JumpHosts | undefined;
+  try {
+    if (jump) {
+      if (!options.jumpHosts) privatePool = new JumpHosts();
+      const pool = options.jumpHosts ?? privatePool!;
+      const jumpLabel = `${jump.user}@${jump.host}:${jump.port}`;
+      const connectBastion = (): Promise<Connection> =>
+        limit(() =>
+          connectEndpoint({
+            endpoint: jump,
+            auth: material(name, jump, options, log),
+            knownHosts: loadKnownHosts(name, jump),
+            acceptNewHostKeys: options.acceptNewHostKeys,
+            log: (line) => log(`jump host ${jumpLabel}: ${line}`),
+          }),
+        ).then(
+          (connection) => {
+            log(
+              `connected to the jump host ${jumpLabel} in ${connection.handshakeMs} ms (${connection.authMethod}; ${connection.summary})`,
+            );
+            return connection;
+          },
+          (err: unknown) => {
+            throw err instanceof ConnectError
+              ? new ConnectError(err.reason, `jump host: ${err.message}`)
+              : err;
+          },
+        );
+      forwarded = await pool.forward(jump, connectBastion, target.host, target.port);
+    }
+    const request = { endpoint: target, auth, knownHosts, acceptNewHostKeys: options.acceptNewHostKeys, log };
+    const via = forwarded ? { via: { channel: forwarded.channel, jumpHost: forwarded.jumpHost } } : {};
+    const connection = await limit(() => connectEndpoint({ ...request, ...via }));
+    const route = forwarded ? ` via ${forwarded.jumpHost}` : '';
+    log(
+      `connected to ${target.user}@${target.host}:${target.port}${route} in ${connection.handshakeMs} ms (${connection.authMethod}; ${connection.summary})`,
+    );
+    return new SshSession(appliance, target, connection, options, () => {
+      forwarded?.release();
+      void privatePool?.shutdown();
+    });
+  } catch (err) {
+    forwarded?.release();
+    await privatePool?.shutdown();
+    if (err instanceof ConnectError)
+      throw new HostError(err.reason, `${name}: ${err.message}`, { cause: err });
+    throw err;
+  }
+}
+
+class SshSession implements HostSession {
+  readonly name: string;
+  private readonly counters: Omit<SessionStats, 'bytesSent' | 'bytesReceived'>;
+  private readonly ctx: ExecContext;
+  private lost: string | undefined;
+  private closing: Promise<void> | undefined;
+  private readonly ended: Promise<void>;
+
+  constructor(
+    private readonly appliance: ApplianceConfig,
+    endpoint: Endpoint,
+    private readonly connection: Connection,
+    options: OpenSessionOptions,
+    private readonly onClosed: () => void,
+  ) {
+    this.name = appliance.name;
+    this.counters = { connections: 1, execs: 0, sftpSessions: 0, handshakeMs: connection.handshakeMs };
+    const { client } = connection;
+    let sudoPassword: string | undefined;
+    this.ctx = {
+      client,
+      name: this.name,
+      user: endpoint.user,
+      stats: this.counters as SessionStats,
+      sudoPassword: () => {
+        const ref = this.appliance.sudo.password;
+        if (!ref) {
+          throw new HostError(
+            'sudo-auth',
+            `${this.name}: sudo needs the password of ${endpoint.user}, but the inventory sets no sudo.password`,
+          );
+        }
+        sudoPassword ??= options.secret(ref);
+        return sudoPassword;
+      },
+      closedReason: () => this.lost,
+    };
+    client.on('error', (err: Error) => {
+      this.lost ??= `connection lost: ${err.message}`;
+      options.log?.(`${this.name}: ${this.lost}`);
+    });
+    this.ended = new Promise((resolve) => {
+      client.once('close', () => {
+        this.lost ??= 'the connection was closed';
+        this.onClosed();
+        resolve();
+      });
+    });
+  }
+
+  get stats(): SessionStats {
+    const bytes = this.connection.bytes();
+    return { ...this.counters, bytesSent: bytes.sent, bytesReceived: bytes.received };
+  }
+
+  exec(command: ShellCommand, options?: ExecOptions): Promise<ExecResult> {
+    return execCommand(this.ctx, command, options);
+  }
+
+  execStream(command: ShellCommand, options?: Omit<ExecOptions, 'timeoutMs'>): Promise<ExecStream> {
+    return execStream(this.ctx, command, options);
+  }
+
+  upload(dir: string, files: readonly UploadFile[]): Promise<void> {
+    const lost = this.lost;
+    if (lost) return Promise.reject(new HostError('connection', `${this.name}: ${lost}`));
+    return uploadFiles(this.connection.client, this.name, this.counters as SessionStats, dir, files);
+  }
+
+  close(): Promise<void> {
+    this.closing ??= (async () => {
+      if (!this.lost) {
+        this.lost = 'the session is closed';
+        this.connection.client.end();
+      }
+      // A peer that never answers the disconnect must not hold the run up.
+      const timer = setTimeout(() => this.connection.client.destroy(), 5000);
+      await this.ended;
+      clearTimeout(timer);
+    })();
+    return this.closing;
+  }
+}

@@ -79,14 +79,24 @@ export function describeFacts(facts: HostFacts, host: string): unknown {
       return [
         name,
         f.exists
-          ? { path, exists: true, sha256: f.sha256, size: f.size, mode: f.mode.toString(8).padStart(4, '0'), owner: f.owner, group: f.group }
+          ? {
+              path,
+              exists: true,
+              sha256: f.sha256,
+              size: f.size,
+              mode: f.mode.toString(8).padStart(4, '0'),
+              owner: f.owner,
+              group: f.group,
+            }
           : { path, exists: false },
       ];
     }),
   );
   try {
     const [leaf, ...chain] = pemCertificates(facts.text(MANAGED_FILES.certificate));
-    out.certificate = leaf ? { ...describeCertificate(leaf), chain: chain.map((c) => describeCertificate(c)) } : null;
+    out.certificate = leaf
+      ? { ...describeCertificate(leaf), chain: chain.map((c) => describeCertificate(c)) }
+      : null;
   } catch (err) {
     out.certificate = { error: oneLine(err) };
   }

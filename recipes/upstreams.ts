@@ -92,7 +92,7 @@ function summary(edit: { added: string[]; removed: string[]; updated: string[] }
     ...edit.removed.map((e) => `remove ${e}`),
     ...edit.updated.map((e) => `update ${e}`),
   ];
-  return `upstreams: ${parts.join(', ')}`;
+  return parts.join(', ');
 }
 
 function plan(desired: UpstreamsDesired, facts: HostFacts, ctx: PlanContext): PlanResult {

@@ -16,16 +16,16 @@ import { createProgress } from '../report/progress.js';
 import { writeFileAtomic, writeRunRecord } from '../report/records.js';
 import { renderFleet, renderHost } from '../report/text.js';
 import { JumpHosts, openSession } from '../transport/ssh.js';
-import { type InventoryOptions, type Selection, loadSelection } from './common.js';
+import { type InventoryOptions, loadSelection, type Selection } from './common.js';
 import type { CommandContext } from './program.js';
 import {
   DEFAULT_CONCURRENCY,
   DEFAULT_HANDSHAKES,
   DEFAULT_LOCK_TIMEOUT_S,
-  type RunFlags,
   parseCount,
   parseFormat,
   parseSerial,
+  type RunFlags,
   selectRecipes,
 } from './run-options.js';
 
@@ -63,15 +63,20 @@ export async function runFleetCommand(ctx: CommandContext, command: FleetCommand
   const lockWaitSeconds = parseCount('--lock-timeout', flags.lockTimeout, DEFAULT_LOCK_TIMEOUT_S, 0, 3600);
   const recipes = command.recipes ?? selectRecipes(registry.recipes, flags.recipes);
   if (mode === 'apply' && !flags.yes && !io.stdinIsTTY) {
-    throw new InputError('apply asks for confirmation and there is no terminal: pass --yes to apply without asking');
+    throw new InputError(
+      'apply asks for confirmation and there is no terminal: pass --yes to apply without asking',
+    );
   }
   const selection = await loadSelection(ctx, flags);
-  const appliances = command.override ? selection.appliances.map((a) => command.override!(a, selection)) : selection.appliances;
+  const appliances = command.override
+    ? selection.appliances.map((a) => command.override!(a, selection))
+    : selection.appliances;
   const colour = useColour(io.stdout.isTTY, io.env, flags.color === false);
   const progress = createProgress(io, {
     hosts: appliances.map((a) => a.name),
     tty: io.stderr.isTTY && !io.env.CI,
-    quiet: format !== 'text' && !io.stderr.isTTY,
+    // without a terminal, read-only runs print only their report; apply also says what it does
+    quiet: !io.stderr.isTTY && mode !== 'apply',
   });
   const handshakeLimit = pLimit(handshakes);
   const jumpHosts = new JumpHosts();
@@ -85,10 +90,18 @@ export async function runFleetCommand(ctx: CommandContext, command: FleetCommand
       recipes,
       baseFacts: registry.baseFacts,
       connect: (appliance) =>
-        openSession(appliance, { secret, acceptNewHostKeys: Boolean(flags.acceptNewHostKeys), handshakeLimit, jumpHosts }),
+        openSession(appliance, {
+          secret,
+          acceptNewHostKeys: Boolean(flags.acceptNewHostKeys),
+          handshakeLimit,
+          jumpHosts,
+        }),
       secret,
       redactor: selection.redactor,
-      probes: { tls: tlsProbe, turnAllocate: registry.turnProbe ?? (async () => ({ outcome: 'error', reason: 'no TURN client' })) },
+      probes: {
+        tls: tlsProbe,
+        turnAllocate: registry.turnProbe ?? (async () => ({ outcome: 'error', reason: 'no TURN client' })),
+      },
       concurrency,
       serial,
       maxFail,
@@ -113,7 +126,12 @@ export async function runFleetCommand(ctx: CommandContext, command: FleetCommand
   const after = command.after?.(result);
   if (after) io.stderr.write(selection.redactor.redact(after));
   if (mode === 'apply' && result.confirmed) {
-    const path = writeRunRecord(result, { inventory: selection.inventory.file, argv: process.argv.slice(2) }, io.env, selection.redactor);
+    const path = writeRunRecord(
+      result,
+      { inventory: selection.inventory.file, argv: process.argv.slice(2) },
+      io.env,
+      selection.redactor,
+    );
     if (format === 'text') io.stderr.write(`run record: ${path}\n`);
   }
   ctx.exitWith(exitCodeOf(result));
@@ -121,13 +139,19 @@ export async function runFleetCommand(ctx: CommandContext, command: FleetCommand
 }
 
 /** Show the plan and ask on the terminal (apply without --yes). */
-async function confirmPlan(ctx: CommandContext, hosts: readonly HostOutcome[], progress: ReturnType<typeof createProgress>): Promise<boolean> {
+async function confirmPlan(
+  ctx: CommandContext,
+  hosts: readonly HostOutcome[],
+  progress: ReturnType<typeof createProgress>,
+): Promise<boolean> {
   await progress.pause();
   const colour = useColour(ctx.io.stderr.isTTY, ctx.io.env);
   const text = hosts.map((h) => renderHost(h, 'plan', { colour, diffs: true })).join('');
   ctx.io.stderr.write(`\n${text}\n`);
   const changes = hosts.reduce((n, h) => n + h.changes.length, 0);
-  const answer = await ctx.io.prompt(`Apply ${changes} change${changes === 1 ? '' : 's'} to ${hosts.length} host${hosts.length === 1 ? '' : 's'}? Only "yes" applies: `);
+  const answer = await ctx.io.prompt(
+    `Apply ${changes} change${changes === 1 ? '' : 's'} to ${hosts.length} host${hosts.length === 1 ? '' : 's'}? Only "yes" applies: `,
+  );
   const yes = answer.trim().toLowerCase() === 'yes';
   if (yes) progress.resume(hosts);
   else ctx.io.stderr.write('Nothing applied.\n');

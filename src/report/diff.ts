@@ -20,6 +20,7 @@ export function unifiedDiff(path: string, before: string | undefined, after: str
   return patch
     .split('\n')
     .filter((line, i) => !(i < 2 && (line.startsWith('Index:') || line.startsWith('==='))))
+    .map((line) => (line.startsWith('---') || line.startsWith('+++') ? line.trimEnd() : line))
     .join('\n')
     .replace(/\n*$/, '\n');
 }

@@ -169,7 +169,7 @@ describe('upstreams plan', () => {
   it('returns one change: the whole file, nginx -t, a graceful reload', () => {
     const { changes } = planOn(LAB, desired('10.40.0.11', '10.40.0.13', '10.40.0.14'));
     const [change] = changes;
-    expect(change?.summary).toBe('upstreams: add 10.40.0.14:443, remove 10.40.0.12:443');
+    expect(change?.summary).toBe('add 10.40.0.14:443, remove 10.40.0.12:443');
     expect(change?.writes).toHaveLength(1);
     expect(Object.keys(change?.writes?.[0] ?? {}).sort()).toEqual(['content', 'path']);
     expect(change?.writes?.[0]?.path).toBe('/etc/nginx/sites-available/pexapp');

@@ -6,10 +6,19 @@ import type { Command } from 'commander';
 import { addInventoryOptions } from '../common.js';
 import { runFleetCommand } from '../fleet.js';
 import type { CommandContext, CommandModule } from '../program.js';
-import { type RunFlags, addApplyFlags, addConnectionFlags, addOutputFlags, addRecipeFlag } from '../run-options.js';
+import {
+  addApplyFlags,
+  addConnectionFlags,
+  addOutputFlags,
+  addRecipeFlag,
+  type RunFlags,
+} from '../run-options.js';
 
 const common = (command: Command, ctx: CommandContext, formats: readonly string[]) =>
-  addOutputFlags(addConnectionFlags(addRecipeFlag(addInventoryOptions(command), ctx.registry.recipes)), formats);
+  addOutputFlags(
+    addConnectionFlags(addRecipeFlag(addInventoryOptions(command), ctx.registry.recipes)),
+    formats,
+  );
 
 export const runCommands: CommandModule = {
   register(program, ctx) {
@@ -26,7 +35,9 @@ Examples:
   rpctl plan -i inventories/prod.yaml --limit dc1 --recipes upstreams
   rpctl plan -i inventories/prod.yaml --format json | jq '.hosts[] | select(.status=="drift")'`,
       )
-      .action((flags: RunFlags) => runFleetCommand(ctx, { mode: 'plan', flags, formats: ['text', 'json'] }));
+      .action(async (flags: RunFlags) => {
+        await runFleetCommand(ctx, { mode: 'plan', flags, formats: ['text', 'json'] });
+      });
 
     addApplyFlags(common(program.command('apply'), ctx, ['text', 'json']))
       .description('converge the selected appliances to the inventory (shows the plan and asks first)')
@@ -44,7 +55,9 @@ Examples:
   rpctl apply -i inventories/prod.yaml --yes --serial 1 --max-fail 0
   rpctl apply -i inventories/prod.yaml --limit rp-lon-1 --allow-disruptive   # in a maintenance window`,
       )
-      .action((flags: RunFlags) => runFleetCommand(ctx, { mode: 'apply', flags, formats: ['text', 'json'] }));
+      .action(async (flags: RunFlags) => {
+        await runFleetCommand(ctx, { mode: 'apply', flags, formats: ['text', 'json'] });
+      });
 
     addConnectionFlags(addInventoryOptions(program.command('facts')))
       .description('gather and print each appliance’s facts as JSON (generation, identity, files, services)')
@@ -58,8 +71,8 @@ Examples:
   rpctl facts -i inventories/prod.yaml --limit rp-lon-1
   rpctl facts -i inventories/prod.yaml | jq '.hosts[] | {name, generation: .appliance.generation}'`,
       )
-      .action((flags: RunFlags) =>
-        runFleetCommand(ctx, {
+      .action(async (flags: RunFlags) => {
+        await runFleetCommand(ctx, {
           mode: 'facts',
           flags: { ...flags, format: 'json' },
           formats: ['json'],
@@ -69,11 +82,19 @@ Examples:
               status: h.status === 'in-sync' ? 'ok' : h.status,
               ...(h.error ? { error: h.error.message } : {}),
               ...(h.facts ? { facts: ctx.registry.describeFacts?.(h.facts, h.name) ?? {} } : {}),
-              ...(h.stats ? { stats: { connections: h.stats.connections, execs: h.stats.execs, handshakeMs: h.stats.handshakeMs } } : {}),
+              ...(h.stats
+                ? {
+                    stats: {
+                      connections: h.stats.connections,
+                      execs: h.stats.execs,
+                      handshakeMs: h.stats.handshakeMs,
+                    },
+                  }
+                : {}),
             }));
             return `${JSON.stringify({ runId: result.runId, hosts }, null, 2)}\n`;
           },
-        }),
-      );
+        });
+      });
   },
 };

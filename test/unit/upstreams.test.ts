@@ -226,7 +226,7 @@ describe('upstreams plan', () => {
           : line,
       ),
     );
-    expect(planOn(LAB, want).changes[0]?.summary).toBe('upstreams: update 10.40.0.11:443');
+    expect(planOn(LAB, want).changes[0]?.summary).toBe('update 10.40.0.11:443');
   });
 
   it('copies the parameters the existing lines share; falls back to the wizard’s when they differ', () => {

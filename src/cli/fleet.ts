@@ -7,7 +7,7 @@ import { hostname, userInfo } from 'node:os';
 import pLimit from 'p-limit';
 import type { Recipe } from '../engine/recipe.js';
 import { type FleetResult, type HostOutcome, type RunMode, runFleet } from '../engine/run.js';
-import { tlsProbe } from '../engine/verify.js';
+import { defaultProbes } from '../engine/verify.js';
 import { ExitCode, InputError } from '../errors.js';
 import type { ApplianceConfig } from '../inventory/model.js';
 import { useColour } from '../report/diff.js';
@@ -98,10 +98,7 @@ export async function runFleetCommand(ctx: CommandContext, command: FleetCommand
         }),
       secret,
       redactor: selection.redactor,
-      probes: {
-        tls: tlsProbe,
-        turnAllocate: registry.turnProbe ?? (async () => ({ outcome: 'error', reason: 'no TURN client' })),
-      },
+      probes: defaultProbes,
       concurrency,
       serial,
       maxFail,

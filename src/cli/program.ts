@@ -5,7 +5,6 @@
  */
 import { Command, CommanderError } from 'commander';
 import type { FactSpec, HostFacts, InventorySection, Recipe } from '../engine/recipe.js';
-import type { Probes } from '../engine/verify.js';
 import { ExitCode, oneLine, RpctlError } from '../errors.js';
 import { commandModules } from './commands/index.js';
 import type { Io } from './io.js';
@@ -17,7 +16,6 @@ export interface Registry {
   baseFacts?: FactSpec;
   /** what `rpctl facts` prints for a host, from its gathered facts */
   describeFacts?(facts: HostFacts, host: string): unknown;
-  turnProbe?: Probes['turnAllocate'];
 }
 
 export interface CommandContext {

@@ -6,6 +6,7 @@
 import { connect as tlsConnect } from 'node:tls';
 import type { SecretRef } from '../inventory/model.js';
 import type { Check } from './recipe.js';
+import { turnAllocate } from './turn-client.js';
 
 export interface CheckResult {
   ok: boolean;
@@ -66,6 +67,25 @@ export function tlsProbe(
     });
   });
 }
+
+/** A real TURN Allocate with long-term credentials; the allocation is released at once. */
+export async function turnProbe(
+  address: string,
+  port: number,
+  credentials: { username: string; password: string; realm: string },
+): Promise<TurnObservation> {
+  try {
+    // A TURN server that was just restarted may not listen yet: the client resends for a while.
+    const result = await turnAllocate({ host: address, port, ...credentials, timeoutMs: 5000 });
+    if (result.outcome === 'success') return { outcome: 'success', relayedAddress: result.relayedAddress };
+    if (result.outcome === 'unauthorized') return { outcome: 'unauthorized' };
+    return { outcome: 'error', reason: `${result.code} ${result.reason}` };
+  } catch (err) {
+    return { outcome: 'error', reason: err instanceof Error ? err.message : String(err) };
+  }
+}
+
+export const defaultProbes: Probes = { tls: tlsProbe, turnAllocate: turnProbe };
 
 export async function runChecks(
   checks: readonly Check[],

@@ -48,10 +48,6 @@ fi
 rm -rf /run/.seed
 hostname "$(cat /etc/hostname)"
 
-# coturn runs as turnserver and cannot create its pidfile in a root-owned /run; without one its
-# init script cannot stop it (start-stop-daemon waits 30 s, then KILLs).
-install -o turnserver -g turnserver -m 0644 /dev/null /run/turnserver.pid
-
 running=()
 for link in /etc/rc2.d/S*; do
   svc=${link##*/S[0-9][0-9]}

@@ -15,6 +15,13 @@ chown -R pexip:pexip /home/pexip
 [ -d /home/pexip/.ssh ] && chmod 0700 /home/pexip/.ssh && chmod 0600 /home/pexip/.ssh/authorized_keys
 touch /var/log/auth.log /var/log/nginx/api.access.log
 
+# coturn runs as turnserver and cannot write its pidfile into root's /run; without one its init
+# script cannot stop it (start-stop-daemon waits 30 s, then KILLs). Give it a directory of its own.
+sed -i -e 's|^PIDFILE_DIR=/var/run[[:space:]]*$|PIDFILE_DIR=/var/run/turnserver|' \
+  -e 's|^PIDFILE=/var/run/\$PROCNAME.pid|PIDFILE=/var/run/turnserver/$PROCNAME.pid|' \
+  -e 's|^DAEMON_ARGS="-c /etc/turnserver.conf -o -v"|DAEMON_ARGS="-c /etc/turnserver.conf -o -v --pidfile /var/run/turnserver/turnserver.pid"|' \
+  /etc/init.d/coturn
+
 # v4 ran TURN as rfc5766-turn-server; v7 runs the coturn package's own service.
 if [ "$GENERATION" = v4 ]; then
   sed -e 's/^DESC=.*/DESC=rfc5766-turn-server/' -e 's/^NAME=.*/NAME=rfc5766-turn-server/' \

@@ -14,6 +14,11 @@ chmod 0600 /etc/ssh/ssh_host_*_key
 chown -R pexip:pexip /home/pexip
 [ -d /home/pexip/.ssh ] && chmod 0700 /home/pexip/.ssh && chmod 0600 /home/pexip/.ssh/authorized_keys
 touch /var/log/auth.log /var/log/nginx/api.access.log
+# No syslog daemon in the lab: sshd writes its log where a syslog would put it (fail2ban's sshd
+# jail watches it; tests count sshd's connections in it).
+echo 'SSHD_OPTS="-E /var/log/auth.log"' > /etc/default/ssh
+# Names resolve from /etc/hosts only: a lab appliance never sends a DNS query off the machine.
+sed -i 's/^hosts:.*/hosts:          files/' /etc/nsswitch.conf
 
 # coturn runs as turnserver and cannot write its pidfile into root's /run; without one its init
 # script cannot stop it (start-stop-daemon waits 30 s, then KILLs). Give it a directory of its own.

@@ -9,8 +9,9 @@
  *   5. run each notified handler once; a failing handler restores and runs them again
  *   6. print the facts again, for verification
  *
- * It ignores hangups, so a dropped connection does not stop it half-way; it holds the apply lock
- * file so the run's lock holder waits for it. Output records: `@stale I`, `@failed KIND I` + the
+ * It runs in a session of its own (setsid), ignoring hangups: when the connection drops, sudo
+ * terminates its command's process group, and this is not in it, so an apply that started always
+ * finishes (or restores). It holds the apply lock file so the run's lock holder waits for it. Output records: `@stale I`, `@failed KIND I` + the
  * base64 output of what failed, `@restored`, `@applied`, then the facts.
  */
 import { joinCommands, type ShellCommand, script, sh } from '../transport/shell.js';
@@ -126,7 +127,15 @@ export function applyScript(input: ApplyScriptInput): ShellCommand {
     lines.push(guarded('handler', i, handler.command, true));
   });
   lines.push(sh`rm -f ${JOURNAL}`, script("echo '@applied'"), input.factsAfter);
-  return joinCommands(lines);
+  return detached(joinCommands(lines));
+}
+
+/**
+ * Run `body` in a new session, out of reach of sudo's cleanup of a dropped connection; its output
+ * still comes back through the pipe while the connection lives.
+ */
+function detached(body: ShellCommand): ShellCommand {
+  return sh`setsid sh -c ${body} < /dev/null 2>&1 | cat`;
 }
 
 /** Put the backups of run `runId` back and run the handlers again (verification failed). */
@@ -134,7 +143,7 @@ export function rollbackScript(
   input: Pick<ApplyScriptInput, 'runId' | 'files' | 'touches' | 'handlers' | 'factsAfter'>,
 ): ShellCommand {
   const saved = [...new Set([...input.files.map((f) => f.path), ...input.touches])];
-  return joinCommands([
+  const body = joinCommands([
     script('set -u'),
     script("trap '' HUP PIPE"),
     sh`exec 8>>${APPLY_LOCK_FILE}`,
@@ -147,6 +156,7 @@ export function rollbackScript(
     script("echo '@restored'"),
     input.factsAfter,
   ]);
+  return detached(body);
 }
 
 export type ApplyOutcome =

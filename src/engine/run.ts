@@ -203,7 +203,11 @@ export async function runFleet(options: FleetOptions): Promise<FleetResult> {
   if (options.mode !== 'apply') return result(true);
 
   // Phase 2: confirm, then apply the hosts with changes in batches.
-  const toChange = [...prepared.values()].filter((h) => appliedChanges(h.plan).length > 0);
+  // Batches follow the inventory's order, not the order hosts finished planning in.
+  const order = new Map(options.appliances.map((a, i) => [a.name, i]));
+  const toChange = [...prepared.values()]
+    .filter((h) => appliedChanges(h.plan).length > 0)
+    .sort((a, b) => order.get(a.appliance.name)! - order.get(b.appliance.name)!);
   for (const host of [...prepared.values()]) {
     if (appliedChanges(host.plan).length === 0) {
       // nothing to apply here: let go of the lock and the connection now

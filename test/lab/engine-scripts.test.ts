@@ -11,7 +11,7 @@ import {
 } from '../../src/engine/apply-script.js';
 import { factsBody, mergeFactSpecs, parseFacts } from '../../src/engine/facts.js';
 import { sh } from '../../src/transport/shell.js';
-import { labExec, labSh, readState, reset } from './lab.js';
+import { labExec, labSh, nginxWorkers, readState, reset } from './lab.js';
 
 const host = readState()!.appliances.find((a) => a.generation === 'v7')!.name;
 const PEXAPP = '/etc/nginx/sites-available/pexapp';
@@ -23,7 +23,7 @@ const spec = mergeFactSpecs([
 ]);
 
 const facts = () => parseFacts(host, spec, labExec(host, ['sh', '-c', factsBody(spec).text]).stdout);
-const nginxPids = () => labSh(host, 'ps -C nginx -o pid= | tr -d " " | sort | tr "\\n" ,');
+const nginxPids = () => nginxWorkers(host);
 let upload = 0;
 
 function run(input: Partial<ApplyScriptInput> & { contents?: Record<string, string> }) {

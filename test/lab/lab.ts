@@ -10,7 +10,7 @@
  * $RPCTL_LAB_HOME/PREFIX (default /srv/rpctl-lab/127.0.2); the client side (inventory, SSH key,
  * known_hosts, secrets) in inventories/ of this repository, git-ignored.
  */
-import { execFileSync, type SpawnSyncReturns, spawn, spawnSync } from 'node:child_process';
+import { type ChildProcess, execFileSync, type SpawnSyncReturns, spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import {
   chmodSync,
@@ -670,6 +670,17 @@ export function labExec(
   });
 }
 
+/** Start a command as root inside an appliance without waiting for it. */
+export function labSpawn(name: string, argv: string[], cfg: LabConfig = labConfig()): ChildProcess {
+  return spawn(
+    'nsenter',
+    ['--target', String(initPid(name, cfg)), '--mount', '--uts', '--pid', '--', ...argv],
+    {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
+}
+
 /** labExec that throws on a non-zero exit and returns stdout. */
 export function labSh(
   name: string,
@@ -681,6 +692,28 @@ export function labSh(
     throw new Error(`lab: ${name}: \`${command}\` exited ${result.status}: ${result.stderr.trim()}`);
   }
   return result.stdout;
+}
+
+/**
+ * PIDs of an appliance's nginx workers, once workers of an earlier reload have finished shutting
+ * down (a graceful reload lets old workers finish their connections).
+ */
+export function nginxWorkers(name: string, cfg: LabConfig = labConfig()): string {
+  // Settled: exactly one worker per CPU (worker_processes auto) and none shutting down.
+  for (let i = 0; i < 100; i++) {
+    const [cpus = '', ...lines] = labSh(name, 'nproc; ps -C nginx -o pid=,args= || true', { cfg }).split(
+      '\n',
+    );
+    const workers = lines.filter((l) => l.includes('worker process'));
+    if (!workers.some((l) => l.includes('shutting down')) && workers.length === Number(cpus)) {
+      return workers
+        .map((l) => l.trim().split(/\s+/)[0])
+        .sort()
+        .join(',');
+    }
+    spawnSync('sleep', ['0.05']);
+  }
+  throw new Error(`lab: ${name}: nginx workers still shutting down after 5 s`);
 }
 
 /** Paths of the client-side files the lab writes. */

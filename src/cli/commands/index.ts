@@ -2,5 +2,6 @@
 import type { CommandModule } from '../program.js';
 import { inventoryCommands } from './inventory.js';
 import { runCommands } from './run.js';
+import { upstreamCommands } from './upstream.js';
 
-export const commandModules: CommandModule[] = [runCommands, inventoryCommands];
+export const commandModules: CommandModule[] = [runCommands, upstreamCommands, inventoryCommands];

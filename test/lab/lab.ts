@@ -57,6 +57,7 @@ export interface LabState {
 }
 
 export const DOMAIN = 'lab.example.com';
+export const DEFAULT_PREFIX = '127.0.2';
 export const TURN_USER = 'pexip';
 /** the factory password of a freshly deployed appliance */
 export const FACTORY_PASSWORD = 'PEXIP';
@@ -73,7 +74,7 @@ function findRepoRoot(): string {
 }
 
 export function labConfig(env: NodeJS.ProcessEnv = process.env): LabConfig {
-  const prefix = env.RPCTL_LAB_PREFIX ?? '127.0.2';
+  const prefix = env.RPCTL_LAB_PREFIX ?? DEFAULT_PREFIX;
   if (!/^127\.(25[0-5]|2[0-4]\d|1?\d?\d)\.(25[0-5]|2[0-4]\d|1?\d?\d)$/.test(prefix)) {
     throw new Error(`lab: RPCTL_LAB_PREFIX must be three octets inside 127.0.0.0/8, got ${prefix}`);
   }
@@ -83,8 +84,16 @@ export function labConfig(env: NodeJS.ProcessEnv = process.env): LabConfig {
     throw new Error(`lab: RPCTL_LAB_HOME cannot be under /etc or /var (appliances overlay those): ${home}`);
   }
   const labDir = join(home, prefix);
-  const clientDir = join(repoRoot, 'inventories', '.lab');
-  return { prefix, labDir, repoRoot, clientDir, inventoryPath: join(repoRoot, 'inventories', 'lab.yaml') };
+  // The default lab writes inventories/lab.yaml and .lab/; another prefix gets files of its own.
+  const suffix = prefix === DEFAULT_PREFIX ? '' : `-${prefix}`;
+  const clientDir = join(repoRoot, 'inventories', `.lab${suffix}`);
+  return {
+    prefix,
+    labDir,
+    repoRoot,
+    clientDir,
+    inventoryPath: join(repoRoot, 'inventories', `lab${suffix}.yaml`),
+  };
 }
 
 const applianceDir = (cfg: LabConfig, name: string) => join(cfg.labDir, 'appliances', name);

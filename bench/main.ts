@@ -2,9 +2,10 @@
  * `npm run bench -- <what> [--count N]`: benchmarks on a lab fleet of real appliances.
  *
  *   npm run bench -- apply --count 50    one-node upstream change on every appliance, and its revert
+ *   npm run bench -- drift --count 50    a drift check of an in-sync fleet
  */
 import { Command, InvalidArgumentError } from 'commander';
-import { benchApply } from './apply.js';
+import { benchApply, benchDrift } from './apply.js';
 
 const count = (value: string) => {
   const n = Number(value);
@@ -21,6 +22,14 @@ program
   .option('--count <n>', 'appliances', count, 50)
   .action(async (opts: { count: number }) => {
     await benchApply(opts.count);
+  });
+
+program
+  .command('drift')
+  .description('check an in-sync fleet for drift')
+  .option('--count <n>', 'appliances', count, 50)
+  .action(async (opts: { count: number }) => {
+    await benchDrift(opts.count);
   });
 
 program.parseAsync().catch((err: unknown) => {

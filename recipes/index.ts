@@ -2,7 +2,8 @@
  * The recipes rpctl ships, in apply order, the inventory sections they read, and the facts every
  * run reads. The CLI hands these to the engine; the engine itself never imports a recipe.
  */
-import type { InventorySection, Recipe } from '../src/engine/recipe.js';
+import type { HostFacts, InventorySection, Recipe } from '../src/engine/recipe.js';
+import { applianceFacts } from './appliance.js';
 import { describeFacts, reportFactSpec } from './facts-report.js';
 import { upstreamsInventorySection, upstreamsRecipe } from './upstreams.js';
 
@@ -11,3 +12,12 @@ export const recipes: Recipe<any>[] = [upstreamsRecipe];
 export const sections: InventorySection[] = [upstreamsInventorySection];
 export const baseFacts = reportFactSpec;
 export { describeFacts };
+
+/** The appliance's FQDN (hostname.domain), which its certificate must cover. */
+export function serverName(facts: HostFacts, host: string): string | undefined {
+  try {
+    return applianceFacts(facts, host).fqdn;
+  } catch {
+    return undefined;
+  }
+}

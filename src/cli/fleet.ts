@@ -11,6 +11,13 @@ import { defaultProbes } from '../engine/verify.js';
 import { ExitCode, InputError } from '../errors.js';
 import type { ApplianceConfig } from '../inventory/model.js';
 import { useColour } from '../report/diff.js';
+import {
+  type ChangeKind,
+  changeKind,
+  History,
+  type HistoryEntry,
+  historyEntries,
+} from '../report/history.js';
 import { jsonReport } from '../report/json.js';
 import { createProgress } from '../report/progress.js';
 import { writeFileAtomic, writeRunRecord } from '../report/records.js';
@@ -35,6 +42,12 @@ export interface FleetCommand {
   formats: readonly string[];
   /** one-off commands: the recipes to run instead of --recipes */
   recipes?: readonly Recipe[];
+  /** narrow the selection further (drift --shard) */
+  select?(appliances: readonly ApplianceConfig[]): ApplianceConfig[];
+  /** after the run, before the report (e.g. probe served certificates) */
+  postRun?(result: FleetResult, selection: Selection): Promise<void>;
+  /** more to remember per host in the history (drift: certificate days left) */
+  historyExtra?(host: string): Partial<HistoryEntry>;
   /** one-off commands: replace or add inventory sections per appliance (e.g. `--pem FILE`) */
   override?(appliance: ApplianceConfig, selection: Selection): ApplianceConfig;
   /** after the report: print a reminder, save to the inventory (`--save`)... */
@@ -68,9 +81,10 @@ export async function runFleetCommand(ctx: CommandContext, command: FleetCommand
     );
   }
   const selection = await loadSelection(ctx, flags);
-  const appliances = command.override
-    ? selection.appliances.map((a) => command.override!(a, selection))
-    : selection.appliances;
+  const selected = command.select ? command.select(selection.appliances) : selection.appliances;
+  const appliances = command.override ? selected.map((a) => command.override!(a, selection)) : selected;
+  const history = new History(io.env);
+  const keepsHistory = mode === 'drift' || mode === 'apply';
   const colour = useColour(io.stdout.isTTY, io.env, flags.color === false);
   const progress = createProgress(io, {
     hosts: appliances.map((a) => a.name),
@@ -107,15 +121,19 @@ export async function runFleetCommand(ctx: CommandContext, command: FleetCommand
       holder: { user: userInfo().username, host: hostname(), pid: process.pid, command: `rpctl ${mode}` },
       events: progress.events,
       confirm: flags.yes ? undefined : async (hosts) => confirmPlan(ctx, hosts, progress),
+      digest: keepsHistory ? (desired) => history.digest(desired) : undefined,
     });
   } finally {
     await progress.stop();
     await jumpHosts.shutdown();
   }
+  await command.postRun?.(result, selection);
+  const past = keepsHistory ? history.read() : [];
+  const kinds = mode === 'apply' ? changeKinds(result, past) : undefined;
   const report =
     command.render?.(format, result, selection) ??
     (format === 'json'
-      ? `${JSON.stringify(jsonReport(result, { diffs: mode !== 'apply' }), null, 2)}\n`
+      ? `${JSON.stringify(jsonReport(result, { diffs: mode !== 'apply', kinds }), null, 2)}\n`
       : renderFleet(result, { colour, diffs: mode !== 'apply' }));
   const safe = selection.redactor.redact(report);
   if (flags.output) writeFileAtomic(flags.output, safe, 0o644);
@@ -125,12 +143,13 @@ export async function runFleetCommand(ctx: CommandContext, command: FleetCommand
   if (mode === 'apply' && result.confirmed) {
     const path = writeRunRecord(
       result,
-      { inventory: selection.inventory.file, argv: process.argv.slice(2) },
+      { inventory: selection.inventory.file, argv: process.argv.slice(2), kinds },
       io.env,
       selection.redactor,
     );
     if (format === 'text') io.stderr.write(`run record: ${path}\n`);
   }
+  if (keepsHistory && result.confirmed) history.append(historyEntries(result, command.historyExtra));
   ctx.exitWith(exitCodeOf(result));
   return result;
 }
@@ -153,4 +172,21 @@ async function confirmPlan(
   if (yes) progress.resume(hosts);
   else ctx.io.stderr.write('Nothing applied.\n');
   return yes;
+}
+
+/** For each applied change: corrective (the appliance drifted) or intentional (the inventory changed). */
+function changeKinds(
+  result: FleetResult,
+  past: readonly HistoryEntry[],
+): Map<string, Map<string, ChangeKind>> {
+  const kinds = new Map<string, Map<string, ChangeKind>>();
+  for (const host of result.hosts) {
+    const byRecipe = new Map<string, ChangeKind>();
+    for (const change of host.changes) {
+      const digest = host.managed.find((m) => m.recipe === change.recipe)?.digest;
+      byRecipe.set(change.recipe, changeKind(past, host.name, change.recipe, digest));
+    }
+    kinds.set(host.name, byRecipe);
+  }
+  return kinds;
 }

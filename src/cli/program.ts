@@ -16,6 +16,8 @@ export interface Registry {
   baseFacts?: FactSpec;
   /** what `rpctl facts` prints for a host, from its gathered facts */
   describeFacts?(facts: HostFacts, host: string): unknown;
+  /** the name the appliance serves HTTPS under (SNI for certificate probes) */
+  serverName?(facts: HostFacts, host: string): string | undefined;
 }
 
 export interface CommandContext {
@@ -50,7 +52,9 @@ export async function run(argv: readonly string[], io: Io, registry: Registry): 
       writeOut: (s) => io.stdout.write(s),
       writeErr: (s) => io.stderr.write(s),
     })
-    .exitOverride();
+    .exitOverride()
+    // subcommands own the options written after them (drift and drift history both have --format)
+    .enablePositionalOptions();
   program.addHelpText(
     'after',
     `
@@ -67,6 +71,8 @@ Examples:
   // Commander applies exitOverride per command; subcommands need it too.
   const override = (cmd: Command) => {
     cmd.exitOverride();
+    if (!cmd.options.some((o) => o.long === '--verbose'))
+      cmd.option('--verbose', 'print the detail behind errors');
     cmd.configureOutput({ writeOut: (s) => io.stdout.write(s), writeErr: (s) => io.stderr.write(s) });
     cmd.commands.forEach(override);
   };
@@ -88,7 +94,7 @@ Examples:
     }
     if (err instanceof RpctlError) {
       io.stderr.write(`rpctl: ${err.message}\n`);
-      if (err.detail && program.opts().verbose) io.stderr.write(`${err.detail}\n`);
+      if (err.detail && argv.includes('--verbose')) io.stderr.write(`${err.detail}\n`);
       return err.exitCode;
     }
     io.stderr.write(`rpctl: internal error: ${oneLine(err)}\n`);

@@ -39,6 +39,8 @@ export type HostPhase = 'waiting' | 'connecting' | 'facts' | 'planned' | 'applyi
 export interface HostOutcome {
   name: string;
   status: HostStatus;
+  /** the recipes this host manages (desired state defined), with a digest of that desired state */
+  managed: { recipe: string; digest?: string }[];
   /** plan/drift: pending changes; apply: the changes made (or attempted, when failed) */
   changes: PlannedChange[];
   /** disruptive changes left for --allow-disruptive, and changes not reached (max-fail stop) */
@@ -78,6 +80,8 @@ export interface FleetOptions {
   holder: Omit<LockHolder, 'since'>;
   /** apply: shown the plans of hosts with changes; resolve false to apply nothing */
   confirm?(hosts: readonly HostOutcome[]): Promise<boolean>;
+  /** digest of a recipe's desired state, to tell later whether the inventory changed (history) */
+  digest?(desired: unknown): string;
   events?: FleetEvents;
   now?: () => Date;
   applyTimeoutMs?: number;
@@ -120,7 +124,14 @@ export async function runFleet(options: FleetOptions): Promise<FleetResult> {
     redactor: options.redactor,
   };
 
+  const managed = new Map(
+    works.map((w) => [
+      w.appliance.name,
+      w.selected.map((s) => ({ recipe: s.recipe.name, digest: options.digest?.(s.desired) })),
+    ]),
+  );
   const finish = (outcome: HostOutcome) => {
+    outcome.managed = managed.get(outcome.name) ?? [];
     outcomes.set(outcome.name, outcome);
     options.events?.phase?.(outcome.name, 'done', outcome.status);
     options.events?.done?.(outcome);
@@ -141,6 +152,7 @@ export async function runFleet(options: FleetOptions): Promise<FleetResult> {
     return {
       name: work.appliance.name,
       status: error.reason === 'unreachable' ? 'unreachable' : 'failed',
+      managed: [],
       changes: plan ? appliedChanges(plan) : [],
       pending: plan ? deferredChanges(plan) : [],
       warnings: plan?.warnings ?? [],
@@ -341,6 +353,7 @@ function baseOutcome(
   return {
     name,
     status,
+    managed: [],
     changes: [],
     pending: [],
     warnings: [],

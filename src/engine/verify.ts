@@ -16,6 +16,8 @@ export interface CheckResult {
 export interface TlsObservation {
   /** hex sha256 of the certificates the server sent, leaf first */
   chain: string[];
+  /** the leaf's expiry (ISO 8601) */
+  notAfter?: string;
 }
 
 export interface TurnObservation {
@@ -58,8 +60,9 @@ export function tlsProbe(
         chain.push(hex(cert.fingerprint256));
         cert = cert.issuerCertificate;
       }
+      const leaf = socket.getPeerCertificate();
       socket.end();
-      resolve({ chain });
+      resolve({ chain, ...(leaf?.valid_to ? { notAfter: new Date(leaf.valid_to).toISOString() } : {}) });
     });
     socket.once('error', (err) => {
       clearTimeout(timer);

@@ -5,6 +5,7 @@
  *     "summary", "disruptive", "deferred", "diff" } ], "error"?, ... } ], "summary": { ... } }
  */
 import type { FleetResult, HostOutcome, HostStatus } from '../engine/run.js';
+import type { ChangeKind } from './history.js';
 
 export interface JsonReport {
   mode: FleetResult['mode'];
@@ -18,7 +19,14 @@ export interface JsonReport {
 export interface JsonHost {
   name: string;
   status: HostStatus;
-  changes: { recipe: string; summary: string; disruptive: boolean; deferred: boolean; diff?: string }[];
+  changes: {
+    recipe: string;
+    summary: string;
+    disruptive: boolean;
+    deferred: boolean;
+    kind?: ChangeKind;
+    diff?: string;
+  }[];
   warnings: string[];
   error?: { reason: string; message: string };
   verification?: { ok: boolean; message: string }[];
@@ -27,12 +35,13 @@ export interface JsonHost {
   durationMs: number;
 }
 
-function jsonHost(host: HostOutcome, withDiffs: boolean): JsonHost {
+function jsonHost(host: HostOutcome, withDiffs: boolean, kinds?: ReadonlyMap<string, ChangeKind>): JsonHost {
   const changes = [...host.changes, ...host.pending].map((c) => ({
     recipe: c.recipe,
     summary: c.summary,
     disruptive: c.disruptive,
     deferred: c.deferred || host.pending.includes(c),
+    ...(kinds?.get(c.recipe) && !host.pending.includes(c) ? { kind: kinds.get(c.recipe) } : {}),
     ...(withDiffs && c.diff ? { diff: c.diff } : {}),
   }));
   return {
@@ -57,8 +66,11 @@ function jsonHost(host: HostOutcome, withDiffs: boolean): JsonHost {
   };
 }
 
-export function jsonReport(result: FleetResult, options: { diffs: boolean }): JsonReport {
-  const hosts = result.hosts.map((h) => jsonHost(h, options.diffs));
+export function jsonReport(
+  result: FleetResult,
+  options: { diffs: boolean; kinds?: ReadonlyMap<string, ReadonlyMap<string, ChangeKind>> },
+): JsonReport {
+  const hosts = result.hosts.map((h) => jsonHost(h, options.diffs, options.kinds?.get(h.name)));
   const count = (status: HostStatus) => hosts.filter((h) => h.status === status).length;
   return {
     mode: result.mode,

@@ -11,6 +11,7 @@ import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import { homedir, hostname, userInfo } from 'node:os';
 import { join } from 'node:path';
 import type { FleetResult } from '../engine/run.js';
+import type { ChangeKind } from './history.js';
 import { jsonReport } from './json.js';
 import type { Redactor } from './redact.js';
 
@@ -22,6 +23,8 @@ export function stateDir(env: NodeJS.ProcessEnv): string {
 export interface RunContext {
   inventory: string;
   argv: readonly string[];
+  /** per host and recipe: corrective or intentional change */
+  kinds?: ReadonlyMap<string, ReadonlyMap<string, ChangeKind>>;
 }
 
 /** Write `content` to `path` atomically with mode 0600. */
@@ -40,7 +43,7 @@ export function writeRunRecord(
   const dir = join(stateDir(env), 'runs');
   mkdirSync(dir, { recursive: true, mode: 0o700 });
   const record = {
-    ...jsonReport(result, { diffs: true }),
+    ...jsonReport(result, { diffs: true, kinds: context.kinds }),
     user: userInfo().username,
     controlHost: hostname(),
     inventory: context.inventory,

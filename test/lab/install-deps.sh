@@ -6,6 +6,7 @@ set -euo pipefail
 packages=(
   openssh-server openssh-client sudo nginx-light coturn fail2ban ifupdown iproute2 netplan.io
   openssl sqlite3 iptables procps psmisc util-linux socat python3
+  prometheus # promtool, to check the Prometheus output of rpctl drift
 )
 missing=()
 for p in "${packages[@]}"; do

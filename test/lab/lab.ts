@@ -624,6 +624,11 @@ export async function reset(
   writeClientFiles(cfg, state);
 }
 
+/** Stop one appliance (as if powered off); `reset([name])` brings it back. */
+export async function stop(name: string, cfg: LabConfig = labConfig()): Promise<void> {
+  await stopAppliance(cfg, name);
+}
+
 export function spec(name: string, cfg: LabConfig = labConfig()): ApplianceSpec {
   const found = readState(cfg)?.appliances.find((s) => s.name === name);
   if (!found) throw new Error(`lab: no appliance ${name}`);

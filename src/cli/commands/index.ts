@@ -1,7 +1,13 @@
 /** Every command group of the CLI, in the order `rpctl --help` lists them. */
 import type { CommandModule } from '../program.js';
+import { driftCommands } from './drift.js';
 import { inventoryCommands } from './inventory.js';
 import { runCommands } from './run.js';
 import { upstreamCommands } from './upstream.js';
 
-export const commandModules: CommandModule[] = [runCommands, upstreamCommands, inventoryCommands];
+export const commandModules: CommandModule[] = [
+  runCommands,
+  driftCommands,
+  upstreamCommands,
+  inventoryCommands,
+];

@@ -1,0 +1,197 @@
+/**
+ * `rpctl drift`: the scheduled, read-only check. Plans every recipe, never prompts, never takes the
+ * apply lock; checks the certificate each appliance serves; appends to the local history.
+ * `rpctl drift history`: since when each host and recipe has drifted.
+ */
+import { createHash } from 'node:crypto';
+import pLimit from 'p-limit';
+import type { FleetResult } from '../../engine/run.js';
+import { tlsProbe } from '../../engine/verify.js';
+import { InputError } from '../../errors.js';
+import { selectAppliances } from '../../inventory/limit.js';
+import type { ApplianceConfig } from '../../inventory/model.js';
+import { useColour } from '../../report/diff.js';
+import { type Expiry, groupedText, junit, prometheus } from '../../report/drift.js';
+import { driftSpans, History } from '../../report/history.js';
+import { jsonReport } from '../../report/json.js';
+import { writeFileAtomic } from '../../report/records.js';
+import { addInventoryOptions, type InventoryOptions, loadInventoryFor } from '../common.js';
+import { runFleetCommand } from '../fleet.js';
+import type { CommandModule } from '../program.js';
+import {
+  addConnectionFlags,
+  addOutputFlags,
+  addRecipeFlag,
+  parseCount,
+  type RunFlags,
+} from '../run-options.js';
+
+const FORMATS = ['text', 'json', 'junit', 'prometheus'] as const;
+
+interface DriftFlags extends RunFlags {
+  shard?: string;
+  warnExpiryDays?: string;
+  failOnExpiry?: boolean;
+}
+
+/** `K/N`: the K-th of N stable shards (1-based). */
+export function parseShard(value: string | undefined): { index: number; count: number } | undefined {
+  if (value === undefined) return undefined;
+  const match = /^(\d+)\/(\d+)$/.exec(value);
+  const [index, count] = [Number(match?.[1]), Number(match?.[2])];
+  if (!match || count < 1 || index < 1 || index > count) {
+    throw new InputError(`--shard: expected K/N with 1 <= K <= N (e.g. 2/4), got ${JSON.stringify(value)}`);
+  }
+  return { index, count };
+}
+
+/** Which shard an appliance is in: a hash of its name, so adding hosts never moves the others. */
+export function shardOf(name: string, count: number): number {
+  return (createHash('sha256').update(name).digest().readUInt32BE(0) % count) + 1;
+}
+
+async function servedExpiry(
+  result: FleetResult,
+  appliances: readonly ApplianceConfig[],
+  serverName: (host: string) => string | undefined,
+  warnDays: number,
+): Promise<Map<string, Expiry>> {
+  const expiry = new Map<string, Expiry>();
+  const limit = pLimit(32);
+  await Promise.all(
+    result.hosts
+      .filter((h) => h.facts)
+      .map((host) =>
+        limit(async () => {
+          const appliance = appliances.find((a) => a.name === host.name);
+          const name = serverName(host.name);
+          if (!appliance || !name) return;
+          try {
+            const seen = await tlsProbe(appliance.ssh.host, 443, name, 5000);
+            if (!seen.notAfter) return;
+            const secondsLeft = Math.floor((Date.parse(seen.notAfter) - Date.now()) / 1000);
+            const daysLeft = Math.floor(secondsLeft / 86_400);
+            expiry.set(host.name, {
+              notAfter: seen.notAfter,
+              daysLeft,
+              secondsLeft,
+              warn: daysLeft < warnDays,
+            });
+          } catch (err) {
+            host.warnings.push(`certificate: ${err instanceof Error ? err.message : String(err)}`);
+          }
+        }),
+      ),
+  );
+  return expiry;
+}
+
+export const driftCommands: CommandModule = {
+  register(program, ctx) {
+    const drift = addOutputFlags(
+      addConnectionFlags(addRecipeFlag(addInventoryOptions(program.command('drift')), ctx.registry.recipes)),
+      FORMATS,
+    )
+      .description('read-only check of every appliance against the inventory, for schedules and monitoring')
+      // options after `history` belong to it (both commands have --format)
+      .enablePositionalOptions()
+      .option('--shard <k/n>', 'check only the K-th of N stable shards of the selected appliances')
+      .option('--warn-expiry-days <n>', 'warn when the served certificate expires within N days', '30')
+      .option('--fail-on-expiry', 'count a certificate expiring within that window as drift')
+      .addHelpText(
+        'after',
+        `
+Never prompts and never takes the apply lock. Exit codes: 0 in sync, 2 drift, 1 a host failed or
+was unreachable (wins over 2), 3 invalid input. Each check is added to the history in the state
+directory ($RPCTL_STATE_DIR, else ~/.local/state/rpctl).
+
+Examples:
+  rpctl drift -i inventories/prod.yaml
+  rpctl drift -i inventories/prod.yaml --format junit --output reports/drift.xml
+  rpctl drift -i inventories/prod.yaml --format prometheus --output /var/lib/node_exporter/textfile_collector/rpctl.prom
+  rpctl drift -i inventories/prod.yaml --shard "$((JOB_COMPLETION_INDEX + 1))/8" --format json`,
+      )
+      .action(async (flags: DriftFlags) => {
+        const shard = parseShard(flags.shard);
+        const warnDays = parseCount('--warn-expiry-days', flags.warnExpiryDays, 30, 0, 3650);
+        let expiry = new Map<string, Expiry>();
+        const colour = useColour(ctx.io.stdout.isTTY, ctx.io.env, flags.color === false);
+        await runFleetCommand(ctx, {
+          mode: 'drift',
+          flags: { ...flags, yes: true },
+          formats: FORMATS,
+          select: shard
+            ? (list) => list.filter((a) => shardOf(a.name, shard.count) === shard.index)
+            : undefined,
+          async postRun(result, selection) {
+            const names = new Map(
+              result.hosts.map((h) => [h.name, h.facts && ctx.registry.serverName?.(h.facts, h.name)]),
+            );
+            expiry = await servedExpiry(
+              result,
+              selection.appliances,
+              (h) => names.get(h) ?? undefined,
+              warnDays,
+            );
+            for (const host of result.hosts) {
+              const e = expiry.get(host.name);
+              if (!e?.warn) continue;
+              host.warnings.push(`certificate expires ${e.notAfter.slice(0, 10)} (${e.daysLeft} days)`);
+              if (flags.failOnExpiry && host.status === 'in-sync') host.status = 'drift';
+            }
+          },
+          historyExtra: (host) => {
+            const e = expiry.get(host);
+            return e ? { certificateDaysLeft: e.daysLeft } : {};
+          },
+          render(format, result) {
+            if (format === 'junit') return junit(result, expiry, Boolean(flags.failOnExpiry));
+            if (format === 'prometheus') return prometheus(result, expiry);
+            if (format === 'json') {
+              const report = jsonReport(result, { diffs: true });
+              const withExpiry = report.hosts.map((h) => ({
+                ...h,
+                ...(expiry.get(h.name) ? { certificate: expiry.get(h.name) } : {}),
+              }));
+              return `${JSON.stringify({ ...report, hosts: withExpiry }, null, 2)}\n`;
+            }
+            return groupedText(result, { colour, diffs: true }, expiry);
+          },
+        });
+      });
+
+    addInventoryOptions(drift.command('history'))
+      .description('since when each appliance and recipe has drifted (from past checks and applies)')
+      .option('--format <format>', 'text or json', 'text')
+      .option('--output <file>', 'write to FILE instead of standard output')
+      .addHelpText(
+        'after',
+        '\nExamples:\n  rpctl drift history\n  rpctl drift history -i inventories/prod.yaml --limit dc1 --format json',
+      )
+      .action(async (flags: InventoryOptions & { format: string; output?: string }) => {
+        if (!['text', 'json'].includes(flags.format))
+          throw new InputError(`--format: expected text or json, got ${JSON.stringify(flags.format)}`);
+        let hosts: Set<string> | undefined;
+        if (flags.inventory ?? ctx.io.env.RPCTL_INVENTORY) {
+          const inventory = await loadInventoryFor(ctx, flags);
+          hosts = new Set(selectAppliances(inventory, flags.limit).map((a) => a.name));
+        } else if (flags.limit) {
+          throw new InputError('--limit needs the inventory (-i) to know the groups');
+        }
+        const spans = driftSpans(new History(ctx.io.env).read(), hosts);
+        const text =
+          flags.format === 'json'
+            ? `${JSON.stringify({ spans }, null, 2)}\n`
+            : spans.length === 0
+              ? 'no checks recorded yet: run rpctl drift\n'
+              : `${spans
+                  .map(
+                    (s) =>
+                      `${s.host}\t${s.recipe}\t${s.state === 'in-sync' ? 'in sync' : s.state} since ${s.since}\t(last check ${s.lastCheck})${s.changes.length ? `\t${s.changes.join('; ')}` : ''}`,
+                  )
+                  .join('\n')}\n`;
+        if (flags.output) writeFileAtomic(flags.output, text, 0o644);
+        else ctx.io.stdout.write(text);
+      });
+  },
+};

@@ -9,6 +9,7 @@ import type { Recipe } from '../engine/recipe.js';
 import { type FleetResult, type HostOutcome, type RunMode, runFleet } from '../engine/run.js';
 import { defaultProbes } from '../engine/verify.js';
 import { ExitCode, InputError } from '../errors.js';
+import { collectSecretUses } from '../inventory/load.js';
 import type { ApplianceConfig } from '../inventory/model.js';
 import { useColour } from '../report/diff.js';
 import { jsonReport } from '../report/json.js';
@@ -39,8 +40,12 @@ export interface FleetCommand {
   override?(appliance: ApplianceConfig, selection: Selection): ApplianceConfig;
   /** print something after the report (e.g. a reminder to update Pexip Infinity) */
   after?(result: FleetResult): string | undefined;
-  /** render the report in a command-specific format; undefined falls back to text/json */
-  render?(format: string, result: FleetResult, selection: Selection): string | undefined;
+  /** render the report in a command-specific format (may probe, e.g. TLS); undefined falls back to text/json */
+  render?(
+    format: string,
+    result: FleetResult,
+    selection: Selection,
+  ): string | undefined | Promise<string | undefined>;
 }
 
 export function exitCodeOf(result: FleetResult): 0 | 1 | 2 {
@@ -71,6 +76,11 @@ export async function runFleetCommand(ctx: CommandContext, command: FleetCommand
   const appliances = command.override
     ? selection.appliances.map((a) => command.override!(a, selection))
     : selection.appliances;
+  if (command.override) {
+    // Secrets an override brings (`--key FILE`) are resolved and redacted like the inventory's.
+    await selection.secrets.resolve(collectSecretUses(appliances));
+    selection.redactor.addAll(selection.secrets.resolvedValues());
+  }
   const colour = useColour(io.stdout.isTTY, io.env, flags.color === false);
   const progress = createProgress(io, {
     hosts: appliances.map((a) => a.name),
@@ -113,7 +123,7 @@ export async function runFleetCommand(ctx: CommandContext, command: FleetCommand
     await jumpHosts.shutdown();
   }
   const report =
-    command.render?.(format, result, selection) ??
+    (await command.render?.(format, result, selection)) ??
     (format === 'json'
       ? `${JSON.stringify(jsonReport(result, { diffs: mode !== 'apply' }), null, 2)}\n`
       : renderFleet(result, { colour, diffs: mode !== 'apply' }));

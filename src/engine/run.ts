@@ -102,7 +102,11 @@ export async function runFleet(options: FleetOptions): Promise<FleetResult> {
   // Desired state of every host first: an input error here stops the run before any contact.
   const works: HostWork[] = options.appliances.map((appliance) => {
     const selected = options.recipes.flatMap((recipe) => {
-      const desired = recipe.desired({ appliance, secret: options.secret });
+      const desired = recipe.desired({
+        appliance,
+        secret: options.secret,
+        addSecret: (value) => options.redactor.add(value),
+      });
       return desired === undefined ? [] : [{ recipe, desired }];
     });
     const specs = [options.baseFacts ?? {}, JOURNAL_FACT, ...selected.map((s) => s.recipe.facts)];

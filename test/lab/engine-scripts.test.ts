@@ -23,7 +23,26 @@ const spec = mergeFactSpecs([
 ]);
 
 const facts = () => parseFacts(host, spec, labExec(host, ['sh', '-c', factsBody(spec).text]).stdout);
-const nginxPids = () => labSh(host, 'ps -C nginx -o pid= | tr -d " " | sort | tr "\\n" ,');
+/**
+ * nginx's master and workers once settled: after a reload the old workers finish their connections
+ * ("is shutting down") and exit, which a later comparison must not mistake for a reload.
+ */
+function nginxPids(): string {
+  let last = '';
+  for (let i = 0; i < 50; i++) {
+    const ps = labSh(host, 'ps -C nginx -o pid=,args=');
+    const pids = ps
+      .split('\n')
+      .map((l) => l.trim().split(' ')[0])
+      .filter(Boolean)
+      .sort()
+      .join(',');
+    if (!ps.includes('shutting down') && pids === last) return pids;
+    last = pids;
+    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 100);
+  }
+  return last;
+}
 let upload = 0;
 
 function run(input: Partial<ApplyScriptInput> & { contents?: Record<string, string> }) {
@@ -91,6 +110,29 @@ describe('apply script on a real appliance', () => {
     expect(nginxPids()).toBe(pids);
     expect(labExec(host, ['test', '-e', dir]).status).toBe(1); // upload directory removed
     expect(labExec(host, ['test', '-e', '/var/lib/rpctl/journal']).status).toBe(1);
+  });
+
+  it('puts back the sibling backup a failed apply overwrote, and removes one it created', () => {
+    const before = facts().file(PEXAPP);
+    if (!before.exists) throw new Error('no pexapp');
+    const sibling = `${PEXAPP}.backup`;
+    const broken = `${before.content.toString()}\nnot_a_directive on;\n`;
+    const install = {
+      path: PEXAPP,
+      uploadName: 'f',
+      mode: 0o644,
+      owner: 'root',
+      group: 'root',
+      expectedSha256: before.sha256,
+      siblingBackup: 'pexapp.backup',
+    };
+    labSh(host, `rm -f ${sibling}`);
+    expect(run({ files: [install], contents: { f: broken } }).outcome).toMatchObject({ kind: 'failed' });
+    expect(labExec(host, ['test', '-e', sibling]).status).toBe(1);
+    labSh(host, `echo 'an older backup' > ${sibling}`);
+    expect(run({ files: [install], contents: { f: broken } }).outcome).toMatchObject({ kind: 'failed' });
+    expect(labSh(host, `cat ${sibling}`)).toBe('an older backup\n');
+    labSh(host, `rm -f ${sibling}`);
   });
 
   it('stops before touching anything when a file changed since it was planned', () => {

@@ -100,8 +100,10 @@ export async function runFleet(options: FleetOptions): Promise<FleetResult> {
   const startedAt = now();
   const runId = newRunId(startedAt);
   // Desired state of every host first: an input error here stops the run before any contact.
+  // `facts` only reads: a desired state it does not use (an expired certificate) must not stop it.
   const works: HostWork[] = options.appliances.map((appliance) => {
-    const selected = options.recipes.flatMap((recipe) => {
+    const planned = options.mode === 'facts' ? [] : options.recipes;
+    const selected = planned.flatMap((recipe) => {
       const desired = recipe.desired({
         appliance,
         secret: options.secret,

@@ -1,10 +1,7 @@
 /**
  * Certificate replacement against the lab's real nginx (issue 6), through the CLI in-process and
- * once as a real process. Certificates come from a throwaway PKI made here with openssl.
- *
- * Every appliance is reached through a counting TCP relay on PREFIX.N:PORT (the inventory says
- * `ssh.port: PORT`), so a test can show that a refused input never opened an SSH connection; TLS
- * probes go straight to PREFIX.N:443.
+ * once as a real process. Certificates come from a throwaway PKI made here with openssl; SSH goes
+ * through counting relays (certificate-harness.ts).
  *
  *   lab-1 (v4), lab-2 (v7)  valid replacement, --save, idempotence, status, rollback
  *   lab-3 (v4)              bad inputs (nothing contacted), then an RSA-1024 key nginx refuses
@@ -12,157 +9,39 @@
  */
 import { spawnSync } from 'node:child_process';
 import { X509Certificate } from 'node:crypto';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createConnection, createServer, type Server } from 'node:net';
-import { tmpdir } from 'node:os';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { connect as tlsConnect } from 'node:tls';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { baseFacts, describeFacts, recipes, sections } from '../../recipes/index.js';
-import { bufferIo } from '../../src/cli/io.js';
-import { run } from '../../src/cli/program.js';
-import { keyBodyLines, TestPki } from '../certificates.js';
-import { clientFiles, labConfig, labExec, labSh, reset, spec } from './lab.js';
+import { keyBodyLines } from '../certificates.js';
+import {
+  CertificateLab,
+  fileOn,
+  fqdn,
+  hex,
+  NAMES,
+  nginxPids,
+  PEM,
+  snapshot,
+  uploadDirs,
+} from './certificate-harness.js';
+import { labExec, labSh, spec } from './lab.js';
 
-const cfg = labConfig();
-const files = clientFiles(cfg);
-const NAMES = ['lab-1', 'lab-2', 'lab-3', 'lab-4'];
-const PEM = '/etc/nginx/ssl/pexip.pem';
-const work = mkdtempSync(join(tmpdir(), 'rpctl-cert-lab-'));
-const stateDir = join(work, 'state');
-const inventory = join(work, 'inventory.yaml');
-const pki = new TestPki(join(work, 'pki'));
-const fqdn = (name: string) => `${name}.lab.example.com`;
-/** every byte rpctl printed in this file, for the secrets check at the end */
-const printed: string[] = [];
+const lab = new CertificateLab();
+const { cfg, pki, inventory, stateDir, printed } = lab;
+const rpctl = lab.rpctl.bind(lab);
+/** rpctl with its arguments written as one command line (no value here holds a space) */
+const cli = (line: string) => rpctl(...line.split(' '));
+const served = lab.served.bind(lab);
+const leafServed = lab.leafServed.bind(lab);
+const connections = lab.connections.bind(lab);
 const timings: Record<string, number> = {};
-
-// ---------------------------------------------------------------------------------------------
-// SSH relays that count connections
-
-const relays = new Map<string, { server: Server; port: number; connections: number }>();
-
-async function startRelay(name: string): Promise<void> {
-  const address = spec(name, cfg).address;
-  const relay = { server: createServer(), port: 0, connections: 0 };
-  relay.server.on('connection', (client) => {
-    relay.connections++;
-    const upstream = createConnection({ host: address, port: 22 });
-    client.pipe(upstream).pipe(client);
-    client.on('error', () => upstream.destroy());
-    upstream.on('error', () => client.destroy());
-  });
-  await new Promise<void>((resolve) => relay.server.listen(0, address, resolve));
-  relay.port = (relay.server.address() as { port: number }).port;
-  relays.set(name, relay);
-}
-
-const connections = () => NAMES.reduce((n, name) => n + relays.get(name)!.connections, 0);
-
-function inventoryText(sectionsOf: Record<string, string[]> = {}): string {
-  const lines = [
-    '# certificate lab test inventory',
-    'defaults:',
-    '  ssh:',
-    '    user: pexip',
-    `    identityFile: ${files.identityFile}`,
-    `    knownHosts: ${join(work, 'known_hosts')}`,
-    '  sudo:',
-    `    password: file:${files.sudoPasswordFile}`,
-    '  domain: lab.example.com',
-    'appliances:',
-  ];
-  for (const name of NAMES) {
-    lines.push(
-      `  ${name}:`,
-      `    # ${name} is reached through the counting relay`,
-      `    host: ${spec(name, cfg).address}`,
-      `    hostname: ${name}`,
-      '    ssh:',
-      `      port: ${relays.get(name)!.port}`,
-      ...(sectionsOf[name] ?? []).map((l) => `    ${l}`),
-    );
-  }
-  return `${lines.join('\n')}\n`;
-}
-
-// ---------------------------------------------------------------------------------------------
-// Looking at the appliances
-
-function served(name: string): Promise<string[]> {
-  return new Promise((resolve, reject) => {
-    const socket = tlsConnect(
-      { host: spec(name, cfg).address, port: 443, servername: fqdn(name), rejectUnauthorized: false },
-      () => {
-        const chain: string[] = [];
-        let cert = socket.getPeerCertificate(true);
-        while (cert?.fingerprint256 && !chain.includes(hex(cert.fingerprint256))) {
-          chain.push(hex(cert.fingerprint256));
-          cert = cert.issuerCertificate;
-        }
-        socket.end();
-        resolve(chain);
-      },
-    );
-    socket.once('error', reject);
-  });
-}
-const hex = (fp: string) => fp.replaceAll(':', '').toLowerCase();
-const leafServed = async (name: string) => (await served(name))[0];
-
-/** What must not change when an input is refused: both files, bytes and metadata, and no upload dir. */
-function snapshot(name: string): string {
-  return labSh(
-    name,
-    `stat -c '%n %a %U %G %s' ${PEM} ${PEM}.backup 2>/dev/null; sha256sum ${PEM} ${PEM}.backup 2>/dev/null; true`,
-  );
-}
-const uploadDirs = (name: string) => labSh(name, 'ls -d /tmp/rpctl-* 2>/dev/null || true').trim();
-/** nginx's PIDs once no old worker is still shutting down after a reload (a reload changes them) */
-async function nginxPids(name: string): Promise<string> {
-  let last = '';
-  for (let i = 0; i < 50; i++) {
-    const ps = labSh(name, 'ps -C nginx -o pid=,args=');
-    const pids = ps
-      .split('\n')
-      .map((l) => l.trim().split(' ')[0])
-      .filter(Boolean)
-      .sort()
-      .join(',');
-    if (!ps.includes('shutting down') && pids === last) return pids;
-    last = pids;
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-  return last;
-}
-const fileOn = (name: string, path: string) => labSh(name, `cat ${path}`);
-
-async function rpctl(...argv: string[]) {
-  const buffers = bufferIo({ env: { ...process.env, NO_COLOR: '1', RPCTL_STATE_DIR: stateDir }, cwd: work });
-  const started = Date.now();
-  const code = await run(argv, buffers.io, { recipes, sections, baseFacts, describeFacts });
-  const result = { code, stdout: buffers.stdout(), stderr: buffers.stderr(), ms: Date.now() - started };
-  printed.push(result.stdout, result.stderr);
-  return result;
-}
-
-// ---------------------------------------------------------------------------------------------
 
 const both = pki.leaf('lab-1-2', { names: [fqdn('lab-1'), fqdn('lab-2')] });
 const bothPem = pki.file('lab-1-2.pem', both.certPem, both.keyPem, pki.intermediate.certPem);
 const original: Record<string, { pem: string; fingerprint: string }> = {};
 
 beforeAll(async () => {
-  await reset(NAMES, { cfg });
-  for (const name of NAMES) await startRelay(name);
-  // the lab's known_hosts, for the relay ports
-  const knownHosts = readFileSync(files.knownHosts, 'utf8').replace(
-    /^(\S+) /gm,
-    (_all, host: string) =>
-      `[${host}]:${relays.get(NAMES.find((n) => spec(n, cfg).address === host)!)!.port} `,
-  );
-  writeFileSync(join(work, 'known_hosts'), knownHosts);
-  writeFileSync(inventory, inventoryText());
+  await lab.start();
   for (const name of NAMES) {
     const pem = fileOn(name, PEM);
     original[name] = { pem, fingerprint: hex(new X509Certificate(pem).fingerprint256) };
@@ -170,9 +49,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  await Promise.all([...relays.values()].map((r) => new Promise((resolve) => r.server.close(resolve))));
-  await reset(NAMES, { cfg });
-  rmSync(work, { recursive: true, force: true });
+  await lab.stop();
   console.info(`certificate lab timings (ms): ${JSON.stringify(timings)}`);
 });
 
@@ -184,18 +61,7 @@ describe('rpctl cert replace', () => {
       'lab-2': await nginxPids('lab-2'),
     };
     const before = connections();
-    const first = await rpctl(
-      'cert',
-      'replace',
-      '-i',
-      inventory,
-      '--limit',
-      'lab-1,lab-2',
-      '--pem',
-      bothPem,
-      '--save',
-      '--yes',
-    );
+    const first = await cli(`cert replace -i ${inventory} --limit lab-1,lab-2 --pem ${bothPem} --save --yes`);
     timings.replace2 = first.ms;
     expect(first.code, first.stderr).toBe(0);
     expect(first.stdout).toMatch(
@@ -223,35 +89,17 @@ describe('rpctl cert replace', () => {
       'lab-1': await nginxPids('lab-1'),
       'lab-2': await nginxPids('lab-2'),
     };
-    const second = await rpctl(
-      'apply',
-      '-i',
-      inventory,
-      '--limit',
-      'lab-1,lab-2',
-      '--yes',
-      '--format',
-      'json',
-    );
+    const second = await cli(`apply -i ${inventory} --limit lab-1,lab-2 --yes --format json`);
     expect(second.code, second.stderr).toBe(0);
     const report = JSON.parse(second.stdout);
     expect(report.summary).toMatchObject({ 'in-sync': 2, changes: 0 });
-    const plan = await rpctl('plan', '-i', inventory, '--limit', 'lab-1,lab-2');
+    const plan = await cli(`plan -i ${inventory} --limit lab-1,lab-2`);
     expect(plan.code).toBe(0);
     for (const name of ['lab-1', 'lab-2']) {
       expect(await nginxPids(name)).toBe(pidsAfter[name]); // no reload
       expect(uploadDirs(name)).toBe('');
     }
-    const status = await rpctl(
-      'cert',
-      'status',
-      '-i',
-      inventory,
-      '--limit',
-      'lab-1,lab-2',
-      '--format',
-      'json',
-    );
+    const status = await cli(`cert status -i ${inventory} --limit lab-1,lab-2 --format json`);
     expect(status.code, status.stderr).toBe(0);
     expect(JSON.parse(status.stdout).hosts).toEqual([
       expect.objectContaining({
@@ -332,13 +180,7 @@ describe('refused input: exit 3, one line, no SSH connection, appliance untouche
   it.each(cases)('%s', async (_case, flags, message) => {
     const before = { files: snapshot(name), connections: connections(), pids: await nginxPids(name) };
     const { code, stdout, stderr } = await rpctl(
-      'cert',
-      'replace',
-      '-i',
-      inventory,
-      '--limit',
-      name,
-      '--yes',
+      ...`cert replace -i ${inventory} --limit ${name} --yes`.split(' '),
       ...flags,
     );
     expect(code).toBe(3);
@@ -352,12 +194,9 @@ describe('refused input: exit 3, one line, no SSH connection, appliance untouche
 
   it('is refused the same way from the inventory (plan and apply), and by the real process', async () => {
     const before = { files: snapshot(name), connections: connections() };
-    writeFileSync(
-      inventory,
-      inventoryText({
-        [name]: ['certificate:', `  pem: file:${pki.file('bad.pem', lab3.keyPem, lab3.certPem)}`],
-      }),
-    );
+    lab.writeInventory({
+      [name]: ['certificate:', `  pem: file:${pki.file('bad.pem', lab3.keyPem, lab3.certPem)}`],
+    });
     for (const command of [['plan'], ['apply', '--yes']]) {
       const result = await rpctl(...command, '-i', inventory, '--limit', name);
       expect(result.code).toBe(3);
@@ -367,20 +206,9 @@ describe('refused input: exit 3, one line, no SSH connection, appliance untouche
     }
     const spawned = spawnSync(
       process.execPath,
-      [
-        'bin/rpctl',
-        'cert',
-        'replace',
-        '-i',
-        inventory,
-        '--limit',
-        name,
-        '--yes',
-        '--cert',
-        expired.cert,
-        '--key',
-        expired.key,
-      ],
+      `bin/rpctl cert replace -i ${inventory} --limit ${name} --yes --cert ${expired.cert} --key ${expired.key}`.split(
+        ' ',
+      ),
       { cwd: cfg.repoRoot, encoding: 'utf8', env: { ...process.env, RPCTL_STATE_DIR: stateDir } },
     );
     printed.push(spawned.stdout, spawned.stderr);
@@ -400,32 +228,22 @@ describe('failures on the appliance put the previous certificate back', () => {
     const lab4 = pki.leaf('lab-4', { names: [fqdn('lab-4')], keyType: 'ec:prime256v1' });
     // pki/lab-4.enc.key and pki/lab-4.pass, named relative to the inventory below
     pki.encryptedKey(lab4, 'lab-4 passphrase');
-    writeFileSync(
-      inventory,
-      inventoryText({
-        'lab-3': [
-          'certificate:',
-          `  pem: file:${pki.file('weak.pem', weak.certPem, weak.keyPem, pki.intermediate.certPem)}`,
-        ],
-        'lab-4': [
-          'certificate:',
-          '  cert: pki/lab-4.crt',
-          '  key: file:pki/lab-4.enc.key',
-          '  chain: pki/intermediate.crt',
-          '  keyPassphrase: file:pki/lab-4.pass',
-        ],
-      }),
-    );
+    lab.writeInventory({
+      'lab-3': [
+        'certificate:',
+        `  pem: file:${pki.file('weak.pem', weak.certPem, weak.keyPem, pki.intermediate.certPem)}`,
+      ],
+      'lab-4': [
+        'certificate:',
+        '  cert: pki/lab-4.crt',
+        '  key: file:pki/lab-4.enc.key',
+        '  chain: pki/intermediate.crt',
+        '  keyPassphrase: file:pki/lab-4.pass',
+      ],
+    });
     const before = { files: snapshot('lab-3'), pids: await nginxPids('lab-3') };
-    const { code, stdout, stderr } = await rpctl(
-      'apply',
-      '-i',
-      inventory,
-      '--limit',
-      'lab-3,lab-4',
-      '--yes',
-      '--format',
-      'json',
+    const { code, stdout, stderr } = await cli(
+      `apply -i ${inventory} --limit lab-3,lab-4 --yes --format json`,
     );
     expect(code, stderr).toBe(1);
     const [three, four] = JSON.parse(stdout).hosts;
@@ -464,22 +282,8 @@ describe('failures on the appliance put the previous certificate back', () => {
     labSh(name, 'service nginx reload >/dev/null');
     try {
       const next = pki.leaf('lab-4b', { names: [fqdn(name)] });
-      const { code, stdout, stderr } = await rpctl(
-        'cert',
-        'replace',
-        '-i',
-        inventory,
-        '--limit',
-        name,
-        '--cert',
-        next.cert,
-        '--key',
-        next.key,
-        '--chain',
-        pki.intermediate.cert,
-        '--yes',
-        '--format',
-        'json',
+      const { code, stdout, stderr } = await cli(
+        `cert replace -i ${inventory} --limit ${name} --cert ${next.cert} --key ${next.key} --chain ${pki.intermediate.cert} --yes --format json`,
       );
       expect(code, stderr).toBe(1);
       const [host] = JSON.parse(stdout).hosts;
@@ -515,17 +319,9 @@ describe('failures on the appliance put the previous certificate back', () => {
 describe('rpctl cert rollback and status', () => {
   it('puts pexip.pem.backup back, the served certificate follows, status shows the inventory differs', async () => {
     const name = 'lab-1';
-    writeFileSync(inventory, inventoryText({ [name]: ['certificate:', `  pem: file:${bothPem}`] }));
+    lab.writeInventory({ [name]: ['certificate:', `  pem: file:${bothPem}`] });
     expect(await leafServed(name)).toBe(both.fingerprint256);
-    const { code, stdout, stderr } = await rpctl(
-      'cert',
-      'rollback',
-      '-i',
-      inventory,
-      '--limit',
-      name,
-      '--yes',
-    );
+    const { code, stdout, stderr } = await cli(`cert rollback -i ${inventory} --limit ${name} --yes`);
     expect(code, stderr).toBe(0);
     expect(stdout).toMatch(
       /lab-1: changed \(1 change\)\n {2}✓ certificate-rollback: restore CN=lab-1.lab.example.com from \/etc\/nginx\/ssl\/pexip.pem.backup/,
@@ -534,11 +330,11 @@ describe('rpctl cert rollback and status', () => {
     expect(fileOn(name, PEM)).toBe(original[name]!.pem);
     expect(labSh(name, `stat -c '%a %U %G' ${PEM}`)).toBe('400 root root\n');
     expect(uploadDirs(name)).toBe('');
-    const again = await rpctl('cert', 'rollback', '-i', inventory, '--limit', name, '--yes');
+    const again = await cli(`cert rollback -i ${inventory} --limit ${name} --yes`);
     expect(again.code).toBe(0);
     expect(again.stdout).toContain('lab-1: in sync');
 
-    const status = await rpctl('cert', 'status', '-i', inventory, '--limit', name);
+    const status = await cli(`cert status -i ${inventory} --limit ${name}`);
     expect(status.code).toBe(2);
     expect(status.stdout).toContain(
       `lab-1 (lab-1.lab.example.com): drift\n  subject  CN=lab-1.lab.example.com\n`,

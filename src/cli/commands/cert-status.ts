@@ -61,21 +61,18 @@ async function hostStatus(
   selection: Selection,
   now: Date,
 ): Promise<CertificateStatus> {
-  const base = { name: outcome.name, matchesDesired: null };
+  const name = outcome.name;
   if (outcome.error || !outcome.facts) {
     const status = outcome.status === 'unreachable' ? 'unreachable' : 'failed';
-    return { ...base, status, error: outcome.error?.message ?? 'no facts were read' };
+    return { name, status, error: outcome.error?.message ?? 'no facts were read', matchesDesired: null };
   }
   const facts: GatheredFacts = outcome.facts;
   let certs: X509Certificate[];
   try {
     certs = pemCertificates(facts.text(PEXIP_PEM));
   } catch (err) {
-    return {
-      ...base,
-      status: 'failed',
-      error: `${outcome.name}: ${PEXIP_PEM} does not parse: ${oneLine(err)}`,
-    };
+    const error = `${name}: ${PEXIP_PEM} does not parse: ${oneLine(err)}`;
+    return { name, status: 'failed', error, matchesDesired: null };
   }
   const [leaf, ...chain] = certs;
   const installed = leaf
@@ -86,9 +83,9 @@ async function hostStatus(
   const matchesDesired = desired.sha256 === undefined ? null : file.exists && file.sha256 === desired.sha256;
   let fqdn = inventoryFqdn(appliance);
   try {
-    fqdn ??= applianceFacts(facts, outcome.name).fqdn;
+    fqdn ??= applianceFacts(facts, name).fqdn;
   } catch (err) {
-    return { ...base, status: 'failed', installed, matchesDesired, error: oneLine(err) };
+    return { name, status: 'failed', error: oneLine(err), installed, matchesDesired };
   }
   let served: CertificateStatus['served'];
   try {
@@ -107,10 +104,10 @@ async function hostStatus(
     installed.daysLeft < 0 ||
     ('matchesInstalled' in served && !served.matchesInstalled);
   return {
-    ...base,
+    name,
     status: 'error' in served ? 'failed' : drift ? 'drift' : 'ok',
     ...('error' in served
-      ? { error: `${outcome.name}: TLS handshake with SNI ${fqdn} failed: ${served.error}` }
+      ? { error: `${name}: TLS handshake with SNI ${fqdn} failed: ${served.error}` }
       : {}),
     fqdn,
     installed,
@@ -145,7 +142,7 @@ function hostText(s: CertificateStatus): string {
       `  subject  ${i.subject}`,
       `  names    ${i.subjectAltNames.join(', ') || '(no SANs)'}`,
       `  issuer   ${i.issuer}`,
-      `  expires  ${i.notAfter} (${i.daysLeft < 0 ? 'EXPIRED' : `${i.daysLeft} days left`})`,
+      `  expires  ${i.notAfter.replace(/\.\d+Z$/, 'Z')} (${i.daysLeft < 0 ? 'EXPIRED' : `${i.daysLeft} days left`})`,
       `  sha256   ${i.fingerprint256}`,
       ...i.chain.map(
         (c, n) => `  ${n === 0 ? 'chain  ' : '       '}  ${c.subject} (sha256 ${c.fingerprint256})`,

@@ -234,8 +234,8 @@ Examples:
           mode: 'facts',
           flags,
           formats: FORMATS,
-          // facts only: the desired state is compared in the report, so a bad section still shows status
-          recipes: [{ ...certificateRecipe, desired: () => undefined }],
+          // facts mode reads without planning; the report compares with the desired state itself
+          recipes: [certificateRecipe],
           render: async (format, result, selection) => {
             const statuses = await certificateStatuses(result, selection);
             if (statuses.some((s) => s.status === 'drift')) ctx.exitWith(2);

@@ -125,8 +125,9 @@ function summary(desired: CertificateDesired, before: X509Certificate[] | string
 
 function plan(desired: CertificateDesired, facts: HostFacts, ctx: PlanContext): PlanResult {
   const warnings = [...desired.pem.warnings];
+  // Resolved here even when names are not checked: verification needs it, and must not fail late.
+  const fqdn = fqdnFor(desired.fqdn, facts, ctx.host);
   if (desired.fqdn === undefined && !desired.allowNameMismatch) {
-    const fqdn = fqdnFor(undefined, facts, ctx.host);
     const problem = nameProblem(desired.pem.leaf, fqdn);
     if (problem) {
       throw new HostError(

@@ -204,6 +204,15 @@ describe('certificate: plan', () => {
     expect(() => certificateRecipe.plan(unnamed, hostWith(currentPem), ctx)).toThrow(
       /^rp1: certificate: the certificate \(SANs DNS:rp2.vc.example.com\) does not cover rp1.vc.example.com, the name the appliance reports/,
     );
+    // allowed to mismatch, the name is still needed for the TLS check: a host without one fails now
+    const { desired: allowed } = desiredOf(
+      { pem: ref(pemFile('wrong.pem', wrongName)), allowNameMismatch: true },
+      false,
+    );
+    expect(certificateRecipe.plan(allowed, hostWith(currentPem), ctx).changes).toHaveLength(1);
+    expect(() => certificateRecipe.plan(allowed, fakeFacts({}), ctx)).toThrow(
+      /rp1: does not look like a Pexip RP\/TURN appliance/,
+    );
   });
 });
 

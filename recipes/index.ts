@@ -4,12 +4,13 @@
  */
 import type { HostFacts, InventorySection, Recipe } from '../src/engine/recipe.js';
 import { applianceFacts } from './appliance.js';
+import { certificateInventorySection, certificateRecipe } from './certificate.js';
 import { describeFacts, reportFactSpec } from './facts-report.js';
 import { upstreamsInventorySection, upstreamsRecipe } from './upstreams.js';
 
 // biome-ignore lint/suspicious/noExplicitAny: each recipe has its own desired-state type
-export const recipes: Recipe<any>[] = [upstreamsRecipe];
-export const sections: InventorySection[] = [upstreamsInventorySection];
+export const recipes: Recipe<any>[] = [upstreamsRecipe, certificateRecipe];
+export const sections: InventorySection[] = [upstreamsInventorySection, certificateInventorySection];
 export const baseFacts = reportFactSpec;
 export { describeFacts };
 

@@ -61,6 +61,7 @@ function desiredAfterEdit(edit: UpstreamsEdit, facts: HostFacts, ctx: PlanContex
 export function upstreamsEditRecipe(edit: UpstreamsEdit): Recipe<UpstreamsEdit> {
   return {
     ...upstreamsRecipe,
+    verifyRestored: undefined,
     desired: () => edit,
     plan(desired, facts, ctx) {
       const result = upstreamsRecipe.plan(desiredAfterEdit(desired, facts, ctx), facts, ctx);

@@ -61,7 +61,12 @@ export interface UpstreamsDesired {
   nodes: UpstreamNode[];
 }
 
-const NGINX_RELOAD = { id: 'nginx:reload', command: sh`service nginx reload`, disruptive: false } as const;
+/** graceful: new connections get the new configuration, calls in progress survive */
+export const NGINX_RELOAD = {
+  id: 'nginx:reload',
+  command: sh`service nginx reload`,
+  disruptive: false,
+} as const;
 
 // Balancing methods with which nginx refuses `backup` servers.
 const NO_BACKUP_WITH = ['ip_hash', 'hash', 'random'];

@@ -9,6 +9,7 @@ import type { Recipe } from '../engine/recipe.js';
 import { type FleetResult, type HostOutcome, type RunMode, runFleet } from '../engine/run.js';
 import { defaultProbes } from '../engine/verify.js';
 import { ExitCode, InputError } from '../errors.js';
+import { collectSecretUses } from '../inventory/load.js';
 import type { ApplianceConfig } from '../inventory/model.js';
 import { useColour } from '../report/diff.js';
 import {
@@ -52,8 +53,12 @@ export interface FleetCommand {
   override?(appliance: ApplianceConfig, selection: Selection): ApplianceConfig;
   /** after the report: print a reminder, save to the inventory (`--save`)... */
   after?(result: FleetResult, selection: Selection): Promise<string | undefined> | string | undefined;
-  /** render the report in a command-specific format; undefined falls back to text/json */
-  render?(format: string, result: FleetResult, selection: Selection): string | undefined;
+  /** render the report in a command-specific format (may probe, e.g. TLS); undefined falls back to text/json */
+  render?(
+    format: string,
+    result: FleetResult,
+    selection: Selection,
+  ): string | undefined | Promise<string | undefined>;
 }
 
 export function exitCodeOf(result: FleetResult): 0 | 1 | 2 {
@@ -83,6 +88,11 @@ export async function runFleetCommand(ctx: CommandContext, command: FleetCommand
   const selection = await loadSelection(ctx, flags);
   const selected = command.select ? command.select(selection.appliances) : selection.appliances;
   const appliances = command.override ? selected.map((a) => command.override!(a, selection)) : selected;
+  if (command.override) {
+    // Secrets an override brings (`--key FILE`) are resolved and redacted like the inventory's.
+    await selection.secrets.resolve(collectSecretUses(appliances));
+    selection.redactor.addAll(selection.secrets.resolvedValues());
+  }
   const history = new History(io.env);
   const keepsHistory = mode === 'drift' || mode === 'apply';
   const colour = useColour(io.stdout.isTTY, io.env, flags.color === false);
@@ -131,7 +141,7 @@ export async function runFleetCommand(ctx: CommandContext, command: FleetCommand
   const past = keepsHistory ? history.read() : [];
   const kinds = mode === 'apply' ? changeKinds(result, past) : undefined;
   const report =
-    command.render?.(format, result, selection) ??
+    (await command.render?.(format, result, selection)) ??
     (format === 'json'
       ? `${JSON.stringify(jsonReport(result, { diffs: mode !== 'apply', kinds }), null, 2)}\n`
       : renderFleet(result, { colour, diffs: mode !== 'apply' }));

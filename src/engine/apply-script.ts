@@ -87,9 +87,22 @@ function guarded(kind: string, index: number, command: ShellCommand, rerunHandle
   return sh`if ! ( ${command} ) > "$rpctl_out" 2>&1 < /dev/null; then rpctl_report ${kind} ${index}; ${recover}; rm -f ${JOURNAL}; echo '@restored'; exit 20; fi`;
 }
 
+const siblingOf = (file: InstallFile): string | undefined =>
+  file.siblingBackup && `${file.path.replace(/\/[^/]+$/, '')}/${file.siblingBackup}`;
+
+/**
+ * Every path the apply may change, backed up first and restored on failure: the files, the sibling
+ * backups their install overwrites (a failed apply must leave the previous `pexip.pem.backup`), and
+ * what steps touch.
+ */
+function savedPaths(input: Pick<ApplyScriptInput, 'files' | 'touches'>): string[] {
+  const siblings = input.files.flatMap((f) => siblingOf(f) ?? []);
+  return [...new Set([...input.files.map((f) => f.path), ...siblings, ...input.touches])];
+}
+
 export function applyScript(input: ApplyScriptInput): ShellCommand {
   const backup = `${BACKUP_ROOT}/${input.runId}`;
-  const saved = [...new Set([...input.files.map((f) => f.path), ...input.touches])];
+  const saved = savedPaths(input);
   const lines: ShellCommand[] = [
     script('set -u'),
     script("trap '' HUP PIPE"),
@@ -110,10 +123,8 @@ export function applyScript(input: ApplyScriptInput): ShellCommand {
   for (const path of saved) lines.push(sh`rpctl_save ${path}`);
   lines.push(sh`printf 'run=%s\\nbackup=%s\\n' ${input.runId} ${backup} > ${JOURNAL}`);
   input.files.forEach((file, i) => {
-    if (file.siblingBackup) {
-      const sibling = `${file.path.replace(/\/[^/]+$/, '')}/${file.siblingBackup}`;
-      lines.push(sh`if [ -e ${file.path} ]; then cp -a ${file.path} ${sibling}; fi`);
-    }
+    const sibling = siblingOf(file);
+    if (sibling) lines.push(sh`if [ -e ${file.path} ]; then cp -a ${file.path} ${sibling}; fi`);
     const install = sh`rpctl_install "$RPCTL_UPLOAD"/${file.uploadName} ${file.path} ${file.mode.toString(8)} ${file.owner} ${file.group}`;
     lines.push(guarded('install', i, install, false));
   });
@@ -142,7 +153,7 @@ function detached(body: ShellCommand): ShellCommand {
 export function rollbackScript(
   input: Pick<ApplyScriptInput, 'runId' | 'files' | 'touches' | 'handlers' | 'factsAfter'>,
 ): ShellCommand {
-  const saved = [...new Set([...input.files.map((f) => f.path), ...input.touches])];
+  const saved = savedPaths(input);
   const body = joinCommands([
     script('set -u'),
     script("trap '' HUP PIPE"),

@@ -229,7 +229,9 @@ export async function applyHost(host: PreparedHost, ctx: ApplyContext): Promise<
   const restoredFacts = parseFacts(name, host.spec, back.stdout.toString('utf8'));
   const restoreChecks: Check[] = host.selected
     .filter(({ recipe }) => changedRecipes.has(recipe.name))
-    .flatMap(({ recipe }) => recipe.verifyRestored?.(host.facts, restoredFacts, planCtx) ?? []);
+    .flatMap(
+      ({ recipe, desired }) => recipe.verifyRestored?.(desired, host.facts, restoredFacts, planCtx) ?? [],
+    );
   const sameFiles = files.every((f) => {
     const now = restoredFacts.file(f.path);
     return f.expectedSha256 === null

@@ -160,6 +160,11 @@ export interface DesiredContext {
   appliance: ApplianceConfig;
   /** the value of a secret referenced from the inventory (resolved before any host is contacted) */
   secret(ref: SecretRef): string;
+  /**
+   * Register a secret the recipe derived from the inventory's (a private key decrypted locally, the
+   * lines of a key's body): everything printed or recorded redacts it like the inventory's own.
+   */
+  addSecret?(value: string): void;
 }
 
 export interface Recipe<Desired = unknown> {
@@ -176,9 +181,10 @@ export interface Recipe<Desired = unknown> {
   verify?(desired: Desired, after: HostFacts, ctx: PlanContext): Check[];
   /**
    * After a failed verification was rolled back: what proves the previous state is back (e.g. the
-   * old certificate is served again). `before` are the facts the apply started from.
+   * old certificate is served again). `before` are the facts the apply started from; `desired` is
+   * what was attempted (it says e.g. which name to probe with).
    */
-  verifyRestored?(before: HostFacts, after: HostFacts, ctx: PlanContext): Check[];
+  verifyRestored?(desired: Desired, before: HostFacts, after: HostFacts, ctx: PlanContext): Check[];
 }
 
 /** A section of the inventory a recipe (or several) reads, with its schema. */

@@ -104,9 +104,15 @@ export async function runFleet(options: FleetOptions): Promise<FleetResult> {
   const startedAt = now();
   const runId = newRunId(startedAt);
   // Desired state of every host first: an input error here stops the run before any contact.
+  // `facts` only reads: a desired state it does not use (an expired certificate) must not stop it.
   const works: HostWork[] = options.appliances.map((appliance) => {
-    const selected = options.recipes.flatMap((recipe) => {
-      const desired = recipe.desired({ appliance, secret: options.secret });
+    const planned = options.mode === 'facts' ? [] : options.recipes;
+    const selected = planned.flatMap((recipe) => {
+      const desired = recipe.desired({
+        appliance,
+        secret: options.secret,
+        addSecret: (value) => options.redactor.add(value),
+      });
       return desired === undefined ? [] : [{ recipe, desired }];
     });
     const specs = [options.baseFacts ?? {}, JOURNAL_FACT, ...selected.map((s) => s.recipe.facts)];

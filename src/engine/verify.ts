@@ -90,49 +90,81 @@ export async function turnProbe(
 
 export const defaultProbes: Probes = { tls: tlsProbe, turnAllocate: turnProbe };
 
-export async function runChecks(
-  checks: readonly Check[],
-  context: { address: string; probes: Probes; secret(ref: SecretRef): string },
-): Promise<CheckResult[]> {
+export interface CheckContext {
+  address: string;
+  probes: Probes;
+  secret(ref: SecretRef): string;
+  /**
+   * How long a TLS check keeps probing until the expected certificate is served. `service nginx
+   * reload` returns once nginx is signalled, before its new workers answer; default 5 s.
+   */
+  tlsSettleMs?: number;
+}
+
+export const TLS_SETTLE_MS = 5000;
+const TLS_RETRY_MS = 200;
+
+type TlsCheck = Extract<Check, { kind: 'tls' }>;
+
+async function checkTls(check: TlsCheck, context: CheckContext): Promise<CheckResult> {
+  const deadline = Date.now() + (context.tlsSettleMs ?? TLS_SETTLE_MS);
+  for (;;) {
+    let result: CheckResult;
+    try {
+      const seen = await context.probes.tls(context.address, check.port, check.servername);
+      const leafOk = seen.chain[0] === hex(check.expectFingerprint256);
+      const chainOk = !check.expectChain || check.expectChain.every((fp, i) => seen.chain[i + 1] === hex(fp));
+      const served = leafOk
+        ? `served chain ${
+            seen.chain
+              .slice(1)
+              .map((fp) => `${fp.slice(0, 16)}…`)
+              .join(', ') || '(none)'
+          }`
+        : `served ${seen.chain[0]?.slice(0, 16) ?? 'nothing'}…`;
+      result = {
+        ok: leafOk && chainOk,
+        message: leafOk && chainOk ? check.message : `${check.message}: ${served}`,
+      };
+    } catch (err) {
+      result = {
+        ok: false,
+        message: `${check.message}: ${err instanceof Error ? err.message : String(err)}`,
+      };
+    }
+    if (result.ok || Date.now() >= deadline) return result;
+    await new Promise((resolve) => setTimeout(resolve, TLS_RETRY_MS));
+  }
+}
+
+export async function runChecks(checks: readonly Check[], context: CheckContext): Promise<CheckResult[]> {
   const results: CheckResult[] = [];
   for (const check of checks) {
     if (check.kind === 'assert') {
       results.push({ ok: check.ok, message: check.message });
       continue;
     }
+    if (check.kind === 'tls') {
+      results.push(await checkTls(check, context));
+      continue;
+    }
     try {
-      if (check.kind === 'tls') {
-        const seen = await context.probes.tls(context.address, check.port, check.servername);
-        const leafOk = seen.chain[0] === hex(check.expectFingerprint256);
-        const chainOk =
-          !check.expectChain || check.expectChain.every((fp, i) => seen.chain[i + 1] === hex(fp));
-        results.push({
-          ok: leafOk && chainOk,
-          message:
-            leafOk && chainOk
-              ? check.message
-              : `${check.message}: served ${seen.chain[0]?.slice(0, 16) ?? 'nothing'}…`,
-        });
-      } else {
-        const seen = await context.probes.turnAllocate(context.address, check.port, {
-          username: check.username,
-          password: context.secret(check.password),
-          realm: check.realm,
-        });
-        const expected = check.expect;
-        const ok =
-          seen.outcome === expected.outcome &&
-          (expected.outcome !== 'success' ||
-            expected.relayedAddress === undefined ||
-            seen.relayedAddress === expected.relayedAddress);
-        const got = seen.outcome === 'success' ? `relayed ${seen.relayedAddress}` : seen.outcome;
-        results.push({
-          ok,
-          message: ok
-            ? check.message
-            : `${check.message}: got ${got}${seen.reason ? ` (${seen.reason})` : ''}`,
-        });
-      }
+      const seen = await context.probes.turnAllocate(context.address, check.port, {
+        username: check.username,
+        password: context.secret(check.password),
+        realm: check.realm,
+      });
+      const expected = check.expect;
+      const ok =
+        seen.outcome === expected.outcome &&
+        (expected.outcome !== 'success' ||
+          expected.relayedAddress === undefined ||
+          seen.relayedAddress === expected.relayedAddress);
+      const got = seen.outcome === 'success' ? `relayed ${seen.relayedAddress}` : seen.outcome;
+      results.push({
+        ok,
+        message: ok ? check.message : `${check.message}: got ${got}${seen.reason ? ` (${seen.reason})` : ''}`,
+      });
     } catch (err) {
       results.push({
         ok: false,

@@ -93,6 +93,29 @@ describe('apply script on a real appliance', () => {
     expect(labExec(host, ['test', '-e', '/var/lib/rpctl/journal']).status).toBe(1);
   });
 
+  it('puts back the sibling backup a failed apply overwrote, and removes one it created', () => {
+    const before = facts().file(PEXAPP);
+    if (!before.exists) throw new Error('no pexapp');
+    const sibling = `${PEXAPP}.backup`;
+    const broken = `${before.content.toString()}\nnot_a_directive on;\n`;
+    const install = {
+      path: PEXAPP,
+      uploadName: 'f',
+      mode: 0o644,
+      owner: 'root',
+      group: 'root',
+      expectedSha256: before.sha256,
+      siblingBackup: 'pexapp.backup',
+    };
+    labSh(host, `rm -f ${sibling}`);
+    expect(run({ files: [install], contents: { f: broken } }).outcome).toMatchObject({ kind: 'failed' });
+    expect(labExec(host, ['test', '-e', sibling]).status).toBe(1);
+    labSh(host, `echo 'an older backup' > ${sibling}`);
+    expect(run({ files: [install], contents: { f: broken } }).outcome).toMatchObject({ kind: 'failed' });
+    expect(labSh(host, `cat ${sibling}`)).toBe('an older backup\n');
+    labSh(host, `rm -f ${sibling}`);
+  });
+
   it('stops before touching anything when a file changed since it was planned', () => {
     const before = facts().file(PEXAPP);
     const { outcome } = run({

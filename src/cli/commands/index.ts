@@ -1,5 +1,6 @@
 /** Every command group of the CLI, in the order `rpctl --help` lists them. */
 import type { CommandModule } from '../program.js';
+import { certCommands } from './cert.js';
 import { driftCommands } from './drift.js';
 import { inventoryCommands } from './inventory.js';
 import { runCommands } from './run.js';
@@ -9,5 +10,6 @@ export const commandModules: CommandModule[] = [
   runCommands,
   driftCommands,
   upstreamCommands,
+  certCommands,
   inventoryCommands,
 ];

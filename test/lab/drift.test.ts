@@ -31,7 +31,30 @@ const MANAGED_FILES: ManagedFile[] = [
         "sed -i 's/server 127.0.3.10:443/server 127.0.3.99:443/' /etc/nginx/sites-available/pexapp",
       ),
   },
+  {
+    recipe: 'certificate',
+    path: '/etc/nginx/ssl/pexip.pem',
+    tamper: (host) =>
+      labSh(
+        host,
+        'cd /tmp && openssl req -x509 -newkey rsa:2048 -nodes -days 30 -subj /CN=tampered -keyout k.pem -out c.pem 2>/dev/null && cat c.pem k.pem > /etc/nginx/ssl/pexip.pem && rm k.pem c.pem',
+      ),
+  },
 ];
+
+/** The lab inventory, plus each appliance's current pexip.pem as its desired certificate. */
+function inventoryWithCertificates(): string {
+  const pems = new Map(
+    names.map((name) => {
+      const path = join(scratch, `${name}-pexip.pem`);
+      writeFileSync(path, labSh(name, 'cat /etc/nginx/ssl/pexip.pem'), { mode: 0o600 });
+      return [name, path];
+    }),
+  );
+  return labInventoryFile((doc) => {
+    for (const name of names) doc.appliances[name].certificate = { pem: `file:${pems.get(name)}` };
+  });
+}
 
 type Format = 'text' | 'json' | 'junit' | 'prometheus';
 
@@ -84,7 +107,7 @@ describe('rpctl drift', () => {
   let inventory: string;
   beforeAll(async () => {
     await reset(names);
-    inventory = labInventoryFile();
+    inventory = inventoryWithCertificates();
   });
   afterAll(async () => {
     await reset(names);
@@ -156,7 +179,10 @@ describe('rpctl drift', () => {
       );
 
       const junit = parseJunit((await drift(inventory, 'junit')).stdout);
-      expect(junit.filter((c) => c.error).map((c) => c.suite)).toEqual([target]);
+      // one error per recipe the unreachable host manages, none elsewhere
+      expect(junit.filter((c) => c.error).map((c) => `${c.suite}/${c.name}`)).toEqual(
+        MANAGED_FILES.map((f) => `${target}/${f.recipe}`),
+      );
       const prom = await drift(inventory, 'prometheus');
       expect(prom.code).toBe(1);
       expect(promtool(prom.stdout).code).toBe(0);

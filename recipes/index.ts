@@ -4,10 +4,11 @@
  */
 import type { InventorySection, Recipe } from '../src/engine/recipe.js';
 import { describeFacts, reportFactSpec } from './facts-report.js';
+import { fail2banInventorySection, fail2banRecipe } from './fail2ban.js';
 import { upstreamsInventorySection, upstreamsRecipe } from './upstreams.js';
 
 // biome-ignore lint/suspicious/noExplicitAny: each recipe has its own desired-state type
-export const recipes: Recipe<any>[] = [upstreamsRecipe];
-export const sections: InventorySection[] = [upstreamsInventorySection];
+export const recipes: Recipe<any>[] = [upstreamsRecipe, fail2banRecipe];
+export const sections: InventorySection[] = [upstreamsInventorySection, fail2banInventorySection];
 export const baseFacts = reportFactSpec;
 export { describeFacts };

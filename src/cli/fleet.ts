@@ -37,8 +37,8 @@ export interface FleetCommand {
   recipes?: readonly Recipe[];
   /** one-off commands: replace or add inventory sections per appliance (e.g. `--pem FILE`) */
   override?(appliance: ApplianceConfig, selection: Selection): ApplianceConfig;
-  /** print something after the report (e.g. a reminder to update Pexip Infinity) */
-  after?(result: FleetResult): string | undefined;
+  /** after the report: print a reminder, save to the inventory (`--save`)... */
+  after?(result: FleetResult, selection: Selection): Promise<string | undefined> | string | undefined;
   /** render the report in a command-specific format; undefined falls back to text/json */
   render?(format: string, result: FleetResult, selection: Selection): string | undefined;
 }
@@ -120,7 +120,7 @@ export async function runFleetCommand(ctx: CommandContext, command: FleetCommand
   const safe = selection.redactor.redact(report);
   if (flags.output) writeFileAtomic(flags.output, safe, 0o644);
   else io.stdout.write(safe);
-  const after = command.after?.(result);
+  const after = await command.after?.(result, selection);
   if (after) io.stderr.write(selection.redactor.redact(after));
   if (mode === 'apply' && result.confirmed) {
     const path = writeRunRecord(

@@ -189,6 +189,47 @@ describe.each([
     expect(hostFirewall()).toBe(firewall);
   });
 
+  it('restarts a running fail2ban once when a value changes, and not again', async () => {
+    const pid = serverPid(host);
+    const report = await oneOff('tune', host, '--findtime', '300');
+    expect(report.changes.map((c) => c.summary)).toEqual(['jail.local: [DEFAULT] findtime 120 -> 300']);
+    const restarted = serverPid(host);
+    expect(restarted).toMatch(/^\d+$/);
+    expect(restarted).not.toBe(pid);
+    const again = await oneOff('tune', host, '--findtime', '300');
+    expect([again.status, again.changes]).toEqual(['in-sync', []]);
+    expect(serverPid(host)).toBe(restarted);
+  });
+
+  it('puts jail.local back and restarts nothing when fail2ban’s own config test fails', async () => {
+    const pid = serverPid(host);
+    const jail = labSh(host, `cat ${JAIL}`);
+    const filter = '/etc/fail2ban/filter.d/pexiprp.conf';
+    labSh(host, `mv ${filter} ${filter}.away`);
+    try {
+      const args = [
+        'fail2ban',
+        'tune',
+        '-i',
+        labInventoryFile(),
+        '--limit',
+        host,
+        '--maxretry',
+        '7',
+        '--yes',
+      ];
+      const result = await rpctl(args);
+      expect(result.code).toBe(1);
+      expect(result.stdout).toMatch(
+        new RegExp(`${host}: validation \`fail2ban-client -t\` failed: .*pexiprp.*; previous files restored`),
+      );
+    } finally {
+      labSh(host, `mv ${filter}.away ${filter}`);
+    }
+    expect(labSh(host, `cat ${JAIL}`)).toBe(jail);
+    expect(serverPid(host)).toBe(pid);
+  });
+
   it('disables it: stopped, not started at boot, status says not running; a second apply changes nothing', async () => {
     const report = await oneOff('disable', host);
     expect(report.changes.map((c) => c.summary)).toEqual([

@@ -6,11 +6,16 @@ import type { HostFacts, InventorySection, Recipe } from '../src/engine/recipe.j
 import { applianceFacts } from './appliance.js';
 import { certificateInventorySection, certificateRecipe } from './certificate.js';
 import { describeFacts, reportFactSpec } from './facts-report.js';
+import { fail2banInventorySection, fail2banRecipe } from './fail2ban.js';
 import { upstreamsInventorySection, upstreamsRecipe } from './upstreams.js';
 
 // biome-ignore lint/suspicious/noExplicitAny: each recipe has its own desired-state type
-export const recipes: Recipe<any>[] = [upstreamsRecipe, certificateRecipe];
-export const sections: InventorySection[] = [upstreamsInventorySection, certificateInventorySection];
+export const recipes: Recipe<any>[] = [upstreamsRecipe, certificateRecipe, fail2banRecipe];
+export const sections: InventorySection[] = [
+  upstreamsInventorySection,
+  certificateInventorySection,
+  fail2banInventorySection,
+];
 export const baseFacts = reportFactSpec;
 export { describeFacts };
 

@@ -2,6 +2,7 @@
 import type { CommandModule } from '../program.js';
 import { certCommands } from './cert.js';
 import { driftCommands } from './drift.js';
+import { fail2banCommands } from './fail2ban.js';
 import { inventoryCommands } from './inventory.js';
 import { runCommands } from './run.js';
 import { upstreamCommands } from './upstream.js';
@@ -11,5 +12,6 @@ export const commandModules: CommandModule[] = [
   driftCommands,
   upstreamCommands,
   certCommands,
+  fail2banCommands,
   inventoryCommands,
 ];

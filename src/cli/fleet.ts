@@ -9,7 +9,7 @@ import type { Recipe } from '../engine/recipe.js';
 import { type FleetResult, type HostOutcome, type RunMode, runFleet } from '../engine/run.js';
 import { defaultProbes } from '../engine/verify.js';
 import { ExitCode, InputError } from '../errors.js';
-import type { ApplianceConfig } from '../inventory/model.js';
+import type { ApplianceConfig, Inventory } from '../inventory/model.js';
 import { useColour } from '../report/diff.js';
 import { jsonReport } from '../report/json.js';
 import { createProgress } from '../report/progress.js';
@@ -35,8 +35,11 @@ export interface FleetCommand {
   formats: readonly string[];
   /** one-off commands: the recipes to run instead of --recipes */
   recipes?: readonly Recipe[];
-  /** one-off commands: replace or add inventory sections per appliance (e.g. `--pem FILE`) */
-  override?(appliance: ApplianceConfig, selection: Selection): ApplianceConfig;
+  /**
+   * one-off commands: replace or add inventory sections per appliance (e.g. `--pem FILE`); runs
+   * before secrets are resolved, so secret refs it adds are resolved with the inventory's
+   */
+  override?(appliance: ApplianceConfig, inventory: Inventory): ApplianceConfig;
   /** print something after the report (e.g. a reminder to update Pexip Infinity) */
   after?(result: FleetResult): string | undefined;
   /** render the report in a command-specific format; undefined falls back to text/json */
@@ -67,10 +70,8 @@ export async function runFleetCommand(ctx: CommandContext, command: FleetCommand
       'apply asks for confirmation and there is no terminal: pass --yes to apply without asking',
     );
   }
-  const selection = await loadSelection(ctx, flags);
-  const appliances = command.override
-    ? selection.appliances.map((a) => command.override!(a, selection))
-    : selection.appliances;
+  const selection = await loadSelection(ctx, flags, command.override);
+  const appliances = selection.appliances;
   const colour = useColour(io.stdout.isTTY, io.env, flags.color === false);
   const progress = createProgress(io, {
     hosts: appliances.map((a) => a.name),

@@ -2,5 +2,6 @@
 import type { CommandModule } from '../program.js';
 import { inventoryCommands } from './inventory.js';
 import { runCommands } from './run.js';
+import { turnCommands } from './turn.js';
 
-export const commandModules: CommandModule[] = [runCommands, inventoryCommands];
+export const commandModules: CommandModule[] = [runCommands, turnCommands, inventoryCommands];

@@ -147,6 +147,25 @@ describe('turn-credentials', () => {
     for (const name of CRED) expect(labSh(name, 'ls -d /tmp/rpctl-* 2>/dev/null || true')).toBe('');
   });
 
+  it('exclusive: removes every other TURN user, and they can no longer allocate', async () => {
+    changed.add(credV4);
+    const users = () =>
+      labSh(credV4, 'sqlite3 -readonly /etc/turnuserdb.conf "select name from turnusers_lt"');
+    labSh(
+      credV4,
+      `turnadmin -a -b /etc/turnuserdb.conf -u alice -r ${DOMAIN} -p Alice-Pass-1 >/dev/null 2>&1`,
+    );
+    expect(users().split('\n').filter(Boolean).sort()).toEqual(['alice', 'pexip']);
+    const inventory = withTurn({
+      credentials: { ...credentials(clientFiles().turnPasswordFile).credentials, exclusive: true },
+    });
+    const result = await rpctl(['apply', '-i', inventory, '--limit', credV4, '--yes']);
+    expect(result.code, result.stdout).toBe(0);
+    expect(result.stdout).toContain(`remove TURN user alice@${DOMAIN}`);
+    expect(users().trim()).toBe('pexip');
+    expect((await allocate(credV4, 'Alice-Pass-1', 'alice')).outcome).toBe('unauthorized');
+  });
+
   it('fails the host when the inventory realm is not the appliance’s, and changes nothing', async () => {
     const { file } = passwordFile();
     const inventory = withTurn({

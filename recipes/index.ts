@@ -7,13 +7,24 @@ import { applianceFacts } from './appliance.js';
 import { certificateInventorySection, certificateRecipe } from './certificate.js';
 import { describeFacts, reportFactSpec } from './facts-report.js';
 import { fail2banInventorySection, fail2banRecipe } from './fail2ban.js';
+import { turnCredentialsRecipe } from './turn-credentials.js';
+import { turnNatRecipe } from './turn-nat.js';
+import { turnInventorySection } from './turn-schema.js';
 import { upstreamsInventorySection, upstreamsRecipe } from './upstreams.js';
 
+// Credentials before NAT: a restart verified with an allocation then uses the new credentials.
 // biome-ignore lint/suspicious/noExplicitAny: each recipe has its own desired-state type
-export const recipes: Recipe<any>[] = [upstreamsRecipe, certificateRecipe, fail2banRecipe];
+export const recipes: Recipe<any>[] = [
+  upstreamsRecipe,
+  certificateRecipe,
+  turnCredentialsRecipe,
+  turnNatRecipe,
+  fail2banRecipe,
+];
 export const sections: InventorySection[] = [
   upstreamsInventorySection,
   certificateInventorySection,
+  turnInventorySection,
   fail2banInventorySection,
 ];
 export const baseFacts = reportFactSpec;

@@ -57,12 +57,19 @@ export interface Selection {
 }
 
 /**
- * Load, select and resolve the selected appliances' secrets (asking on the terminal for `prompt`).
+ * Load, select, apply a one-off's `override`, and resolve the selected appliances' secrets (asking
+ * on the terminal for `prompt`).
  * Every input problem surfaces here as an InputError, before any host is contacted.
  */
-export async function loadSelection(ctx: CommandContext, options: InventoryOptions): Promise<Selection> {
+export async function loadSelection(
+  ctx: CommandContext,
+  options: InventoryOptions,
+  override?: (appliance: ApplianceConfig, inventory: Inventory) => ApplianceConfig,
+): Promise<Selection> {
   const inventory = await loadInventoryFor(ctx, options);
-  const appliances = selectAppliances(inventory, options.limit);
+  const selected = selectAppliances(inventory, options.limit);
+  // before resolving: a one-off's own secrets (a --password-file) are resolved with the others
+  const appliances = override ? selected.map((a) => override(a, inventory)) : selected;
   const secrets = new Secrets(ctx.io);
   await secrets.resolve(collectSecretUses(appliances));
   const redactor = new Redactor();

@@ -9,8 +9,7 @@ import type { Recipe } from '../engine/recipe.js';
 import { type FleetResult, type HostOutcome, type RunMode, runFleet } from '../engine/run.js';
 import { defaultProbes } from '../engine/verify.js';
 import { ExitCode, InputError } from '../errors.js';
-import { collectSecretUses } from '../inventory/load.js';
-import type { ApplianceConfig } from '../inventory/model.js';
+import type { ApplianceConfig, Inventory } from '../inventory/model.js';
 import { useColour } from '../report/diff.js';
 import {
   type ChangeKind,
@@ -49,8 +48,11 @@ export interface FleetCommand {
   postRun?(result: FleetResult, selection: Selection): Promise<void>;
   /** more to remember per host in the history (drift: certificate days left) */
   historyExtra?(host: string): Partial<HistoryEntry>;
-  /** one-off commands: replace or add inventory sections per appliance (e.g. `--pem FILE`) */
-  override?(appliance: ApplianceConfig, selection: Selection): ApplianceConfig;
+  /**
+   * one-off commands: replace or add inventory sections per appliance (e.g. `--pem FILE`); runs
+   * before secrets are resolved, so secret refs it adds are resolved with the inventory's
+   */
+  override?(appliance: ApplianceConfig, inventory: Inventory): ApplianceConfig;
   /** after the report: print a reminder, save to the inventory (`--save`)... */
   after?(result: FleetResult, selection: Selection): Promise<string | undefined> | string | undefined;
   /** render the report in a command-specific format (may probe, e.g. TLS); undefined falls back to text/json */
@@ -85,14 +87,8 @@ export async function runFleetCommand(ctx: CommandContext, command: FleetCommand
       'apply asks for confirmation and there is no terminal: pass --yes to apply without asking',
     );
   }
-  const selection = await loadSelection(ctx, flags);
-  const selected = command.select ? command.select(selection.appliances) : selection.appliances;
-  const appliances = command.override ? selected.map((a) => command.override!(a, selection)) : selected;
-  if (command.override) {
-    // Secrets an override brings (`--key FILE`) are resolved and redacted like the inventory's.
-    await selection.secrets.resolve(collectSecretUses(appliances));
-    selection.redactor.addAll(selection.secrets.resolvedValues());
-  }
+  const selection = await loadSelection(ctx, flags, command.override);
+  const appliances = command.select ? command.select(selection.appliances) : selection.appliances;
   const history = new History(io.env);
   const keepsHistory = mode === 'drift' || mode === 'apply';
   const colour = useColour(io.stdout.isTTY, io.env, flags.color === false);

@@ -3,7 +3,10 @@
  *
  *   1. compare-and-swap: every file is still as planned, else stop before touching anything
  *   2. back up every file it writes or a step touches (timestamped directory, plus the guide's
- *      sibling name such as pexip.pem.backup), and write a journal
+ *      sibling name such as pexip.pem.backup), and write a journal. Written files are restored
+ *      by rename; files only steps touch are restored in place (same inode), because a daemon may
+ *      hold them open: coturn keeps its SQLite userdb open in every thread, and after a rename
+ *      some threads would go on reading the replaced file
  *   3. install each file atomically (temp file in the same directory, owner and mode, rename)
  *   4. run the steps, then the validations: any failure restores the backups, skips handlers
  *   5. run each notified handler once; a failing handler restores and runs them again
@@ -56,6 +59,11 @@ rpctl_put_back() {
   if [ -e "$rpctl_backup$1.rpctl-absent" ]; then rm -f "$1"
   elif [ -e "$rpctl_backup$1" ]; then cp -a "$rpctl_backup$1" "$1.rpctl-restore" && mv -f "$1.rpctl-restore" "$1"; fi
 }
+rpctl_put_back_in_place() {
+  if [ -e "$rpctl_backup$1.rpctl-absent" ]; then rm -f "$1"
+  elif [ -e "$rpctl_backup$1" ] && [ -e "$1" ]; then cat "$rpctl_backup$1" > "$1"
+  elif [ -e "$rpctl_backup$1" ]; then cp -a "$rpctl_backup$1" "$1"; fi
+}
 rpctl_install() {
   rpctl_tmp="$(dirname "$2")/.$(basename "$2").rpctl-new"
   cp "$1" "$rpctl_tmp" && chown "$4:$5" "$rpctl_tmp" && chmod "$3" "$rpctl_tmp" && mv -f "$rpctl_tmp" "$2"
@@ -66,9 +74,13 @@ rpctl_report() {
   echo
 }`);
 
-function restoreFunction(paths: readonly string[], handlers: ApplyScriptInput['handlers']): ShellCommand {
-  const putBack = paths.map((path) => sh`rpctl_put_back ${path}`);
-  const rerun = handlers.map((h) => sh`( ${h.command} ) > /dev/null 2>&1 < /dev/null`);
+function restoreFunction(input: Pick<ApplyScriptInput, 'files' | 'touches' | 'handlers'>): ShellCommand {
+  const written = new Set(input.files.map((f) => f.path));
+  const putBack = savedPaths(input).map((path) =>
+    written.has(path) ? sh`rpctl_put_back ${path}` : sh`rpctl_put_back_in_place ${path}`,
+  );
+  const handlers = input.handlers;
+  const rerun = handlers.map((h) => sh`( ${h.command} ) 8>&- > /dev/null 2>&1 < /dev/null`);
   return joinCommands([
     script('rpctl_restore() {'),
     ...putBack,
@@ -81,10 +93,14 @@ function restoreFunction(paths: readonly string[], handlers: ApplyScriptInput['h
   ]);
 }
 
-/** Run `command`; on failure report it, restore, optionally re-run handlers, and stop. */
+/**
+ * Run `command`; on failure report it, restore, optionally re-run handlers, and stop. It runs
+ * without fd 8, the apply lock: a daemon a handler (re)starts would inherit it and hold the lock
+ * for its whole life, and the run's lock holder would wait for it forever.
+ */
 function guarded(kind: string, index: number, command: ShellCommand, rerunHandlers: boolean): ShellCommand {
   const recover = rerunHandlers ? script('rpctl_restore; rpctl_rerun_handlers') : script('rpctl_restore');
-  return sh`if ! ( ${command} ) > "$rpctl_out" 2>&1 < /dev/null; then rpctl_report ${kind} ${index}; ${recover}; rm -f ${JOURNAL}; echo '@restored'; exit 20; fi`;
+  return sh`if ! ( ${command} ) 8>&- > "$rpctl_out" 2>&1 < /dev/null; then rpctl_report ${kind} ${index}; ${recover}; rm -f ${JOURNAL}; echo '@restored'; exit 20; fi`;
 }
 
 const siblingOf = (file: InstallFile): string | undefined =>
@@ -112,7 +128,7 @@ export function applyScript(input: ApplyScriptInput): ShellCommand {
     sh`rpctl_backup=${backup}`,
     script('trap \'rm -rf "$RPCTL_UPLOAD" "$rpctl_out"\' EXIT'),
     FUNCTIONS,
-    restoreFunction(saved, input.handlers),
+    restoreFunction(input),
   ];
   input.files.forEach((file, i) => {
     lines.push(
@@ -153,7 +169,6 @@ function detached(body: ShellCommand): ShellCommand {
 export function rollbackScript(
   input: Pick<ApplyScriptInput, 'runId' | 'files' | 'touches' | 'handlers' | 'factsAfter'>,
 ): ShellCommand {
-  const saved = savedPaths(input);
   const body = joinCommands([
     script('set -u'),
     script("trap '' HUP PIPE"),
@@ -161,7 +176,7 @@ export function rollbackScript(
     script('flock 8'),
     sh`rpctl_backup=${`${BACKUP_ROOT}/${input.runId}`}`,
     FUNCTIONS,
-    restoreFunction(saved, input.handlers),
+    restoreFunction(input),
     script('rpctl_restore'),
     script('rpctl_rerun_handlers'),
     script("echo '@restored'"),

@@ -147,6 +147,11 @@ export type Check =
       port: number;
       username: string;
       password: SecretRef;
+      /**
+       * send a password that is certainly wrong (derived from `password`): proves the server
+       * refuses bad credentials when the old password is not known
+       */
+      wrongPassword?: boolean;
       realm: string;
       /** success: a relayed address is granted (optionally this one); unauthorized: 401 */
       expect: { outcome: 'success'; relayedAddress?: string } | { outcome: 'unauthorized' };

@@ -3,6 +3,7 @@
  * by the recipe itself, probes (a real TLS handshake, a real TURN allocation) are run here, from
  * the control machine to the appliance's address, because a recipe never opens a socket.
  */
+import { randomBytes } from 'node:crypto';
 import { connect as tlsConnect } from 'node:tls';
 import type { SecretRef } from '../inventory/model.js';
 import type { Check } from './recipe.js';
@@ -88,6 +89,11 @@ export async function turnProbe(
   }
 }
 
+/** A password that differs from `password` (and from any earlier wrong one of this process). */
+function wrongPasswordFor(password: string): string {
+  return `${password}-wrong-${randomBytes(4).toString('hex')}`;
+}
+
 export const defaultProbes: Probes = { tls: tlsProbe, turnAllocate: turnProbe };
 
 export interface CheckContext {
@@ -149,9 +155,10 @@ export async function runChecks(checks: readonly Check[], context: CheckContext)
       continue;
     }
     try {
+      const password = context.secret(check.password);
       const seen = await context.probes.turnAllocate(context.address, check.port, {
         username: check.username,
-        password: context.secret(check.password),
+        password: check.wrongPassword ? wrongPasswordFor(password) : password,
         realm: check.realm,
       });
       const expected = check.expect;

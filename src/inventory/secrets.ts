@@ -57,6 +57,14 @@ export function parseSecretRef(text: string): { ref: SecretRef } | { problem: st
   return { ref: makeRef({ kind: 'inline' }, text) };
 }
 
+/**
+ * A reference to a value the CLI obtained itself (a password typed twice at a prompt), so it is
+ * resolved, redacted and passed around like any other secret. `origin` names where it came from.
+ */
+export function valueSecretRef(value: string, origin: string): SecretRef {
+  return makeRef({ kind: 'inline', origin }, value);
+}
+
 /** The zod type of a secret field: a string in, a SecretRef out. */
 export const secret = z
   .string()

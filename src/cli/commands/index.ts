@@ -5,6 +5,7 @@ import { driftCommands } from './drift.js';
 import { fail2banCommands } from './fail2ban.js';
 import { inventoryCommands } from './inventory.js';
 import { runCommands } from './run.js';
+import { turnCommands } from './turn.js';
 import { upstreamCommands } from './upstream.js';
 
 export const commandModules: CommandModule[] = [
@@ -12,6 +13,7 @@ export const commandModules: CommandModule[] = [
   driftCommands,
   upstreamCommands,
   certCommands,
+  turnCommands,
   fail2banCommands,
   inventoryCommands,
 ];

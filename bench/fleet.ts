@@ -4,10 +4,19 @@
  * the real CLI (`node bin/rpctl`) with its peak memory.
  */
 import { spawnSync } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, lstatSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse, stringify } from 'yaml';
-import { clientFiles, down, type LabConfig, type LabState, labConfig, up } from '../test/lab/lab.js';
+import {
+  applianceRoot,
+  clientFiles,
+  down,
+  type LabConfig,
+  type LabState,
+  labConfig,
+  TURN_USER,
+  up,
+} from '../test/lab/lab.js';
 
 export const BENCH_PREFIX = '127.0.20';
 
@@ -23,57 +32,103 @@ export async function fleetUp(cfg: LabConfig, count: number): Promise<{ state: L
 
 export const fleetDown = (cfg: LabConfig) => down(cfg);
 
-/** The lab's inventory with absolute paths, each appliance's upstream nodes set by `nodes`. */
-export function benchInventory(
-  cfg: LabConfig,
-  name: string,
-  nodes?: (appliance: string, current: string[]) => string[],
-): string {
+/**
+ * A file as the appliance has it, read from the host side of its /etc overlay (no SSH, so reading
+ * it costs the benchmark nothing it measures).
+ */
+export function applianceFile(cfg: LabConfig, name: string, path: string): Buffer | undefined {
+  if (!path.startsWith('/etc/')) throw new Error(`bench: ${path} is not under /etc`);
+  const upper = join(applianceRoot(name, cfg), 'etc-upper', path.slice('/etc/'.length));
+  if (existsSync(upper)) return lstatSync(upper).isFile() ? readFileSync(upper) : undefined; // else a whiteout
+  return existsSync(path) ? readFileSync(path) : undefined;
+}
+
+export interface BenchInventoryOptions {
+  /** only the first N appliances (the fleet-size curve reuses one lab) */
+  size: number;
+  /** a conferencing node added to every appliance's upstreams */
+  addNode?: string;
+}
+
+/**
+ * The lab's inventory with absolute paths, managing every recipe at the values the appliances
+ * have (each one's current pexip.pem, the lab's TURN user, no external-ip, fail2ban as shipped), so
+ * a drift check reads everything rpctl can manage.
+ */
+export function benchInventory(cfg: LabConfig, name: string, options: BenchInventoryOptions): string {
   const files = clientFiles(cfg);
   const doc = parse(readFileSync(files.inventory, 'utf8'));
   doc.defaults.ssh.identityFile = files.identityFile;
   doc.defaults.ssh.knownHosts = files.knownHosts;
   doc.defaults.sudo.password = `file:${files.sudoPasswordFile}`;
-  if (nodes) {
-    for (const [appliance, settings] of Object.entries<{ upstreams: { nodes: string[] } }>(doc.appliances)) {
-      settings.upstreams.nodes = nodes(appliance, settings.upstreams.nodes);
-    }
+  const pemDir = join(cfg.labDir, 'bench-pems');
+  mkdirSync(pemDir, { recursive: true, mode: 0o700 });
+  const names = Object.keys(doc.appliances);
+  for (const appliance of names.slice(options.size)) delete doc.appliances[appliance];
+  for (const appliance of names.slice(0, options.size)) {
+    const settings = doc.appliances[appliance];
+    if (options.addNode) settings.upstreams.nodes = [...settings.upstreams.nodes, options.addNode];
+    const pem = join(pemDir, `${appliance}.pem`);
+    const content = applianceFile(cfg, appliance, '/etc/nginx/ssl/pexip.pem');
+    if (!content) throw new Error(`bench: ${appliance} has no /etc/nginx/ssl/pexip.pem`);
+    writeFileSync(pem, content, { mode: 0o600 });
+    settings.certificate = { pem: `file:${pem}` };
+    settings.turn = {
+      credentials: { username: TURN_USER, password: `file:${files.turnPasswordFile}` },
+      externalIp: null,
+    };
+    settings.fail2ban = { enabled: false, bantime: 300, findtime: 300, maxretry: 10 };
   }
   const path = join(cfg.labDir, `${name}.yaml`);
   writeFileSync(path, stringify(doc));
   return path;
 }
 
+/** SSH logins each appliance's sshd has accepted so far (from its auth.log, read host side). */
+export function acceptedLogins(cfg: LabConfig, names: readonly string[]): number[] {
+  return names.map((name) => {
+    const log = join(applianceRoot(name, cfg), 'var-upper', 'log', 'auth.log');
+    const text = existsSync(log) ? readFileSync(log, 'utf8') : '';
+    return text.split('\n').filter((line) => line.startsWith('Accepted ')).length;
+  });
+}
+
 export interface Timed {
   seconds: number;
   peakRssMb: number;
+  /** CPU seconds (user + system) of the control process and the children it waited for */
+  cpuSeconds: number;
   code: number;
   stdout: string;
   stderr: string;
 }
 
-/** Run `node bin/rpctl ARGS` under GNU time: wall clock and the control process's peak RSS. */
-export function timeRpctl(cfg: LabConfig, args: string[]): Timed {
+/** Run a command under GNU time: wall clock and the peak RSS of its largest process. */
+export function timeCommand(argv: string[], env: NodeJS.ProcessEnv = {}, cwd?: string): Timed {
   const started = process.hrtime.bigint();
-  const result = spawnSync(
-    '/usr/bin/time',
-    ['-f', '@rss %M', process.execPath, join(cfg.repoRoot, 'bin', 'rpctl'), ...args],
-    {
-      encoding: 'utf8',
-      maxBuffer: 256 * 1024 * 1024,
-      env: { ...process.env, NO_COLOR: '1', RPCTL_STATE_DIR: join(cfg.labDir, 'state') },
-    },
-  );
+  const result = spawnSync('/usr/bin/time', ['-f', '@rss %M %U %S', ...argv], {
+    encoding: 'utf8',
+    cwd,
+    maxBuffer: 256 * 1024 * 1024,
+    env: { ...process.env, NO_COLOR: '1', ...env },
+  });
   const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-  const rss = /@rss (\d+)/.exec(result.stderr)?.[1];
+  const usage = /@rss (\d+) ([\d.]+) ([\d.]+)/.exec(result.stderr);
   return {
     seconds,
-    peakRssMb: rss ? Number(rss) / 1024 : Number.NaN,
+    peakRssMb: usage ? Number(usage[1]) / 1024 : Number.NaN,
+    cpuSeconds: usage ? Number(usage[2]) + Number(usage[3]) : Number.NaN,
     code: result.status ?? -1,
     stdout: result.stdout,
-    stderr: result.stderr.replace(/@rss \d+\n?/, ''),
+    stderr: result.stderr.replace(/@rss .*\n?/, ''),
   };
 }
+
+/** `bin/rpctl ARGS` as a user runs it (its shebang's node flags count), records kept in the bench lab. */
+export const timeRpctl = (cfg: LabConfig, args: string[]): Timed =>
+  timeCommand([join(cfg.repoRoot, 'bin', 'rpctl'), ...args], {
+    RPCTL_STATE_DIR: join(cfg.labDir, 'state'),
+  });
 
 interface JsonHosts {
   hosts: { name: string; status: string; stats?: { connections: number; execs: number } }[];

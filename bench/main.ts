@@ -1,38 +1,70 @@
 /**
- * `npm run bench -- <what> [--count N]`: benchmarks on a lab fleet of real appliances.
+ * `npm run bench [-- --count N --repeat R]`: rpctl against the plain-ssh floor and Ansible on a lab
+ * fleet of real appliances (sshd, sudo, nginx, coturn, fail2ban), at three fleet sizes.
  *
- *   npm run bench -- apply --count 50    one-node upstream change on every appliance, and its revert
- *   npm run bench -- drift --count 50    a drift check of an in-sync fleet
+ *   npm run bench                              100 appliances, sizes 10/50/100, median of 5
+ *   npm run bench -- --count 20 --repeat 1     a quick look
+ *   npm run bench -- --no-ansible              rpctl and the floor only
+ *
+ * Prints a table, writes bench/results/latest.json and bench/results/latest.svg.
  */
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { Command, InvalidArgumentError } from 'commander';
-import { benchApply, benchDrift } from './apply.js';
+import { ansibleVersion } from './ansible.js';
+import { BenchFailure, compare } from './compare.js';
+import { benchLabConfig } from './fleet.js';
+import { buildReport, describeMachine, renderSvg, renderTable } from './report.js';
 
-const count = (value: string) => {
+const integer = (min: number, max: number) => (value: string) => {
   const n = Number(value);
-  if (!Number.isInteger(n) || n < 1 || n > 250) throw new InvalidArgumentError('1..250');
+  if (!Number.isInteger(n) || n < min || n > max) throw new InvalidArgumentError(`an integer ${min}..${max}`);
   return n;
 };
 
-const program = new Command('bench').description(
-  'rpctl benchmarks on a lab fleet (real sshd, sudo, nginx, coturn)',
-);
-program
-  .command('apply')
-  .description('apply a one-node upstream change to every appliance, then revert it')
-  .option('--count <n>', 'appliances', count, 50)
-  .action(async (opts: { count: number }) => {
-    await benchApply(opts.count);
-  });
+/** The growth curve: 10, 50 and 100 for the default fleet, scaled down for a smaller one. */
+function fleetSizes(count: number): number[] {
+  return [...new Set([Math.max(1, Math.round(count / 10)), Math.max(1, Math.round(count / 2)), count])];
+}
 
-program
-  .command('drift')
-  .description('check an in-sync fleet for drift')
-  .option('--count <n>', 'appliances', count, 50)
-  .action(async (opts: { count: number }) => {
-    await benchDrift(opts.count);
+const program = new Command('bench')
+  .description('rpctl against the OpenSSH floor and Ansible on a lab fleet of real appliances')
+  .option('--count <n>', 'largest fleet (sizes measured: N/10, N/2, N)', integer(1, 250), 100)
+  .option('--repeat <r>', 'repetitions per tool and size (the median counts)', integer(1, 50), 5)
+  .option('--no-ansible', 'skip Ansible (rpctl and the floor only)')
+  .option('--out <dir>', 'where results go', 'bench/results')
+  .action(async (opts: { count: number; repeat: number; ansible: boolean; out: string }) => {
+    const ansible = opts.ansible ? ansibleVersion() : undefined;
+    if (opts.ansible && !ansible) {
+      throw new BenchFailure(
+        "ansible-playbook not found: install Debian's ansible-core (apt-get install ansible-core) or pass --no-ansible",
+      );
+    }
+    const cfg = benchLabConfig();
+    const sizes = fleetSizes(opts.count);
+    const started = Date.now();
+    const { results, fleetUpSeconds } = await compare(cfg, {
+      sizes,
+      repeat: opts.repeat,
+      ansible: opts.ansible,
+      log: (line) => console.log(line),
+    });
+    const openssh = spawnSync('ssh', ['-V'], { encoding: 'utf8' }).stderr.trim();
+    const report = buildReport({ results, repeat: opts.repeat, fleetUpSeconds, ansible, openssh });
+    mkdirSync(opts.out, { recursive: true });
+    writeFileSync(join(opts.out, 'latest.json'), `${JSON.stringify(report, null, 2)}\n`);
+    writeFileSync(join(opts.out, 'latest.svg'), renderSvg(report));
+    console.log(`\n${renderTable(report)}\n`);
+    console.log(`machine: ${describeMachine(report)}`);
+    console.log(
+      `benchmark took ${((Date.now() - started) / 60000).toFixed(1)} min; results in ${opts.out}/latest.{json,svg}`,
+    );
   });
 
 program.parseAsync().catch((err: unknown) => {
-  console.error(err instanceof Error ? err.message : String(err));
+  console.error(
+    err instanceof BenchFailure || err instanceof InvalidArgumentError ? `bench: ${err.message}` : err,
+  );
   process.exitCode = 1;
 });

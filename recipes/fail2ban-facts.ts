@@ -28,7 +28,9 @@ const DUMP = 'fail2ban.dump';
 
 export type BootState = 'enabled' | 'disabled' | 'partial';
 
-const stateCommand = sh`for n in ${RUNLEVELS.map(String)}; do if ls /etc/rc$n.d 2>/dev/null | grep -q '^S[0-9]*fail2ban$'; then echo "rc$n S"; else echo "rc$n -"; fi; done; if fail2ban-client -h 2>&1 | grep -q -e --test; then echo 'configtest -t'; else echo 'configtest -d'; fi`;
+// `-t` arrived in fail2ban 0.10. dpkg knows the version without starting fail2ban-client's Python
+// (a drift check of a fleet pays that start per host); elsewhere ask the client's help text.
+const stateCommand = sh`for n in ${RUNLEVELS.map(String)}; do if ls /etc/rc$n.d 2>/dev/null | grep -q '^S[0-9]*fail2ban$'; then echo "rc$n S"; else echo "rc$n -"; fi; done; v=$(dpkg-query -W -f='\${Version}' fail2ban 2>/dev/null); if [ -n "$v" ]; then if dpkg --compare-versions "$v" ge 0.10; then echo 'configtest -t'; else echo 'configtest -d'; fi; elif fail2ban-client -h 2>&1 | grep -q -e --test; then echo 'configtest -t'; else echo 'configtest -d'; fi`;
 
 /** Boot links and the configuration test available: all `rpctl fail2ban status` needs besides the jail's status. */
 export const fail2banStateFact = { id: STATE, command: stateCommand };

@@ -92,7 +92,7 @@ export async function runFleetCommand(ctx: CommandContext, command: FleetCommand
   const history = new History(io.env);
   const keepsHistory = mode === 'drift' || mode === 'apply';
   const colour = useColour(io.stdout.isTTY, io.env, flags.color === false);
-  const progress = createProgress(io, {
+  const progress = await createProgress(io, {
     hosts: appliances.map((a) => a.name),
     tty: io.stderr.isTTY && !io.env.CI,
     // without a terminal, read-only runs print only their report; apply also says what it does
@@ -164,7 +164,7 @@ export async function runFleetCommand(ctx: CommandContext, command: FleetCommand
 async function confirmPlan(
   ctx: CommandContext,
   hosts: readonly HostOutcome[],
-  progress: ReturnType<typeof createProgress>,
+  progress: Awaited<ReturnType<typeof createProgress>>,
 ): Promise<boolean> {
   await progress.pause();
   const colour = useColour(ctx.io.stderr.isTTY, ctx.io.env);

@@ -126,7 +126,7 @@ export function applyScript(input: ApplyScriptInput): ShellCommand {
     script('flock 8'),
     sh`RPCTL_UPLOAD=${input.uploadDir}; export RPCTL_UPLOAD`,
     sh`rpctl_backup=${backup}`,
-    script('trap \'rm -rf "$RPCTL_UPLOAD" "$rpctl_out"\' EXIT'),
+    script('rpctl_facts=; trap \'rm -rf "$RPCTL_UPLOAD" "$rpctl_out" "$rpctl_facts"\' EXIT'),
     FUNCTIONS,
     restoreFunction(input),
   ];

@@ -43,43 +43,51 @@ export function mergeFactSpecs(specs: readonly FactSpec[]): MergedFactSpec {
   };
 }
 
-// Shell functions of the facts script. `f` prints a file record, `c` a command record.
-// No traps here: the facts body also runs at the end of the apply script, which owns the EXIT trap.
-const FACT_FUNCTIONS = script(`rpctl_out=\${rpctl_out:-$(mktemp)}
+// Shell functions of the facts script. `f` prints a file record, `c` a command record once that
+// command has finished. No traps here: the facts body also runs at the end of the apply script,
+// which owns the EXIT trap.
+const FACT_FUNCTIONS = script(`rpctl_facts=$(mktemp -d)
 f() {
-  if [ -f "$2" ]; then
+  if [ ! -f "$2" ]; then
+    printf '@file %s absent\\n' "$1"
+  elif [ "$3" = certificates ]; then
     printf '@file %s present %s %s\\n' "$1" "$(stat -Lc '%a %U %G %s' "$2")" "$(sha256sum < "$2" | cut -c1-64)"
-    if [ "$3" = certificates ]; then
-      sed -n '/-----BEGIN CERTIFICATE-----/,/-----END CERTIFICATE-----/p' "$2" | base64 -w0
-    else
-      base64 -w0 < "$2"
-    fi
+    sed -n '/-----BEGIN CERTIFICATE-----/,/-----END CERTIFICATE-----/p' "$2" | base64 -w0
     echo
   else
-    printf '@file %s absent\\n' "$1"
+    printf '@file %s present %s -\\n' "$1" "$(stat -Lc '%a %U %G %s' "$2")"
+    base64 -w0 < "$2"
+    echo
   fi
 }
 c() {
-  printf '@cmd %s %s\\n' "$1" "$rpctl_rc"
-  base64 -w0 < "$rpctl_out"
+  wait "$2"
+  printf '@cmd %s %s\\n' "$1" "$?"
+  base64 -w0 < "$rpctl_facts/$1"
   echo
 }`);
 
-/** The body that reads every fact of `spec` (without the sudo wrapper; the transport adds it). */
+/**
+ * The body that reads every fact of `spec` (without the sudo wrapper; the transport adds it).
+ * Fact commands are read-only, so they run at once, in the background, while the files are read:
+ * the slowest (fail2ban-client starts a Python interpreter) sets the pace instead of the sum.
+ * Records come out in spec order whatever order the commands finish in.
+ */
 export function factsBody(spec: MergedFactSpec): ShellCommand {
   const lines: ShellCommand[] = [FACT_FUNCTIONS];
+  spec.commands.forEach((command, i) => {
+    lines.push(
+      sh`( ${command.command} ) 8>&- > "$rpctl_facts/${i}" 2>&1 < /dev/null &`,
+      script(`rpctl_pid${i}=$!`),
+    );
+  });
   spec.files.forEach((file, i) => {
     lines.push(sh`f ${i} ${file.path} ${file.read}`);
   });
-  spec.commands.forEach((command, i) => {
-    lines.push(
-      joinCommands(
-        [sh`( ${command.command} ) > "$rpctl_out" 2>&1 < /dev/null`, script('rpctl_rc=$?'), sh`c ${i}`],
-        '; ',
-      ),
-    );
+  spec.commands.forEach((_command, i) => {
+    lines.push(script(`c ${i} "$rpctl_pid${i}"`));
   });
-  lines.push(script(`echo '@facts end'; rm -f "$rpctl_out"`));
+  lines.push(script(`echo '@facts end'; rm -rf "$rpctl_facts"`));
   return joinCommands(lines);
 }
 
@@ -140,7 +148,7 @@ export function parseFacts(host: string, spec: MergedFactSpec, output: Buffer | 
       ended = true;
       break;
     }
-    const file = /^@file (\d+) (present (\d+) (\S+) (\S+) (\d+) ([0-9a-f]{64})|absent)$/.exec(line);
+    const file = /^@file (\d+) (present (\d+) (\S+) (\S+) (\d+) ([0-9a-f]{64}|-)|absent)$/.exec(line);
     if (file) {
       const entry = spec.files[Number(file[1])];
       if (!entry) continue;
@@ -157,7 +165,8 @@ export function parseFacts(host: string, spec: MergedFactSpec, output: Buffer | 
         owner: file[4]!,
         group: file[5]!,
         size: Number(file[6]),
-        sha256: file[7]!,
+        // a file read whole is hashed here, from the very bytes read (one process less per file)
+        sha256: file[7] === '-' ? sha256(content) : file[7]!,
       });
       continue;
     }

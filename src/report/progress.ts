@@ -7,7 +7,7 @@
  *   runFleet({ ..., events: progress.events, confirm: async (h) => { await progress.pause(); ... } });
  *   await progress.stop();
  */
-import { Listr, type ListrTask, ProcessOutput } from 'listr2';
+import type { ListrTask } from 'listr2';
 import type { Io } from '../cli/io.js';
 import type { FleetEvents, HostOutcome, HostPhase } from '../engine/run.js';
 
@@ -44,12 +44,13 @@ function outcomeText(o: HostOutcome): string {
   }
 }
 
-export function createProgress(
+/** listr2 is loaded only for a terminal: scheduled runs and CI never pay for it. */
+export async function createProgress(
   io: Io,
   options: { hosts: readonly string[]; tty: boolean; quiet?: boolean },
-): Progress {
+): Promise<Progress> {
   if (options.quiet) return silentProgress();
-  return options.tty ? listrProgress(options.hosts) : lineProgress(io);
+  return options.tty ? listrProgress(options.hosts, await import('listr2')) : lineProgress(io);
 }
 
 function silentProgress(): Progress {
@@ -89,7 +90,10 @@ function deferred(): Deferred {
   return { promise, resolve, reject };
 }
 
-function listrProgress(hosts: readonly string[]): Progress {
+function listrProgress(
+  hosts: readonly string[],
+  { Listr, ProcessOutput }: typeof import('listr2'),
+): Progress {
   type Entry = { done: Deferred; title?: (t: string) => void; outcome?: HostOutcome };
   let entries = new Map<string, Entry>();
   let running: Promise<unknown> = Promise.resolve();

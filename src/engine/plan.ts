@@ -34,6 +34,8 @@ export interface HostPlan {
   steps: RemoteStep[];
   validate: ShellCommand[];
   handlers: Handler[];
+  /** set when a handler may cut the SSH path: apply is commit-confirmed, reconnecting over this */
+  commitConfirmed?: { reconnectTo?: string };
 }
 
 export interface PlanOptions {
@@ -85,7 +87,8 @@ export function planHost(
     }
     plan.warnings.push(...(result.warnings ?? []).map((w) => `${recipe.name}: ${w}`));
     for (const change of result.changes) {
-      const disruptive = Boolean(change.disruptive) || (change.notify ?? []).some((h) => h.disruptive);
+      const disruptive =
+        Boolean(change.disruptive) || (change.notify ?? []).some((h) => h.disruptive || h.mayCutSshPath);
       const deferred = disruptive && !options.allowDisruptive;
       const changeWrites = change.writes ?? [];
       const diff =
@@ -113,6 +116,8 @@ export function planHost(
   plan.writes = [...writes.values()];
   plan.validate = [...validate.values()];
   plan.handlers = [...handlers.values()];
+  const cutting = plan.handlers.find((h) => h.mayCutSshPath);
+  if (cutting) plan.commitConfirmed = { ...cutting.mayCutSshPath };
   return plan;
 }
 

@@ -96,6 +96,14 @@ export interface Handler {
   command: ShellCommand;
   /** interrupts live calls (a TURN restart): deferred unless --allow-disruptive */
   disruptive: boolean;
+  /**
+   * The handler may cut rpctl's SSH path to the host (it reconfigures the network). The engine then
+   * applies commit-confirmed (src/engine/commit-confirmed.ts): before the handlers it arms a timed
+   * rollback on the host, afterwards it reconnects over `reconnectTo` (default: the SSH host),
+   * verifies, and cancels the rollback; a host it cannot reach again rolls back by itself. Such a
+   * handler is always disruptive.
+   */
+  mayCutSshPath?: { reconnectTo?: string };
 }
 
 export interface Change {

@@ -4,8 +4,9 @@
  * connections it has and refuses new ones, so only a NEW connection shows the damage, which is
  * exactly what the engine confirms over.
  */
-import { z } from 'zod';
+
 import { afterAll, describe, expect, it } from 'vitest';
+import { z } from 'zod';
 import { baseFacts } from '../../recipes/index.js';
 import { bufferIo } from '../../src/cli/io.js';
 import { run } from '../../src/cli/program.js';
@@ -39,7 +40,9 @@ const allowUsers: Recipe<Desired> = {
           summary: `AllowUsers ${desired.allowUsers}`,
           writes: [{ path: SSHD, content: edited }],
           validate: [sh`/usr/sbin/sshd -t`],
-          notify: [{ id: 'ssh:reload', command: sh`service ssh reload`, disruptive: false, mayCutSshPath: {} }],
+          notify: [
+            { id: 'ssh:reload', command: sh`service ssh reload`, disruptive: false, mayCutSshPath: {} },
+          ],
         },
       ],
     };
@@ -63,18 +66,26 @@ async function apply(users: string) {
   const inventory = labInventoryFile((doc) => {
     doc.appliances[host].sshdTest = { allowUsers: users };
   });
-  const { io, stdout, stderr } = bufferIo({ env: { ...process.env, NO_COLOR: '1', RPCTL_STATE_DIR: `${scratch}/state` } });
+  const { io, stdout, stderr } = bufferIo({
+    env: { ...process.env, NO_COLOR: '1', RPCTL_STATE_DIR: `${scratch}/state` },
+  });
   const started = performance.now();
   const argv = ['apply', '-i', inventory, '--limit', host, '--yes', '--format', 'json'];
   const code = await run([...argv, '--confirm-timeout', String(WINDOW)], io, registry);
   const report = JSON.parse(stdout()) as {
-    hosts: { status: string; error?: { reason: string; message: string }; notes?: string[]; stats: { connections: number } }[];
+    hosts: {
+      status: string;
+      error?: { reason: string; message: string };
+      notes?: string[];
+      stats: { connections: number };
+    }[];
   };
   return { code, host: report.hosts[0]!, stderr: stderr(), ms: performance.now() - started };
 }
 
 const sshdConfig = () => labSh(host, `sha256sum ${SSHD}`);
-const confirmState = () => labSh(host, "ls /var/lib/rpctl/confirm 2>/dev/null; pgrep -f 'rpctl-rollbac[k]' || true").trim();
+const confirmState = () =>
+  labSh(host, "ls /var/lib/rpctl/confirm 2>/dev/null; pgrep -f 'rpctl-rollbac[k]' || true").trim();
 
 describe('commit-confirmed (engine), with a handler that cuts new SSH connections', () => {
   afterAll(async () => {

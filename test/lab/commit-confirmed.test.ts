@@ -7,7 +7,7 @@
 
 import { afterAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { baseFacts } from '../../recipes/index.js';
+import { baseFacts, sections } from '../../recipes/index.js';
 import { bufferIo } from '../../src/cli/io.js';
 import { run } from '../../src/cli/program.js';
 import type { Recipe } from '../../src/engine/recipe.js';
@@ -58,7 +58,11 @@ const allowUsers: Recipe<Desired> = {
 
 const registry = {
   recipes: [allowUsers],
-  sections: [{ key: 'sshdTest', description: 'test', schema: z.strictObject({ allowUsers: z.string() }) }],
+  // the lab inventory's own sections load as usual; only this recipe is run
+  sections: [
+    ...sections,
+    { key: 'sshdTest', description: 'test', schema: z.strictObject({ allowUsers: z.string() }) },
+  ],
   baseFacts,
 };
 
@@ -70,8 +74,9 @@ async function apply(users: string) {
     env: { ...process.env, NO_COLOR: '1', RPCTL_STATE_DIR: `${scratch}/state` },
   });
   const started = performance.now();
-  const argv = ['apply', '-i', inventory, '--limit', host, '--yes', '--format', 'json'];
+  const argv = ['apply', '-i', inventory, '--limit', host, '--yes', '--allow-disruptive', '--format', 'json'];
   const code = await run([...argv, '--confirm-timeout', String(WINDOW)], io, registry);
+  if (stdout() === '') throw new Error(`rpctl printed no report (exit ${code}): ${stderr()}`);
   const report = JSON.parse(stdout()) as {
     hosts: {
       status: string;

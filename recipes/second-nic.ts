@@ -34,7 +34,7 @@ import {
   normalizeNetwork,
 } from './network-schema.js';
 import { restartTurn } from './turn-nat.js';
-import { addressValues, setRelayIp, TURNSERVER_CONF } from './turnserver-conf.js';
+import { addressValues, setRelayIp, TURNSERVER_CONF, TURNSERVER_SECRET_LINES } from './turnserver-conf.js';
 
 const nicsOf = (generation: Generation) => (generation === 'v4' ? V4_NICS : V7_NICS);
 
@@ -83,7 +83,13 @@ function plan(desired: NetworkDesired, facts: HostFacts, ctx: PlanContext): Plan
     const was = addressValues(text, 'relay-ip').join(', ') || 'none';
     changes.push({
       summary: `relay-ip=${desired.external.address} (was ${was}), restart ${appliance.turnService}`,
-      writes: [{ path: TURNSERVER_CONF, content: Buffer.from(edited, 'latin1') }],
+      writes: [
+        {
+          path: TURNSERVER_CONF,
+          content: Buffer.from(edited, 'latin1'),
+          secretLines: TURNSERVER_SECRET_LINES,
+        },
+      ],
       notify: [restartTurn(appliance.turnService)],
     });
   }

@@ -18,6 +18,13 @@ import { addressKey } from './upstreams-schema.js';
 export const TURNSERVER_CONF = APPLIANCE_FILES.turnserverConf;
 export const DEFAULT_TURN_PORT = 3478;
 
+/**
+ * Lines of turnserver.conf that carry secrets the inventory may not know (permissive mode's shared
+ * secret, static users, the CLI password): diffs of the file show their key only.
+ */
+export const TURNSERVER_SECRET_LINES =
+  /^([ \t]*(?:static-auth-secret|user|cli-password|secret)(?:[ \t]*=[ \t]*|[ \t]+)).*$/;
+
 type AddressKey = 'external-ip' | 'relay-ip' | 'listening-ip';
 
 // coturn reads `key=value` and `key value`; leading blanks and a CR (a file edited on Windows) too.

@@ -9,7 +9,7 @@
  */
 import { HostError } from '../errors.js';
 import { unifiedDiff } from '../report/diff.js';
-import type { Redactor } from '../report/redact.js';
+import { REDACTED, type Redactor } from '../report/redact.js';
 import type { ShellCommand } from '../transport/shell.js';
 import type { GatheredFacts } from './facts.js';
 import type { Change, FileFact, FileWrite, Handler, Recipe, RemoteStep } from './recipe.js';
@@ -52,7 +52,20 @@ export interface SelectedRecipe {
 function diffFor(write: FileWrite, before: FileFact, change: Change): string {
   if (write.secret) return change.display ?? `${write.path}: (secret content changed)\n`;
   const after = Buffer.isBuffer(write.content) ? write.content.toString('utf8') : write.content;
-  return unifiedDiff(write.path, before.exists ? before.content.toString('utf8') : undefined, after);
+  const diff = unifiedDiff(write.path, before.exists ? before.content.toString('utf8') : undefined, after);
+  return write.secretLines ? maskLines(diff, write.secretLines) : diff;
+}
+
+/** Diff lines (context, added, removed) whose text matches `pattern`: kept up to its first group. */
+export function maskLines(diff: string, pattern: RegExp): string {
+  return diff
+    .split('\n')
+    .map((line) => {
+      if (!/^[ +-]/.test(line) || line.startsWith('--- ') || line.startsWith('+++ ')) return line;
+      const match = pattern.exec(line.slice(1));
+      return match ? `${line[0]}${match[1] ?? ''}${REDACTED}` : line;
+    })
+    .join('\n');
 }
 
 export function planHost(

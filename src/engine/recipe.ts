@@ -74,6 +74,11 @@ export interface FileWrite {
   siblingBackup?: string;
   /** content is secret (a private key): uploaded 0600 into a 0700 directory, never shown in a diff */
   secret?: boolean;
+  /**
+   * Lines of the file that hold a secret the inventory does not know (a shared secret written by an
+   * installer): in diffs, a line matching it shows only its first capture group, then [REDACTED].
+   */
+  secretLines?: RegExp;
 }
 
 /** A command the apply step runs as root, after file writes and before validation. */

@@ -156,6 +156,36 @@ describe('second-nic plan', () => {
     expect(allowed.commitConfirmed).toEqual({});
   });
 
+  it('never shows a secret of turnserver.conf the inventory does not know in the relay-ip diff', () => {
+    const secret = 'Sh4red-TURN-secret-not-in-inventory';
+    const base = host('v4').text('/etc/turnserver.conf')!;
+    const conf = base.replace(
+      /^relay-ip=.*$/m,
+      (line) => `static-auth-secret=${secret}\n${line}\nuser=bob:${secret}`,
+    );
+    const fake = host('v4', { '/etc/turnserver.conf': conf });
+    const paths = ['/etc/hostname', '/etc/hosts', '/etc/turnserver.conf', '/etc/network/interfaces'];
+    const ids = ['appliance.names', 'appliance.services'];
+    const facts = new GatheredFacts(
+      new Map([...paths, '/etc/init.d/rfc5766-turn-server'].map((p) => [p, fake.file(p)])),
+      new Map(ids.map((id) => [id, fake.command(id)!])),
+    );
+    const plan = planHost('rp1', [{ recipe: secondNicRecipe, desired }], facts, {
+      now: new Date(0),
+      redactor: new Redactor(),
+      allowDisruptive: true,
+    });
+    const diff = plan.changes.find((c) => c.summary.startsWith('relay-ip='))!.diff;
+    expect(diff).toContain('+relay-ip=198.51.100.130');
+    expect(diff).toContain(' static-auth-secret=[REDACTED]');
+    expect(diff).toContain(' user=[REDACTED]');
+    expect(diff).not.toContain(secret);
+    // the file written is the real one, secret and all
+    expect(
+      plan.writes.find((w) => w.write.path === '/etc/turnserver.conf')!.write.content.toString(),
+    ).toContain(secret);
+  });
+
   it('refuses an invalid section before any host is contacted, and a host without turnserver.conf', () => {
     expect(() =>
       secondNicOf({ ...GUIDE, external: { ...GUIDE.external, gateway: '10.40.0.1' } }, 'rp1'),

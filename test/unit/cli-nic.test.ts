@@ -94,3 +94,49 @@ describe('rpctl nic setup: bad input is exit 3 with one line, nothing contacted'
       expect(help.stdout).toContain(text);
   });
 });
+
+describe('a bad network section: exit 3 naming the file, line, column and field, nothing contacted', () => {
+  const nics = (internal: string, extra: string[] = []) => [
+    'network:',
+    `  internal: ${internal}`,
+    '  external: { address: 198.51.100.130, netmask: 255.255.255.128, gateway: 198.51.100.129, dns: [8.8.8.8] }',
+    ...extra,
+  ];
+  const cases: [string[], string][] = [
+    [
+      nics('{ address: 10.40.0.300, netmask: 255.255.255.0 }'),
+      ':6:28: appliances.rp1.network.internal.address: "10.40.0.300" is not an IPv4 address (a.b.c.d)',
+    ],
+    [
+      nics('{ address: 10.40.0.2, netmask: 255.0.255.0 }'),
+      ':6:48: appliances.rp1.network.internal.netmask: "255.0.255.0" is not a netmask (a contiguous dotted quad such as 255.255.255.0)',
+    ],
+    [
+      nics('{ address: 10.40.0.2, netmask: 255.255.255.0 }', [
+        '  routes: [{ to: 10.0.50.0/33, via: 10.40.0.1 }]',
+      ]),
+      ':8:22: appliances.rp1.network.routes.0.to: "10.0.50.0/33" is not a network (address/prefix or address/netmask, e.g. 10.40.0.2/24)',
+    ],
+    [
+      nics('{ address: 10.40.0.2, netmask: 255.255.255.0 }', [
+        '  routes:',
+        '    - to: 10.0.50.0/24',
+        '      via: 10.50.0.1',
+      ]),
+      ':10:16: appliances.rp1.network.routes.0.via: the gateway 10.50.0.1 must be another address of the internal network 10.40.0.0/24 or the external network 198.51.100.128/25',
+    ],
+  ];
+  it('in apply, plan and nic setup alike', async () => {
+    for (const [lines, where] of cases) {
+      const inv = inventory(lines);
+      for (const argv of [
+        ['apply', '-i', inv, '--yes', '--allow-disruptive'],
+        ['plan', '-i', inv],
+        ['nic', 'setup', '-i', inv, '--yes', '--allow-disruptive'],
+      ]) {
+        const result = await rpctl(argv);
+        expect(result).toEqual({ code: 3, stdout: '', stderr: `rpctl: ${inv}${where}\n` });
+      }
+    }
+  });
+});

@@ -4,8 +4,11 @@
  * (network.ts). Every change goes through `rpctl apply` against the real files, ifupdown, netplan's
  * generator and coturn; the SSH path really breaks when the internal NIC does.
  */
+
+import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
+  clientFiles,
   down,
   labConfig,
   labExec,
@@ -19,7 +22,7 @@ import {
 } from './lab.js';
 import { networkLeftovers } from './network.js';
 import { EXTERNAL_GATEWAY, INTERNAL_ROUTER, labNics, MANAGEMENT_NETWORK } from './network-addresses.js';
-import { acceptedLogins, labInventoryFile, rpctl } from './rpctl.js';
+import { acceptedLogins, labInventoryFile, rpctl as rpctlRun, stateFiles } from './rpctl.js';
 import { turnPid } from './turn-probe.js';
 
 const cfg = labConfig();
@@ -29,6 +32,14 @@ const v7 = names.find((n) => spec(n).generation === 'v7')!;
 const HOSTS = [v4, v7];
 const WINDOW = '10'; // --confirm-timeout of these tests, in seconds
 const DNS = '198.51.100.53'; // only ever written into files
+
+/** Everything rpctl printed in this file, checked for secrets at the end. */
+const printed: string[] = [];
+const rpctl = async (args: string[]) => {
+  const result = await rpctlRun(args);
+  printed.push(result.stdout, result.stderr);
+  return result;
+};
 
 let labWasRebuilt = false;
 beforeAll(async () => {
@@ -78,7 +89,7 @@ interface JsonHost {
   error?: { reason: string; message: string };
   notes?: string[];
   rolledBack?: boolean;
-  stats?: { connections: number };
+  stats?: { connections: number; execs: number };
 }
 const hostsOf = (stdout: string) => (JSON.parse(stdout) as { hosts: JsonHost[] }).hosts;
 
@@ -91,6 +102,9 @@ const snapshot = (name: string) => ({
   addresses: labSh(name, "ip -4 -o addr show | awk '{print $2, $4}'"),
   routes: labSh(name, 'ip -4 route show'),
 });
+
+/** Runs whose apply script got as far as backing up files (each has its own directory). */
+const backupRuns = (name: string) => labSh(name, 'ls /var/backups/rpctl 2>/dev/null || true').trim();
 
 const noArmedRollback = (name: string) =>
   labSh(name, "ls /var/lib/rpctl/confirm 2>/dev/null; pgrep -f 'rpctl-rollbac[k]' || true").trim() === '';
@@ -199,12 +213,24 @@ network:
     expect(labSh(v4, 'ip -4 -o addr show dev eth1')).toContain(ext4);
     expect(HOSTS.map(turnPid)).toEqual(restarted);
 
+    // the files as written pass ifupdown's own dry run and netplan's generator
+    expect(
+      labSh(v4, 'ifup --no-act --all --interfaces /etc/network/interfaces 2>&1; echo "exit $?"'),
+    ).toMatch(/exit 0\n$/);
+    expect(labSh(v7, 'netplan generate 2>&1; echo "exit $?"')).toBe('exit 0\n');
+
+    const backups = HOSTS.map(backupRuns);
     const again = await apply(inv, '--allow-disruptive', '--confirm-timeout', WINDOW);
     expect(again.code).toBe(0);
-    expect(hostsOf(again.stdout).map((h) => [h.status, h.changes.length, h.stats?.connections])).toEqual([
-      ['in-sync', 0, 1],
-      ['in-sync', 0, 1],
+    // 0 changes, no apply exec (only the facts read), so no network or TURN restart
+    expect(
+      hostsOf(again.stdout).map((h) => [h.status, h.changes.length, h.stats?.connections, h.stats?.execs]),
+    ).toEqual([
+      ['in-sync', 0, 1, 1],
+      ['in-sync', 0, 1, 1],
     ]);
+    expect(HOSTS.map(backupRuns)).toEqual(backups);
+    expect(HOSTS.map(turnPid)).toEqual(restarted);
     console.log(`second NIC on ${HOSTS.join(' + ')}: apply ${applyMs.toFixed(0)} ms, confirmed`);
   });
 
@@ -220,6 +246,7 @@ network:
 
   it('a change that breaks the SSH path (wrong internal address): the appliance reverts by itself after the window; rpctl reports it failed', async () => {
     const before = HOSTS.map(snapshot);
+    const logins = HOSTS.map(acceptedLogins);
     const wrong = inventory((name) => `10.40.0.${200 + spec(name).index}`);
     const started = performance.now();
     const result = await apply(wrong, '--allow-disruptive', '--confirm-timeout', WINDOW);
@@ -233,6 +260,10 @@ network:
         ),
       );
     }
+    // every connection sshd accepted is counted: the first, and the one after the rollback
+    const connections = hostsOf(result.stdout).map((h) => h.stats?.connections);
+    expect(connections).toEqual([2, 2]);
+    expect(HOSTS.map(acceptedLogins)).toEqual(logins.map((n, i) => n + connections[i]!));
     // it waited for the window, and no longer than the rollback takes after it
     expect(elapsedMs).toBeGreaterThan(Number(WINDOW) * 1000);
     expect(elapsedMs).toBeLessThan((Number(WINDOW) + 20) * 1000);
@@ -252,6 +283,104 @@ network:
     console.log(
       `broken SSH path on ${HOSTS.join(' + ')}: failed and rolled back after ${elapsedMs.toFixed(0)} ms`,
     );
+  });
+
+  it('bad input (address, netmask, route): exit 3 naming file, line and field; nothing contacted or changed', async () => {
+    const before = HOSTS.map(snapshot);
+    const logins = HOSTS.map(acceptedLogins);
+    const bad: [(doc: { internal: object; external: object; routes: object[] }) => void, RegExp][] = [
+      [
+        (n) => Object.assign(n.internal, { address: '10.40.0.256' }),
+        /internal\.address: "10\.40\.0\.256" is not an IPv4 address/,
+      ],
+      [
+        (n) => Object.assign(n.external, { netmask: '255.255.0.128' }),
+        /external\.netmask: "255\.255\.0\.128" is not a netmask/,
+      ],
+      [
+        (n) => n.routes.push({ to: '10.0.60.0/24', via: '192.0.2.1' }),
+        /routes\.1\.via: the gateway 192\.0\.2\.1 must be another address/,
+      ],
+    ];
+    for (const [edit, message] of bad) {
+      const inv = labInventoryFile((doc) => {
+        for (const name of HOSTS) {
+          doc.appliances[name].network = network(name);
+          edit(doc.appliances[name].network);
+        }
+      });
+      const result = await apply(inv, '--allow-disruptive', '--confirm-timeout', WINDOW);
+      expect(result.code).toBe(3);
+      expect(result.stdout).toBe('');
+      expect(result.stderr).toMatch(new RegExp(`^rpctl: ${inv}:\\d+:\\d+: appliances\\.${v4}\\.network\\.`));
+      expect(result.stderr).toMatch(message);
+    }
+    const flags = await rpctl([
+      'nic',
+      'setup',
+      '-i',
+      inventory(),
+      '--limit',
+      v4,
+      '--yes',
+      '--allow-disruptive',
+      '--external',
+      '198.51.100.300/25',
+    ]);
+    expect(flags).toMatchObject({ code: 3, stdout: '' });
+    expect(flags.stderr).toMatch(
+      /^rpctl: --external: "198\.51\.100\.300\/25" is not an address with its netmask/,
+    );
+    expect(HOSTS.map(acceptedLogins)).toEqual(logins);
+    expect(HOSTS.map(snapshot)).toEqual(before);
+  });
+
+  it('nic setup: flags replace inventory fields, applied commit-confirmed; --save writes them; apply then finds 0 changes', async () => {
+    const inv = inventory();
+    const pid = turnPid(v4);
+    const newDns = '198.51.100.54';
+    const result = await rpctl([
+      'nic',
+      'setup',
+      '-i',
+      inv,
+      '--limit',
+      v4,
+      '--dns',
+      newDns,
+      '--allow-disruptive',
+      '--confirm-timeout',
+      WINDOW,
+      '--yes',
+      '--save',
+      '--format',
+      'json',
+    ]);
+    expect(result.code, result.stdout + result.stderr).toBe(0);
+    const [host] = hostsOf(result.stdout);
+    expect(host).toMatchObject({ name: v4, status: 'changed', stats: { connections: 2 } });
+    expect(host!.notes?.[0]).toMatch(/verified; confirmed after/);
+    expect(labSh(v4, 'grep dns-nameservers /etc/network/interfaces').trim()).toBe(
+      `dns-nameservers ${newDns}`,
+    );
+    // relay-ip did not change, so TURN was not restarted
+    expect(turnPid(v4)).toBe(pid);
+    expect(readFileSync(inv, 'utf8')).toContain(newDns);
+    const again = await apply(inv, '--allow-disruptive');
+    expect(again.code).toBe(0);
+    expect(hostsOf(again.stdout).map((h) => [h.status, h.changes.length])).toEqual([
+      ['in-sync', 0],
+      ['in-sync', 0],
+    ]);
+  });
+
+  it('no secret in anything printed or recorded', () => {
+    const files = clientFiles();
+    const secrets = [files.sudoPassword(), files.turnPassword()];
+    const recorded = stateFiles().map((f) => readFileSync(f, 'utf8'));
+    expect(printed.length).toBeGreaterThan(10);
+    for (const text of [...printed, ...recorded])
+      for (const secret of secrets) expect(text).not.toContain(secret);
   });
 
   it('lab down leaves no network namespace, veth, relay or process behind', async () => {

@@ -7,16 +7,21 @@ import { applianceFacts } from './appliance.js';
 import { certificateInventorySection, certificateRecipe } from './certificate.js';
 import { describeFacts, reportFactSpec } from './facts-report.js';
 import { fail2banInventorySection, fail2banRecipe } from './fail2ban.js';
+import { networkInventorySection } from './network-schema.js';
+import { secondNicRecipe } from './second-nic.js';
 import { turnCredentialsRecipe } from './turn-credentials.js';
 import { turnNatRecipe } from './turn-nat.js';
 import { turnInventorySection } from './turn-schema.js';
 import { upstreamsInventorySection, upstreamsRecipe } from './upstreams.js';
 
-// Credentials before NAT: a restart verified with an allocation then uses the new credentials.
+// The network before TURN: handlers run in first-notified order, and TURN must restart once the
+// addresses it relays on exist. Credentials before NAT: a restart verified with an allocation then
+// uses the new credentials.
 // biome-ignore lint/suspicious/noExplicitAny: each recipe has its own desired-state type
 export const recipes: Recipe<any>[] = [
   upstreamsRecipe,
   certificateRecipe,
+  secondNicRecipe,
   turnCredentialsRecipe,
   turnNatRecipe,
   fail2banRecipe,
@@ -26,6 +31,7 @@ export const sections: InventorySection[] = [
   certificateInventorySection,
   turnInventorySection,
   fail2banInventorySection,
+  networkInventorySection,
 ];
 export const baseFacts = reportFactSpec;
 export { describeFacts };

@@ -21,7 +21,13 @@ import { isIPv4 } from '../src/inventory/types.js';
 import { sh } from '../src/transport/shell.js';
 import { applianceFactSpec, applianceFacts, type TurnService } from './appliance.js';
 import { externalIpProblem, type TurnSection, turnUsernameProblem } from './turn-schema.js';
-import { externalIpValues, setExternalIp, TURNSERVER_CONF, turnAddresses } from './turnserver-conf.js';
+import {
+  externalIpValues,
+  setExternalIp,
+  TURNSERVER_CONF,
+  TURNSERVER_SECRET_LINES,
+  turnAddresses,
+} from './turnserver-conf.js';
 
 export interface TurnNatDesired {
   /** null: no external-ip line */
@@ -65,7 +71,13 @@ function plan(desired: TurnNatDesired, facts: HostFacts, ctx: PlanContext): Plan
     changes: [
       {
         summary: `${what} (was ${was}; ${where}), restart ${appliance.turnService}`,
-        writes: [{ path: TURNSERVER_CONF, content: Buffer.from(edited, 'latin1') }],
+        writes: [
+          {
+            path: TURNSERVER_CONF,
+            content: Buffer.from(edited, 'latin1'),
+            secretLines: TURNSERVER_SECRET_LINES,
+          },
+        ],
         notify: [restartTurn(appliance.turnService)],
       },
     ],

@@ -26,7 +26,9 @@ import { JumpHosts, openSession } from '../transport/ssh.js';
 import { type InventoryOptions, loadSelection, type Selection } from './common.js';
 import type { CommandContext } from './program.js';
 import {
+  CONFIRM_TIMEOUT_RANGE,
   DEFAULT_CONCURRENCY,
+  DEFAULT_CONFIRM_TIMEOUT_S,
   DEFAULT_HANDSHAKES,
   DEFAULT_LOCK_TIMEOUT_S,
   parseCount,
@@ -81,6 +83,12 @@ export async function runFleetCommand(ctx: CommandContext, command: FleetCommand
   const serial = parseSerial('--serial', flags.serial);
   const maxFail = parseSerial('--max-fail', flags.maxFail, true);
   const lockWaitSeconds = parseCount('--lock-timeout', flags.lockTimeout, DEFAULT_LOCK_TIMEOUT_S, 0, 3600);
+  const confirmTimeoutSeconds = parseCount(
+    '--confirm-timeout',
+    flags.confirmTimeout,
+    DEFAULT_CONFIRM_TIMEOUT_S,
+    ...CONFIRM_TIMEOUT_RANGE,
+  );
   const recipes = command.recipes ?? selectRecipes(registry.recipes, flags.recipes);
   if (mode === 'apply' && !flags.yes && !io.stdinIsTTY) {
     throw new InputError(
@@ -124,6 +132,7 @@ export async function runFleetCommand(ctx: CommandContext, command: FleetCommand
       maxFail,
       allowDisruptive: Boolean(flags.allowDisruptive),
       lockWaitSeconds,
+      confirmTimeoutSeconds,
       holder: { user: userInfo().username, host: hostname(), pid: process.pid, command: `rpctl ${mode}` },
       events: progress.events,
       confirm: flags.yes ? undefined : async (hosts) => confirmPlan(ctx, hosts, progress),

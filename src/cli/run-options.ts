@@ -5,6 +5,7 @@
  */
 import type { Command } from 'commander';
 import type { Recipe } from '../engine/recipe.js';
+import { DEFAULT_CONFIRM_TIMEOUT_S } from '../engine/run.js';
 import { InputError } from '../errors.js';
 import type { Serial } from '../inventory/model.js';
 
@@ -21,12 +22,16 @@ export interface RunFlags {
   color?: boolean;
   acceptNewHostKeys?: boolean;
   lockTimeout?: string;
+  confirmTimeout?: string;
 }
 
 export const DEFAULT_CONCURRENCY = 100;
 /** simultaneous SSH handshakes; below sshd's default MaxStartups (10:30:100) of a jump host */
 export const DEFAULT_HANDSHAKES = 10;
 export const DEFAULT_LOCK_TIMEOUT_S = 30;
+export { DEFAULT_CONFIRM_TIMEOUT_S };
+/** commit-confirmed: a host whose change is not confirmed within this many seconds rolls back */
+export const CONFIRM_TIMEOUT_RANGE = [10, 3600] as const;
 
 export function addConnectionFlags(command: Command): Command {
   return command
@@ -61,6 +66,10 @@ export function addApplyFlags(command: Command): Command {
     .option(
       '--lock-timeout <seconds>',
       `wait this long for another run's lock (default ${DEFAULT_LOCK_TIMEOUT_S})`,
+    )
+    .option(
+      '--confirm-timeout <seconds>',
+      `network changes are commit-confirmed: a host rpctl cannot reach and confirm within this many seconds rolls back by itself (${CONFIRM_TIMEOUT_RANGE.join('-')}, default ${DEFAULT_CONFIRM_TIMEOUT_S})`,
     );
 }
 

@@ -18,6 +18,7 @@
  * base64 output of what failed, `@restored`, `@applied`, then the facts.
  */
 import { joinCommands, type ShellCommand, script, sh } from '../transport/shell.js';
+import { armRollback, markApplyDone, recordedDetached } from './confirm-script.js';
 import { APPLY_LOCK_FILE } from './lock.js';
 
 export const BACKUP_ROOT = '/var/backups/rpctl';
@@ -45,6 +46,11 @@ export interface ApplyScriptInput {
   validate: readonly ShellCommand[];
   handlers: readonly { id: string; command: ShellCommand }[];
   factsAfter: ShellCommand;
+  /**
+   * commit-confirmed (a handler may cut the SSH path): arm a rollback that fires after `seconds`
+   * right before the handlers, and keep the output in `dir` (see confirm-script.ts)
+   */
+  confirm?: { dir: string; seconds: number };
 }
 
 const FUNCTIONS = script(`rpctl_out=$(mktemp)
@@ -98,8 +104,7 @@ function restoreFunction(input: Pick<ApplyScriptInput, 'files' | 'touches' | 'ha
  * without fd 8, the apply lock: a daemon a handler (re)starts would inherit it and hold the lock
  * for its whole life, and the run's lock holder would wait for it forever.
  */
-function guarded(kind: string, index: number, command: ShellCommand, rerunHandlers: boolean): ShellCommand {
-  const recover = rerunHandlers ? script('rpctl_restore; rpctl_rerun_handlers') : script('rpctl_restore');
+function guarded(kind: string, index: number, command: ShellCommand, recover: ShellCommand): ShellCommand {
   return sh`if ! ( ${command} ) 8>&- > "$rpctl_out" 2>&1 < /dev/null; then rpctl_report ${kind} ${index}; ${recover}; rm -f ${JOURNAL}; echo '@restored'; exit 20; fi`;
 }
 
@@ -119,6 +124,8 @@ function savedPaths(input: Pick<ApplyScriptInput, 'files' | 'touches'>): string[
 export function applyScript(input: ApplyScriptInput): ShellCommand {
   const backup = `${BACKUP_ROOT}/${input.runId}`;
   const saved = savedPaths(input);
+  const { confirm } = input;
+  const onExit = `rm -rf "$RPCTL_UPLOAD" "$rpctl_out" "$rpctl_facts"${confirm ? `; ${markApplyDone(confirm.dir).text}` : ''}`;
   const lines: ShellCommand[] = [
     script('set -u'),
     script("trap '' HUP PIPE"),
@@ -126,10 +133,12 @@ export function applyScript(input: ApplyScriptInput): ShellCommand {
     script('flock 8'),
     sh`RPCTL_UPLOAD=${input.uploadDir}; export RPCTL_UPLOAD`,
     sh`rpctl_backup=${backup}`,
-    script('rpctl_facts=; trap \'rm -rf "$RPCTL_UPLOAD" "$rpctl_out" "$rpctl_facts"\' EXIT'),
+    script('rpctl_facts='),
+    sh`trap ${onExit} EXIT`,
     FUNCTIONS,
     restoreFunction(input),
   ];
+  const restoreOnly = script('rpctl_restore');
   input.files.forEach((file, i) => {
     lines.push(
       sh`rpctl_same ${file.path} ${file.expectedSha256 ?? 'absent'} || { printf '@stale %s\\n' ${i}; exit 10; }`,
@@ -142,19 +151,32 @@ export function applyScript(input: ApplyScriptInput): ShellCommand {
     const sibling = siblingOf(file);
     if (sibling) lines.push(sh`if [ -e ${file.path} ]; then cp -a ${file.path} ${sibling}; fi`);
     const install = sh`rpctl_install "$RPCTL_UPLOAD"/${file.uploadName} ${file.path} ${file.mode.toString(8)} ${file.owner} ${file.group}`;
-    lines.push(guarded('install', i, install, false));
+    lines.push(guarded('install', i, install, restoreOnly));
   });
   input.steps.forEach((step, i) => {
-    lines.push(guarded('step', i, step.command, false));
+    lines.push(guarded('step', i, step.command, restoreOnly));
   });
   input.validate.forEach((command, i) => {
-    lines.push(guarded('validate', i, command, false));
+    lines.push(guarded('validate', i, command, restoreOnly));
   });
+  // A failing handler restores and runs the handlers again; with a rollback armed, that rollback
+  // is no longer needed.
+  let restoreAndRerun = script('rpctl_restore; rpctl_rerun_handlers');
+  if (confirm) {
+    lines.push(armRollback({ ...confirm, backupDir: backup, restoreFunctions: restoreFunctions(input) }));
+    restoreAndRerun = script('rpctl_restore; rpctl_rerun_handlers; rpctl_disarm');
+  }
   input.handlers.forEach((handler, i) => {
-    lines.push(guarded('handler', i, handler.command, true));
+    lines.push(guarded('handler', i, handler.command, restoreAndRerun));
   });
   lines.push(sh`rm -f ${JOURNAL}`, script("echo '@applied'"), input.factsAfter);
-  return detached(joinCommands(lines));
+  const body = joinCommands(lines);
+  return confirm ? recordedDetached(body, confirm.dir) : detached(body);
+}
+
+/** The functions that put a run's backups back and run its handlers again (for an armed rollback). */
+function restoreFunctions(input: Pick<ApplyScriptInput, 'files' | 'touches' | 'handlers'>): ShellCommand {
+  return joinCommands([FUNCTIONS, restoreFunction(input)]);
 }
 
 /**
@@ -162,7 +184,8 @@ export function applyScript(input: ApplyScriptInput): ShellCommand {
  * still comes back through the pipe while the connection lives.
  */
 function detached(body: ShellCommand): ShellCommand {
-  return sh`setsid sh -c ${body} < /dev/null 2>&1 | cat`;
+  // `.text`: the body is ONE argument of sh -c, quoted (a ShellCommand would be spliced in as is)
+  return sh`setsid sh -c ${body.text} < /dev/null 2>&1 | cat`;
 }
 
 /** Put the backups of run `runId` back and run the handlers again (verification failed). */

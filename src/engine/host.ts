@@ -1,19 +1,36 @@
 /**
  * The work on one host: read its facts (taking the apply lock when applying), plan, and apply:
  * upload, one apply exec, verify, roll back when verification fails. Everything on the host's
- * one SSH connection.
+ * one SSH connection, except a plan whose handlers may cut that connection: commit-confirmed.ts.
  */
 import { randomBytes } from 'node:crypto';
 import { HostError, oneLine } from '../errors.js';
-import type { ApplianceConfig, SecretRef } from '../inventory/model.js';
+import type { ApplianceConfig } from '../inventory/model.js';
 import { joinCommands } from '../transport/shell.js';
 import type { ExecStream, HostSession, UploadFile } from '../transport/types.js';
-import { applyScript, type InstallFile, parseApplyOutput, rollbackScript } from './apply-script.js';
+import {
+  type ApplyContext,
+  type ApplyResult,
+  applyFailure,
+  firstLine,
+  type PreparedApply,
+  restoredChecks,
+  verifyChecks,
+} from './apply-result.js';
+import {
+  type ApplyScriptInput,
+  applyScript,
+  type InstallFile,
+  parseApplyOutput,
+  rollbackScript,
+} from './apply-script.js';
+import { applyCommitConfirmed } from './commit-confirmed.js';
 import { factsBody, type GatheredFacts, type MergedFactSpec, parseFacts } from './facts.js';
 import { LOCKED_EXIT, type LockHolder, lockedError, lockHoldTail, lockPrelude } from './lock.js';
-import { appliedChanges, type HostPlan, type PlanOptions, planHost, type SelectedRecipe } from './plan.js';
-import type { Check } from './recipe.js';
-import { type CheckResult, type Probes, runChecks } from './verify.js';
+import { type HostPlan, type PlanOptions, planHost, type SelectedRecipe } from './plan.js';
+import { runChecks } from './verify.js';
+
+export type { ApplyContext, ApplyResult } from './apply-result.js';
 
 export interface HostWork {
   appliance: ApplianceConfig;
@@ -28,14 +45,6 @@ export interface PreparedHost extends HostWork {
   /** the lock holder's channel (apply only) */
   lock?: ExecStream;
   uploadDir: string;
-}
-
-export interface ApplyResult {
-  status: 'changed' | 'failed';
-  error?: HostError;
-  verification: CheckResult[];
-  factsAfter?: GatheredFacts;
-  rolledBack: boolean;
 }
 
 export function newRunId(now = new Date()): string {
@@ -100,40 +109,7 @@ export function prepareFromFacts(
   return { ...work, session, facts, plan, lock: extra.lock, uploadDir: extra.uploadDir };
 }
 
-function firstLine(text: Buffer | string): string {
-  return (
-    text
-      .toString()
-      .split('\n')
-      .find((l) => l.trim() !== '')
-      ?.trim() ?? ''
-  );
-}
-
-/** The most telling line of a failed command's output (nginx prints `[emerg]` lines). */
-function errorLine(output: string): string {
-  const lines = output
-    .split('\n')
-    .map((l) => l.trim())
-    .filter(Boolean);
-  return (
-    lines.find((l) => /\[(emerg|alert|crit|error)\]|error|failed|invalid/i.test(l)) ??
-    lines[0] ??
-    '(no output)'
-  );
-}
-
-export interface ApplyContext {
-  runId: string;
-  probes: Probes;
-  secret(ref: SecretRef): string;
-  /** where probes connect to: the appliance's address */
-  address: string;
-  now: Date;
-  applyTimeoutMs: number;
-}
-
-export async function applyHost(host: PreparedHost, ctx: ApplyContext): Promise<ApplyResult> {
+export function prepareApply(host: PreparedHost, runId: string): PreparedApply {
   const name = host.appliance.name;
   const { plan } = host;
   const uploads: UploadFile[] = [];
@@ -164,8 +140,8 @@ export async function applyHost(host: PreparedHost, ctx: ApplyContext): Promise<
     }
   }
   const touches = plan.steps.flatMap((s) => s.touches ?? []);
-  const input = {
-    runId: ctx.runId,
+  const input: ApplyScriptInput = {
+    runId,
     uploadDir: host.uploadDir,
     files,
     touches,
@@ -174,48 +150,24 @@ export async function applyHost(host: PreparedHost, ctx: ApplyContext): Promise<
     handlers: plan.handlers,
     factsAfter: factsBody(host.spec),
   };
+  return { input, files, uploads };
+}
+
+export async function applyHost(host: PreparedHost, ctx: ApplyContext): Promise<ApplyResult> {
+  const prepared = prepareApply(host, ctx.runId);
+  if (host.plan.commitConfirmed) return applyCommitConfirmed(host, ctx, prepared);
+  const name = host.appliance.name;
+  const { input, files, uploads } = prepared;
   await host.session.upload(host.uploadDir, uploads);
   const result = await host.session.exec(applyScript(input), { sudo: true, timeoutMs: ctx.applyTimeoutMs });
   const output = result.stdout.toString('utf8');
   const outcome = parseApplyOutput(output);
-  if (outcome.kind === 'stale') {
-    const path = files[outcome.index]?.path ?? '?';
-    return failed(
-      new HostError('stale', `${name}: ${path} changed since it was planned; nothing was changed, run again`),
-    );
-  }
-  if (outcome.kind === 'failed') {
-    const what =
-      outcome.stage === 'validate'
-        ? `validation \`${plan.validate[outcome.index]?.text}\` failed`
-        : outcome.stage === 'handler'
-          ? `handler ${plan.handlers[outcome.index]?.id} failed`
-          : outcome.stage === 'step'
-            ? `step "${plan.steps[outcome.index]?.summary}" failed`
-            : `installing ${files[outcome.index]?.path} failed`;
-    const restored = outcome.restored ? '; previous files restored' : '';
-    return failed(
-      new HostError(
-        outcome.stage === 'validate' ? 'validation' : outcome.stage,
-        `${name}: ${what}: ${errorLine(outcome.output)}${restored}`,
-        { detail: outcome.output },
-      ),
-    );
-  }
-  if (outcome.kind === 'incomplete') {
-    return failed(
-      new HostError(
-        'apply',
-        `${name}: the apply did not finish (exit ${result.code}${result.signal ? `, ${result.signal}` : ''}): ${firstLine(result.stderr)}`,
-      ),
-    );
+  if (outcome.kind !== 'applied') {
+    const how = `(exit ${result.code}${result.signal ? `, ${result.signal}` : ''}): ${firstLine(result.stderr)}`;
+    return failed(applyFailure(host, files, outcome, how));
   }
   const factsAfter = parseFacts(name, host.spec, output.slice(output.indexOf('@applied')));
-  const planCtx = { host: name, now: ctx.now };
-  const changedRecipes = new Set(appliedChanges(plan).map((c) => c.recipe));
-  const checks: Check[] = host.selected
-    .filter(({ recipe }) => changedRecipes.has(recipe.name))
-    .flatMap(({ recipe, desired }) => recipe.verify?.(desired, factsAfter, planCtx) ?? []);
+  const checks = verifyChecks(host, factsAfter, ctx.now);
   const verification = await runChecks(checks, {
     address: ctx.address,
     probes: ctx.probes,
@@ -227,18 +179,7 @@ export async function applyHost(host: PreparedHost, ctx: ApplyContext): Promise<
   // Verification failed: put the previous files back, run the handlers again, check it worked.
   const back = await host.session.exec(rollbackScript(input), { sudo: true, timeoutMs: ctx.applyTimeoutMs });
   const restoredFacts = parseFacts(name, host.spec, back.stdout.toString('utf8'));
-  const restoreChecks: Check[] = host.selected
-    .filter(({ recipe }) => changedRecipes.has(recipe.name))
-    .flatMap(
-      ({ recipe, desired }) => recipe.verifyRestored?.(desired, host.facts, restoredFacts, planCtx) ?? [],
-    );
-  const sameFiles = files.every((f) => {
-    const now = restoredFacts.file(f.path);
-    return f.expectedSha256 === null
-      ? !now.exists || !host.spec.files.some((s) => s.path === f.path)
-      : now.exists && now.sha256 === f.expectedSha256;
-  });
-  restoreChecks.push({ kind: 'assert', ok: sameFiles, message: 'previous files restored byte for byte' });
+  const restoreChecks = restoredChecks(host, files, restoredFacts, ctx.now);
   const restoredResults = await runChecks(restoreChecks, {
     address: ctx.address,
     probes: ctx.probes,

@@ -9,7 +9,7 @@
  */
 import { HostError } from '../errors.js';
 import { unifiedDiff } from '../report/diff.js';
-import type { Redactor } from '../report/redact.js';
+import { REDACTED, type Redactor } from '../report/redact.js';
 import type { ShellCommand } from '../transport/shell.js';
 import type { GatheredFacts } from './facts.js';
 import type { Change, FileFact, FileWrite, Handler, Recipe, RemoteStep } from './recipe.js';
@@ -34,6 +34,8 @@ export interface HostPlan {
   steps: RemoteStep[];
   validate: ShellCommand[];
   handlers: Handler[];
+  /** set when a handler may cut the SSH path: apply is commit-confirmed, reconnecting over this */
+  commitConfirmed?: { reconnectTo?: string };
 }
 
 export interface PlanOptions {
@@ -50,7 +52,20 @@ export interface SelectedRecipe {
 function diffFor(write: FileWrite, before: FileFact, change: Change): string {
   if (write.secret) return change.display ?? `${write.path}: (secret content changed)\n`;
   const after = Buffer.isBuffer(write.content) ? write.content.toString('utf8') : write.content;
-  return unifiedDiff(write.path, before.exists ? before.content.toString('utf8') : undefined, after);
+  const diff = unifiedDiff(write.path, before.exists ? before.content.toString('utf8') : undefined, after);
+  return write.secretLines ? maskLines(diff, write.secretLines) : diff;
+}
+
+/** Diff lines (context, added, removed) whose text matches `pattern`: kept up to its first group. */
+export function maskLines(diff: string, pattern: RegExp): string {
+  return diff
+    .split('\n')
+    .map((line) => {
+      if (!/^[ +-]/.test(line) || line.startsWith('--- ') || line.startsWith('+++ ')) return line;
+      const match = pattern.exec(line.slice(1));
+      return match ? `${line[0]}${match[1] ?? ''}${REDACTED}` : line;
+    })
+    .join('\n');
 }
 
 export function planHost(
@@ -85,7 +100,8 @@ export function planHost(
     }
     plan.warnings.push(...(result.warnings ?? []).map((w) => `${recipe.name}: ${w}`));
     for (const change of result.changes) {
-      const disruptive = Boolean(change.disruptive) || (change.notify ?? []).some((h) => h.disruptive);
+      const disruptive =
+        Boolean(change.disruptive) || (change.notify ?? []).some((h) => h.disruptive || h.mayCutSshPath);
       const deferred = disruptive && !options.allowDisruptive;
       const changeWrites = change.writes ?? [];
       const diff =
@@ -113,6 +129,8 @@ export function planHost(
   plan.writes = [...writes.values()];
   plan.validate = [...validate.values()];
   plan.handlers = [...handlers.values()];
+  const cutting = plan.handlers.find((h) => h.mayCutSshPath);
+  if (cutting) plan.commitConfirmed = { ...cutting.mayCutSshPath };
   return plan;
 }
 

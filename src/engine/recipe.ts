@@ -74,6 +74,11 @@ export interface FileWrite {
   siblingBackup?: string;
   /** content is secret (a private key): uploaded 0600 into a 0700 directory, never shown in a diff */
   secret?: boolean;
+  /**
+   * Lines of the file that hold a secret the inventory does not know (a shared secret written by an
+   * installer): in diffs, a line matching it shows only its first capture group, then [REDACTED].
+   */
+  secretLines?: RegExp;
 }
 
 /** A command the apply step runs as root, after file writes and before validation. */
@@ -96,6 +101,14 @@ export interface Handler {
   command: ShellCommand;
   /** interrupts live calls (a TURN restart): deferred unless --allow-disruptive */
   disruptive: boolean;
+  /**
+   * The handler may cut rpctl's SSH path to the host (it reconfigures the network). The engine then
+   * applies commit-confirmed (src/engine/commit-confirmed.ts): before the handlers it arms a timed
+   * rollback on the host, afterwards it reconnects over `reconnectTo` (default: the SSH host),
+   * verifies, and cancels the rollback; a host it cannot reach again rolls back by itself. Such a
+   * handler is always disruptive.
+   */
+  mayCutSshPath?: { reconnectTo?: string };
 }
 
 export interface Change {

@@ -50,7 +50,10 @@ export interface HostOutcome {
   verification: CheckResult[];
   rolledBack: boolean;
   facts?: GatheredFacts;
+  /** every SSH connection of the host in this run, added up */
   stats?: SessionStats;
+  /** what the report says besides changes and checks (e.g. a commit-confirmed reconnection) */
+  notes?: string[];
   durationMs: number;
 }
 
@@ -85,7 +88,11 @@ export interface FleetOptions {
   events?: FleetEvents;
   now?: () => Date;
   applyTimeoutMs?: number;
+  /** commit-confirmed (a handler may cut the SSH path): seconds before the host rolls back by itself */
+  confirmTimeoutSeconds?: number;
 }
+
+export const DEFAULT_CONFIRM_TIMEOUT_S = 120;
 
 export interface FleetResult {
   runId: string;
@@ -303,6 +310,12 @@ export async function runFleet(options: FleetOptions): Promise<FleetResult> {
         address: options.probeAddress?.(host.appliance) ?? host.appliance.ssh.host,
         now: startedAt,
         applyTimeoutMs: options.applyTimeoutMs ?? 300_000,
+        confirmSeconds: options.confirmTimeoutSeconds ?? DEFAULT_CONFIRM_TIMEOUT_S,
+        reconnect: (address, connectTimeout) =>
+          options.connect({
+            ...host.appliance,
+            ssh: { ...host.appliance.ssh, host: address, connectTimeout },
+          }),
       });
       const error = applied.error
         ? {
@@ -314,7 +327,7 @@ export async function runFleet(options: FleetOptions): Promise<FleetResult> {
       finish({
         ...baseOutcome(name, applied.status, {
           facts: applied.factsAfter ?? host.facts,
-          stats: host.session.stats,
+          stats: addStats(host.session.stats, applied.moreSessions ?? []),
           started,
         }),
         changes: appliedChanges(host.plan),
@@ -323,6 +336,7 @@ export async function runFleet(options: FleetOptions): Promise<FleetResult> {
         error,
         verification: applied.verification,
         rolledBack: applied.rolledBack,
+        ...(applied.notes?.length ? { notes: applied.notes.map((n) => options.redactor.redact(n)) } : {}),
       });
     } catch (err) {
       finish(failure(work, err, host.session));
@@ -360,6 +374,21 @@ function baseOutcome(
     stats: extra.stats,
     durationMs: Date.now() - (extra.started.get(name) ?? Date.now()),
   };
+}
+
+/** The stats of a host's first connection plus those it opened later (commit-confirmed reconnects). */
+function addStats(first: SessionStats, more: readonly SessionStats[]): SessionStats {
+  return more.reduce(
+    (sum, s) => ({
+      connections: sum.connections + s.connections,
+      execs: sum.execs + s.execs,
+      sftpSessions: sum.sftpSessions + s.sftpSessions,
+      bytesSent: sum.bytesSent + s.bytesSent,
+      bytesReceived: sum.bytesReceived + s.bytesReceived,
+      handshakeMs: sum.handshakeMs + s.handshakeMs,
+    }),
+    first,
+  );
 }
 
 async function releaseHost(host: PreparedHost | undefined, session: HostSession | undefined): Promise<void> {

@@ -31,6 +31,7 @@ export interface JsonHost {
   error?: { reason: string; message: string };
   verification?: { ok: boolean; message: string }[];
   rolledBack?: boolean;
+  notes?: string[];
   stats?: { connections: number; execs: number; sftpSessions: number; handshakeMs: number };
   durationMs: number;
 }
@@ -52,6 +53,7 @@ function jsonHost(host: HostOutcome, withDiffs: boolean, kinds?: ReadonlyMap<str
     ...(host.error ? { error: { reason: host.error.reason, message: host.error.message } } : {}),
     ...(host.verification.length ? { verification: host.verification } : {}),
     ...(host.rolledBack ? { rolledBack: true } : {}),
+    ...(host.notes?.length ? { notes: host.notes } : {}),
     ...(host.stats
       ? {
           stats: {

@@ -35,6 +35,11 @@ if [ "$NETWORKED" != yes ]; then
   for cmd in ip ifup ifdown iptables iptables-restore ip6tables ip6tables-restore route netplan; do
     ln -sfn "$here/bin/lab-netguard" "$dir/sbin/$cmd"
   done
+else
+  # A networked appliance has a network namespace of its own (network.ts): a sysfs that shows its
+  # NICs, and `netplan apply` done by the lab (there is no systemd-networkd here).
+  mount -t sysfs sysfs /sys
+  ln -sfn "$here/bin/lab-netplan" "$dir/sbin/netplan"
 fi
 mount --bind "$dir/sbin" /usr/local/sbin
 
@@ -47,6 +52,8 @@ if [ ! -e "$dir/provisioned" ]; then
 fi
 rm -rf /run/.seed
 hostname "$(cat /etc/hostname)"
+# Like a real boot: the NICs come up from the appliance's own network files.
+if [ "$NETWORKED" = yes ] && ! "$here/bin/lab-network-boot"; then echo "lab: $NAME: network configuration failed" >&2; fi
 
 running=()
 for link in /etc/rc2.d/S*; do

@@ -32,7 +32,11 @@ program
     'installed (after the wizard) or fresh (password expired, wizard pending)',
     'installed',
   )
-  .action(async (opts: { count: number; generation: string; state: string }) => {
+  .option(
+    '--networked <names>',
+    'comma-separated appliances that get a network namespace of their own with real NICs (e.g. lab-1,lab-2)',
+  )
+  .action(async (opts: { count: number; generation: string; state: string; networked?: string }) => {
     if (!['v4', 'v7', 'mixed'].includes(opts.generation))
       throw new InvalidArgumentError('--generation: v4, v7 or mixed');
     if (!['installed', 'fresh'].includes(opts.state))
@@ -42,9 +46,11 @@ program
       count: opts.count,
       generation: opts.generation as 'v4' | 'v7' | 'mixed',
       state: opts.state as 'installed' | 'fresh',
+      networked: opts.networked?.split(',').filter(Boolean),
     });
     const cfg = labConfig();
-    for (const a of state.appliances) console.log(`${a.name}\t${a.address}\t${a.generation}\t${a.state}`);
+    for (const a of state.appliances)
+      console.log(`${a.name}\t${a.address}\t${a.generation}\t${a.state}${a.networked ? '\tnetworked' : ''}`);
     console.log(
       `lab: ${state.appliances.length} appliances up in ${((Date.now() - started) / 1000).toFixed(1)} s; inventory ${cfg.inventoryPath}`,
     );
@@ -80,10 +86,15 @@ program
   .description('rebuild appliances from scratch (same addresses, host keys and certificate)')
   .argument('<names...>')
   .option('--state <s>', 'rebuild as installed or fresh (default: as it was)')
-  .action(async (names: string[], opts: { state?: string }) => {
+  .option('--networked', 'rebuild with a network namespace of its own and real NICs')
+  .option('--no-networked', 'rebuild sharing the host network namespace (the default flavour)')
+  .action(async (names: string[], opts: { state?: string; networked?: boolean }) => {
     if (opts.state && !['installed', 'fresh'].includes(opts.state))
       throw new InvalidArgumentError('--state: installed or fresh');
-    await reset(names, { state: opts.state as 'installed' | 'fresh' | undefined });
+    await reset(names, {
+      state: opts.state as 'installed' | 'fresh' | undefined,
+      networked: opts.networked,
+    });
     console.log(`lab: reset ${names.join(', ')}`);
   });
 

@@ -30,6 +30,13 @@ import { fileURLToPath } from 'node:url';
 import pLimit from 'p-limit';
 import type { ApplianceSpec, ApplianceState, Generation } from './files.js';
 import * as files from './files.js';
+import {
+  cleanupNetwork,
+  createApplianceNetwork,
+  removeApplianceNetwork,
+  sshAnswers,
+  startRelay,
+} from './network.js';
 
 export type { ApplianceSpec, ApplianceState, Generation } from './files.js';
 
@@ -48,6 +55,8 @@ export interface UpOptions {
   count: number;
   generation?: Generation | 'mixed';
   state?: ApplianceState;
+  /** appliances that get the networked flavour (network.ts): own network namespace, real NICs */
+  networked?: readonly string[];
 }
 
 export interface LabState {
@@ -112,6 +121,8 @@ const REQUIRED_COMMANDS = [
   'unshare',
   'nsenter',
   'openssl',
+  'socat',
+  'ip',
 ];
 
 function checkPrerequisites(): void {
@@ -131,6 +142,10 @@ function specsFor(cfg: LabConfig, options: UpOptions): ApplianceSpec[] {
   if (!Number.isInteger(options.count) || options.count < 1 || options.count > 250) {
     throw new Error(`lab: --count must be 1..250, got ${options.count}`);
   }
+  const unknown = (options.networked ?? []).filter(
+    (name) => !/^lab-\d+$/.test(name) || Number(name.slice(4)) > options.count,
+  );
+  if (unknown.length > 0) throw new Error(`lab: --networked: no appliance ${unknown.join(', ')}`);
   return Array.from({ length: options.count }, (_, i) => {
     const index = i + 1;
     const name = `lab-${index}`;
@@ -145,6 +160,7 @@ function specsFor(cfg: LabConfig, options: UpOptions): ApplianceSpec[] {
       // Conferencing nodes are loopback addresses nobody listens on: nothing is ever proxied off-box.
       nodes: index % 2 === 1 ? ['127.0.3.10', '127.0.3.11'] : ['127.0.3.10', '127.0.3.11', '127.0.3.12'],
       turnUser: TURN_USER,
+      ...(options.networked?.includes(name) ? { networked: true } : {}),
     } satisfies ApplianceSpec;
   });
 }
@@ -237,6 +253,7 @@ export async function cleanup(cfg: LabConfig = labConfig()): Promise<void> {
     }
   }
   for (const mountpoint of leakedMounts(cfg).reverse()) spawnSync('umount', ['-l', mountpoint]);
+  cleanupNetwork(cfg.prefix);
   rmSync(cfg.labDir, { recursive: true, force: true });
 }
 
@@ -356,7 +373,7 @@ function writeSeed(
       `DOMAIN=${spec.domain}`,
       `TURN_USER=${spec.turnUser}`,
       `SERVICES="${services}"`,
-      'NETWORKED=no',
+      `NETWORKED=${spec.networked ? 'yes' : 'no'}`,
       '',
     ].join('\n'),
   );
@@ -448,7 +465,10 @@ export async function waitReady(
   const ports = spec.state === 'installed' ? [22, 443] : [22];
   while (Date.now() < deadline && !options.signal?.aborted) {
     if (existsSync(join(dir, 'ready'))) {
-      const open = await Promise.all(ports.map((port) => tcpOpen(spec.address, port)));
+      // a networked appliance is reached through its relay, which accepts before sshd answers
+      const open = spec.networked
+        ? [await sshAnswers(spec.address)]
+        : await Promise.all(ports.map((port) => tcpOpen(spec.address, port)));
       if (open.every(Boolean)) return;
     }
     if (
@@ -475,6 +495,10 @@ async function bootAppliance(
   if (signal?.aborted) return;
   ensureApplianceKeys(cfg, spec);
   writeSeed(cfg, spec, client);
+  if (spec.networked) {
+    createApplianceNetwork(networkLab(cfg), spec);
+    await startRelay(networkLab(cfg), spec);
+  }
   startSupervisor(cfg, spec.name);
   await waitReady(cfg, spec, { signal });
 }
@@ -600,7 +624,7 @@ export async function down(cfg: LabConfig = labConfig()): Promise<void> {
  */
 export async function reset(
   names: string[],
-  options: { state?: ApplianceState; cfg?: LabConfig } = {},
+  options: { state?: ApplianceState; networked?: boolean; cfg?: LabConfig } = {},
 ): Promise<void> {
   const cfg = options.cfg ?? labConfig();
   const state = readState(cfg);
@@ -609,13 +633,20 @@ export async function reset(
   const specs = names.map((name) => {
     const index = state.appliances.findIndex((s) => s.name === name);
     if (index < 0) throw new Error(`lab: no appliance ${name}`);
-    const spec = { ...state.appliances[index]!, state: options.state ?? state.appliances[index]!.state };
+    const { networked: _, ...was } = state.appliances[index]!;
+    const networked = options.networked ?? state.appliances[index]!.networked ?? false;
+    const spec: ApplianceSpec = {
+      ...was,
+      state: options.state ?? was.state,
+      ...(networked ? { networked: true } : {}),
+    };
     state.appliances[index] = spec;
     return spec;
   });
   await Promise.all(
     specs.map(async (spec) => {
       await stopAppliance(cfg, spec.name);
+      removeApplianceNetwork(networkLab(cfg), spec);
       rmSync(applianceDir(cfg, spec.name), { recursive: true, force: true });
       await bootAppliance(cfg, spec, client);
     }),
@@ -670,14 +701,21 @@ export function initPid(name: string, cfg: LabConfig = labConfig()): number {
   return pid;
 }
 
-/** Run a command as root inside an appliance (its mount, UTS and PID namespaces). */
+/** nsenter's namespace flags for an appliance: its network namespace too when it has one. */
+function enterFlags(name: string, cfg: LabConfig): string[] {
+  const networked = existsSync(join(applianceDir(cfg, name), 'netns'));
+  return ['--mount', '--uts', '--pid', ...(networked ? ['--net'] : [])];
+}
+
+/** Run a command as root inside an appliance (its mount, UTS, PID and any network namespaces). */
 export function labExec(
   name: string,
   argv: string[],
   options: { input?: string | Buffer; cfg?: LabConfig } = {},
 ): SpawnSyncReturns<string> {
-  const pid = initPid(name, options.cfg);
-  return spawnSync('nsenter', ['--target', String(pid), '--mount', '--uts', '--pid', '--', ...argv], {
+  const cfg = options.cfg ?? labConfig();
+  const pid = initPid(name, cfg);
+  return spawnSync('nsenter', ['--target', String(pid), ...enterFlags(name, cfg), '--', ...argv], {
     encoding: 'utf8',
     input: options.input,
     maxBuffer: 64 * 1024 * 1024,
@@ -686,13 +724,9 @@ export function labExec(
 
 /** Start a command as root inside an appliance without waiting for it. */
 export function labSpawn(name: string, argv: string[], cfg: LabConfig = labConfig()): ChildProcess {
-  return spawn(
-    'nsenter',
-    ['--target', String(initPid(name, cfg)), '--mount', '--uts', '--pid', '--', ...argv],
-    {
-      stdio: ['ignore', 'pipe', 'pipe'],
-    },
-  );
+  return spawn('nsenter', ['--target', String(initPid(name, cfg)), ...enterFlags(name, cfg), '--', ...argv], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
 }
 
 /** labExec that throws on a non-zero exit and returns stdout. */
@@ -745,4 +779,8 @@ export function clientFiles(cfg: LabConfig = labConfig()) {
 
 export function applianceRoot(name: string, cfg: LabConfig = labConfig()): string {
   return applianceDir(cfg, name);
+}
+
+function networkLab(cfg: LabConfig) {
+  return { prefix: cfg.prefix, applianceDir: (name: string) => applianceDir(cfg, name) };
 }

@@ -16,10 +16,13 @@ stop() {
   exit 0
 }
 trap stop TERM INT HUP
-netns=()
-[ -s "$dir/netns" ] && netns=(--net="/run/netns/$(cat "$dir/netns")")
+# A networked appliance runs inside the network namespace the lab made for it (network.ts). It is
+# entered with nsenter, which execs unshare in place ($! stays unshare's PID): unshare's own
+# --net=FILE would create a new, empty namespace and bind it over FILE.
+enter=()
+[ -s "$dir/netns" ] && enter=(nsenter --net="/run/netns/$(cat "$dir/netns")" --)
 while :; do
-  unshare --mount --uts --pid --fork --mount-proc --propagation private "${netns[@]}" \
+  "${enter[@]}" unshare --mount --uts --pid --fork --mount-proc --propagation private \
     -- env --default-signal=INT,QUIT /bin/bash "$here/boot.sh" "$dir" &
   outer=$!
   init=""

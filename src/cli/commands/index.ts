@@ -4,6 +4,7 @@ import { certCommands } from './cert.js';
 import { driftCommands } from './drift.js';
 import { fail2banCommands } from './fail2ban.js';
 import { inventoryCommands } from './inventory.js';
+import { nicCommands } from './nic.js';
 import { runCommands } from './run.js';
 import { turnCommands } from './turn.js';
 import { upstreamCommands } from './upstream.js';
@@ -15,5 +16,6 @@ export const commandModules: CommandModule[] = [
   certCommands,
   turnCommands,
   fail2banCommands,
+  nicCommands,
   inventoryCommands,
 ];

@@ -96,7 +96,7 @@ async function newPassword(ctx: CommandContext, flags: CredentialsFlags): Promis
 }
 
 /** --save: write `edits` for the appliances that reached the new state; say which did not. */
-async function saveReached(
+export async function saveReached(
   ctx: CommandContext,
   flags: InventoryOptions,
   result: FleetResult,

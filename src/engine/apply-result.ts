@@ -1,0 +1,141 @@
+/**
+ * What applying one host produces and the pieces both ways of applying share (host.ts: one apply
+ * exec; commit-confirmed.ts: armed rollback and reconnect): turning an apply script's outcome into
+ * a one-line error, and the checks of verification and of a restore.
+ */
+import { HostError } from '../errors.js';
+import type { SecretRef } from '../inventory/model.js';
+import type { HostSession, SessionStats, UploadFile } from '../transport/types.js';
+import type { ApplyOutcome, ApplyScriptInput, InstallFile } from './apply-script.js';
+import type { GatheredFacts } from './facts.js';
+import type { PreparedHost } from './host.js';
+import { appliedChanges } from './plan.js';
+import type { Check } from './recipe.js';
+import type { CheckResult, Probes } from './verify.js';
+
+export interface ApplyResult {
+  status: 'changed' | 'failed' | 'unreachable';
+  error?: HostError;
+  verification: CheckResult[];
+  factsAfter?: GatheredFacts;
+  rolledBack: boolean;
+  /** what the report should say besides changes and checks (e.g. that a new connection was made) */
+  notes?: string[];
+  /** connections opened besides the host's first one (commit-confirmed reconnects) */
+  moreSessions?: SessionStats[];
+}
+
+export interface ApplyContext {
+  runId: string;
+  probes: Probes;
+  secret(ref: SecretRef): string;
+  /** where probes connect to: the appliance's address */
+  address: string;
+  now: Date;
+  applyTimeoutMs: number;
+  /** commit-confirmed: seconds the host waits for a confirmation before it rolls back by itself */
+  confirmSeconds: number;
+  /** a new SSH connection to this appliance over `address` (commit-confirmed reconnects) */
+  reconnect(address: string, connectTimeoutSeconds: number): Promise<HostSession>;
+  /** commit-confirmed: pause between reconnection attempts and state reads (default 1000 ms) */
+  confirmPollMs?: number;
+}
+
+/** The apply script's input and uploads for a host's plan. */
+export interface PreparedApply {
+  input: ApplyScriptInput;
+  files: InstallFile[];
+  uploads: UploadFile[];
+}
+
+export function firstLine(text: Buffer | string): string {
+  return (
+    text
+      .toString()
+      .split('\n')
+      .find((l) => l.trim() !== '')
+      ?.trim() ?? ''
+  );
+}
+
+/** The most telling line of a failed command's output (nginx prints `[emerg]` lines). */
+export function errorLine(output: string): string {
+  const lines = output
+    .split('\n')
+    .map((l) => l.trim())
+    .filter(Boolean);
+  return (
+    lines.find((l) => /\[(emerg|alert|crit|error)\]|error|failed|invalid/i.test(l)) ??
+    lines[0] ??
+    '(no output)'
+  );
+}
+
+/** The HostError of an apply script that stopped early (stale, a failure, cut short). */
+export function applyFailure(
+  host: PreparedHost,
+  files: readonly InstallFile[],
+  outcome: Exclude<ApplyOutcome, { kind: 'applied' }>,
+  /** how an incomplete apply ended, e.g. `(exit null): ...` */
+  incomplete: string,
+): HostError {
+  const name = host.appliance.name;
+  const { plan } = host;
+  if (outcome.kind === 'stale') {
+    const path = files[outcome.index]?.path ?? '?';
+    return new HostError(
+      'stale',
+      `${name}: ${path} changed since it was planned; nothing was changed, run again`,
+    );
+  }
+  if (outcome.kind === 'failed') {
+    const what =
+      outcome.stage === 'validate'
+        ? `validation \`${plan.validate[outcome.index]?.text}\` failed`
+        : outcome.stage === 'handler'
+          ? `handler ${plan.handlers[outcome.index]?.id} failed`
+          : outcome.stage === 'step'
+            ? `step "${plan.steps[outcome.index]?.summary}" failed`
+            : `installing ${files[outcome.index]?.path} failed`;
+    const restored = outcome.restored ? '; previous files restored' : '';
+    return new HostError(
+      outcome.stage === 'validate' ? 'validation' : outcome.stage,
+      `${name}: ${what}: ${errorLine(outcome.output)}${restored}`,
+      { detail: outcome.output },
+    );
+  }
+  return new HostError('apply', `${name}: the apply did not finish ${incomplete}`);
+}
+
+/** Checks of a recipe's verify for the recipes that changed something. */
+export function verifyChecks(host: PreparedHost, factsAfter: GatheredFacts, now: Date): Check[] {
+  const planCtx = { host: host.appliance.name, now };
+  const changedRecipes = new Set(appliedChanges(host.plan).map((c) => c.recipe));
+  return host.selected
+    .filter(({ recipe }) => changedRecipes.has(recipe.name))
+    .flatMap(({ recipe, desired }) => recipe.verify?.(desired, factsAfter, planCtx) ?? []);
+}
+
+/** What proves the previous state is back: the recipes' verifyRestored and the files byte for byte. */
+export function restoredChecks(
+  host: PreparedHost,
+  files: readonly InstallFile[],
+  restoredFacts: GatheredFacts,
+  now: Date,
+): Check[] {
+  const planCtx = { host: host.appliance.name, now };
+  const changedRecipes = new Set(appliedChanges(host.plan).map((c) => c.recipe));
+  const checks: Check[] = host.selected
+    .filter(({ recipe }) => changedRecipes.has(recipe.name))
+    .flatMap(
+      ({ recipe, desired }) => recipe.verifyRestored?.(desired, host.facts, restoredFacts, planCtx) ?? [],
+    );
+  const sameFiles = files.every((f) => {
+    const now = restoredFacts.file(f.path);
+    return f.expectedSha256 === null
+      ? !now.exists || !host.spec.files.some((s) => s.path === f.path)
+      : now.exists && now.sha256 === f.expectedSha256;
+  });
+  checks.push({ kind: 'assert', ok: sameFiles, message: 'previous files restored byte for byte' });
+  return checks;
+}

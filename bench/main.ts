@@ -5,6 +5,7 @@
  *   npm run bench                              100 appliances, sizes 10/50/100, median of 5
  *   npm run bench -- --count 20 --repeat 1     a quick look
  *   npm run bench -- --no-ansible              rpctl and the floor only
+ *   npm run bench -- --repeat 3 --ansible-repeat 1   Ansible once (minutes per run at 100 hosts)
  *
  * Prints a table, writes bench/results/latest.json and bench/results/latest.svg.
  */
@@ -32,35 +33,52 @@ const program = new Command('bench')
   .description('rpctl against the OpenSSH floor and Ansible on a lab fleet of real appliances')
   .option('--count <n>', 'largest fleet (sizes measured: N/10, N/2, N)', integer(1, 250), 100)
   .option('--repeat <r>', 'repetitions per tool and size (the median counts)', integer(1, 50), 5)
+  .option('--ansible-repeat <r>', 'repetitions of the Ansible runs (default: --repeat)', integer(1, 50))
   .option('--no-ansible', 'skip Ansible (rpctl and the floor only)')
   .option('--out <dir>', 'where results go', 'bench/results')
-  .action(async (opts: { count: number; repeat: number; ansible: boolean; out: string }) => {
-    const ansible = opts.ansible ? ansibleVersion() : undefined;
-    if (opts.ansible && !ansible) {
-      throw new BenchFailure(
-        "ansible-playbook not found: install Debian's ansible-core (apt-get install ansible-core) or pass --no-ansible",
+  .action(
+    async (opts: {
+      count: number;
+      repeat: number;
+      ansibleRepeat?: number;
+      ansible: boolean;
+      out: string;
+    }) => {
+      const ansible = opts.ansible ? ansibleVersion() : undefined;
+      if (opts.ansible && !ansible) {
+        throw new BenchFailure(
+          "ansible-playbook not found: install Debian's ansible-core (apt-get install ansible-core) or pass --no-ansible",
+        );
+      }
+      const cfg = benchLabConfig();
+      const sizes = fleetSizes(opts.count);
+      const started = Date.now();
+      const { results, fleetUpSeconds } = await compare(cfg, {
+        sizes,
+        repeat: opts.repeat,
+        ansibleRepeat: Math.min(opts.ansibleRepeat ?? opts.repeat, opts.repeat),
+        ansible: opts.ansible,
+        log: (line) => console.log(line),
+      });
+      const openssh = spawnSync('ssh', ['-V'], { encoding: 'utf8' }).stderr.trim();
+      const report = buildReport({
+        results,
+        repeat: opts.repeat,
+        ansibleRepeat: Math.min(opts.ansibleRepeat ?? opts.repeat, opts.repeat),
+        fleetUpSeconds,
+        ansible,
+        openssh,
+      });
+      mkdirSync(opts.out, { recursive: true });
+      writeFileSync(join(opts.out, 'latest.json'), `${JSON.stringify(report, null, 2)}\n`);
+      writeFileSync(join(opts.out, 'latest.svg'), renderSvg(report));
+      console.log(`\n${renderTable(report)}\n`);
+      console.log(`machine: ${describeMachine(report)}`);
+      console.log(
+        `benchmark took ${((Date.now() - started) / 60000).toFixed(1)} min; results in ${opts.out}/latest.{json,svg}`,
       );
-    }
-    const cfg = benchLabConfig();
-    const sizes = fleetSizes(opts.count);
-    const started = Date.now();
-    const { results, fleetUpSeconds } = await compare(cfg, {
-      sizes,
-      repeat: opts.repeat,
-      ansible: opts.ansible,
-      log: (line) => console.log(line),
-    });
-    const openssh = spawnSync('ssh', ['-V'], { encoding: 'utf8' }).stderr.trim();
-    const report = buildReport({ results, repeat: opts.repeat, fleetUpSeconds, ansible, openssh });
-    mkdirSync(opts.out, { recursive: true });
-    writeFileSync(join(opts.out, 'latest.json'), `${JSON.stringify(report, null, 2)}\n`);
-    writeFileSync(join(opts.out, 'latest.svg'), renderSvg(report));
-    console.log(`\n${renderTable(report)}\n`);
-    console.log(`machine: ${describeMachine(report)}`);
-    console.log(
-      `benchmark took ${((Date.now() - started) / 60000).toFixed(1)} min; results in ${opts.out}/latest.{json,svg}`,
-    );
-  });
+    },
+  );
 
 program.parseAsync().catch((err: unknown) => {
   console.error(

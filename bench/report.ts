@@ -34,6 +34,7 @@ export interface BenchReport {
     openssh: string;
   };
   repeat: number;
+  ansibleRepeat: number;
   fleetUpSeconds: number;
   sizes: { size: number; tools: Partial<Record<Tool, ToolSummary>> }[];
   targets: Target[];
@@ -67,6 +68,7 @@ function summarize(samples: Sample[]): ToolSummary {
 export function buildReport(input: {
   results: SizeResult[];
   repeat: number;
+  ansibleRepeat: number;
   fleetUpSeconds: number;
   ansible: string | undefined;
   openssh: string;
@@ -89,6 +91,7 @@ export function buildReport(input: {
       openssh: input.openssh,
     },
     repeat: input.repeat,
+    ansibleRepeat: input.ansibleRepeat,
     fleetUpSeconds: input.fleetUpSeconds,
     sizes,
     targets: judgeTargets(sizes),
@@ -162,7 +165,9 @@ const range = (r: [number, number] | null) =>
 export function renderTable(report: BenchReport): string {
   const out: string[] = [];
   for (const { size, tools } of report.sizes) {
-    out.push(`**${size} appliances** (median of ${report.repeat})`, '');
+    const ansibleNote =
+      report.ansibleRepeat < report.repeat ? `, Ansible rows of ${report.ansibleRepeat}` : '';
+    out.push(`**${size} appliances** (median of ${report.repeat}${ansibleNote})`, '');
     out.push(
       '| tool | wall s | × floor | Ansible ÷ rpctl | SSH conn/host | execs/host | control CPU s | peak RSS MB |',
     );

@@ -7,6 +7,7 @@ import { applianceFacts } from './appliance.js';
 import { certificateInventorySection, certificateRecipe } from './certificate.js';
 import { describeFacts, reportFactSpec } from './facts-report.js';
 import { fail2banInventorySection, fail2banRecipe } from './fail2ban.js';
+import { installInventorySection } from './install-schema.js';
 import { turnCredentialsRecipe } from './turn-credentials.js';
 import { turnNatRecipe } from './turn-nat.js';
 import { turnInventorySection } from './turn-schema.js';
@@ -26,6 +27,7 @@ export const sections: InventorySection[] = [
   certificateInventorySection,
   turnInventorySection,
   fail2banInventorySection,
+  installInventorySection,
 ];
 export const baseFacts = reportFactSpec;
 export { describeFacts };

@@ -12,7 +12,7 @@
  * once however many hosts it checks.
  */
 import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
-import { appendFileSync, mkdirSync, readFileSync, statSync } from 'node:fs';
+import { appendFileSync, mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { matchPatternList } from './host-patterns.js';
 
@@ -268,4 +268,38 @@ export function appendKnownHost(
     matches: new Map(),
   });
   return publicKey(entry);
+}
+
+/**
+ * Remove the entries naming exactly this host (one plain name, or a hashed name) from a known_hosts
+ * file, every other line kept byte for byte; returns the keys removed. Lines that also name other
+ * hosts, match through a wildcard or are @revoked stay: they are the user's to edit.
+ */
+export function removeHostEntries(file: string, host: string, port: number): KnownKey[] {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
+    throw err;
+  }
+  const name = knownHostsName(host, port);
+  const removed: KnownKey[] = [];
+  const kept = text.split('\n').filter((line, index) => {
+    const [entry] = parseKnownHosts(line, file);
+    if (!entry || entry.revoked) return true;
+    const onlyThisHost =
+      entry.host.kind === 'hashed'
+        ? entryMatches(entry, name)
+        : entry.host.patterns.length === 1 && entry.host.patterns[0]!.toLowerCase() === name;
+    if (onlyThisHost) removed.push({ ...publicKey(entry), line: index + 1 });
+    return !onlyThisHost;
+  });
+  if (removed.length > 0) {
+    const tmp = `${file}.${process.pid}.tmp`;
+    writeFileSync(tmp, kept.join('\n'), { mode: statSync(file).mode & 0o777 });
+    renameSync(tmp, file);
+    cache.delete(file);
+  }
+  return removed;
 }

@@ -3,6 +3,7 @@ import type { CommandModule } from '../program.js';
 import { certCommands } from './cert.js';
 import { driftCommands } from './drift.js';
 import { fail2banCommands } from './fail2ban.js';
+import { installCommands } from './install.js';
 import { inventoryCommands } from './inventory.js';
 import { runCommands } from './run.js';
 import { turnCommands } from './turn.js';
@@ -15,5 +16,6 @@ export const commandModules: CommandModule[] = [
   certCommands,
   turnCommands,
   fail2banCommands,
+  installCommands,
   inventoryCommands,
 ];

@@ -14,7 +14,7 @@ import { InputError } from '../src/errors.js';
 import type { ApplianceConfig, SecretRef } from '../src/inventory/model.js';
 import { isIPv4 } from '../src/inventory/types.js';
 import type { Fail2banSection } from './fail2ban-schema.js';
-import { type InstallSection, installSection } from './install-schema.js';
+import type { InstallSection } from './install-schema.js';
 import type { TurnSection } from './turn-schema.js';
 import { type UpstreamsSection, upstreamNodes } from './upstreams-schema.js';
 
@@ -169,7 +169,10 @@ function turnAnswers(
 ): TurnAnswers {
   const options = install.turn ?? {};
   const credentials = turn?.credentials;
-  const enabled = options.enabled ?? (credentials !== undefined || options.sharedSecret !== undefined);
+  // Anything said about TURN means it runs, unless enabled: false says otherwise.
+  const enabled =
+    options.enabled ??
+    (credentials !== undefined || options.sharedSecret !== undefined || options.mode !== undefined);
   if (!enabled) {
     if (!web)
       throw new InputError(
@@ -230,10 +233,8 @@ export function wizardAnswers(appliance: ApplianceConfig): WizardAnswers {
     throw new InputError(
       `${name}: no install section: rpctl install needs install.network and install.managementNetworks`,
     );
-  const parsed = installSection.safeParse(raw);
-  if (!parsed.success)
-    throw new InputError(`${name}: install: ${parsed.error.issues[0]?.message ?? 'invalid'}`);
-  const install = parsed.data;
+  // Validated by the section's schema when the inventory was loaded (secrets are references now).
+  const install = raw as InstallSection;
   if (!appliance.hostname || !appliance.domain)
     throw new InputError(
       `${name}: the wizard needs the appliance's hostname and domain (set both in the inventory)`,

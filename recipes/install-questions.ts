@@ -8,15 +8,21 @@
  * earlier run are kept where the inventory agrees. A value the inventory leaves out takes the
  * wizard's default; with no default there is no answer, and the install stops.
  */
-import type { SecretRef } from '../src/inventory/model.js';
-import type { WizardAnswers } from './install-answers.js';
-import type { WizardScreen } from './install-screen.js';
 
-export type Answer =
-  | { text: string; usesDefault?: boolean; from: string }
-  | { secret: SecretRef; from: string };
-type Stop = { stop: string };
-type QuestionScreen = Extract<WizardScreen, { kind: 'question' }>;
+import {
+  type Answer,
+  DEFAULT,
+  item,
+  noAnswer,
+  type QuestionScreen,
+  type Stop,
+  useDefaults,
+  value,
+  yesNo,
+} from './install-answer-kinds.js';
+import type { WizardAnswers } from './install-answers.js';
+
+export type { Answer } from './install-answer-kinds.js';
 
 export interface AnswerState {
   /** custom routes entered so far */
@@ -24,46 +30,6 @@ export interface AnswerState {
   /** management networks entered so far */
   managementNetworks: number;
   sudoAsked: boolean;
-}
-
-const DEFAULT = "the wizard's default";
-
-function noAnswer(q: QuestionScreen, from: string): Stop {
-  return { stop: `the wizard asks "${q.question}" and the inventory has no answer for it (set ${from})` };
-}
-
-function value(q: QuestionScreen, wanted: string | undefined, from: string): Answer | Stop {
-  if (wanted === undefined)
-    return q.default === undefined ? noAnswer(q, from) : { text: '', usesDefault: true, from: DEFAULT };
-  return q.default === wanted ? { text: '', usesDefault: true, from } : { text: wanted, from };
-}
-
-function yesNo(q: QuestionScreen, wanted: boolean | undefined, from: string): Answer | Stop {
-  const offered = q.default === undefined ? undefined : /^y/i.test(q.default);
-  if (wanted === undefined)
-    return offered === undefined ? noAnswer(q, from) : { text: '', usesDefault: true, from: DEFAULT };
-  return offered === wanted ? { text: '', usesDefault: true, from } : { text: wanted ? 'yes' : 'no', from };
-}
-
-/** "Use these default X?": [ENTER] (yes) when the listed values are the inventory's, in order. */
-function useDefaults(q: QuestionScreen, wanted: readonly string[] | undefined, from: string): Answer {
-  if (wanted === undefined) return { text: '', usesDefault: true, from: DEFAULT };
-  const same = wanted.length === q.listed.length && wanted.every((v, i) => v === q.listed[i]);
-  return same ? { text: '', usesDefault: true, from } : { text: 'no', from };
-}
-
-/** "DNS Server N?": the Nth value, then an empty line. */
-function item(
-  q: QuestionScreen,
-  wanted: readonly string[] | undefined,
-  n: number,
-  from: string,
-): Answer | Stop {
-  if (wanted === undefined) return noAnswer(q, from);
-  return {
-    text: wanted[n - 1] ?? '',
-    from: n <= wanted.length ? `${from}[${n - 1}]` : `${from} (end of the list)`,
-  };
 }
 
 type Role = 'single' | 'internal' | 'external';

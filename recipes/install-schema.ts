@@ -74,7 +74,14 @@ const singleNic = z
 const dualNic = z
   .strictObject({
     internal: z
-      .strictObject({ nic: nicName, ...nicSettings, routes: z.array(route).optional() })
+      .strictObject({
+        nic: nicName,
+        ...nicSettings,
+        routes: z
+          .array(route)
+          .optional()
+          .meta({ description: 'custom routes via routers on the internal network' }),
+      })
       .meta({ description: 'the internal-facing NIC (SSH, signaling and media towards the nodes)' }),
     external: z
       .strictObject({ nic: nicName, ...nicSettings, gateway: ipv4 })
@@ -104,7 +111,9 @@ export const installSection = z
       description:
         "pexip's new password, set at the first login (secret reference; at least 8 characters, 3 of lower, upper, digit, special); default sudo.password",
     }),
-    network: z.union([singleNic, dualNic]),
+    network: z.union([singleNic, dualNic]).meta({
+      description: 'the NIC configuration: one NIC (address, gateway), or internal and external (two NICs)',
+    }),
     dns: z
       .array(ipv4)
       .min(1)
@@ -120,7 +129,7 @@ export const installSection = z
       .strictObject({
         enabled: z.boolean().optional().meta({
           description:
-            'run the TURN server (default: true when turn.credentials or sharedSecret is set); without a web reverse proxy it always runs',
+            'run the TURN server (default: true when turn.credentials, mode or sharedSecret is set); without a web reverse proxy it always runs',
         }),
         mode: z.enum(['restricted', 'permissive']).optional().meta({
           description:

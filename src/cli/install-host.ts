@@ -12,7 +12,6 @@
  *
  * The transcript (everything both terminals printed, secrets redacted) is written whatever happens.
  */
-
 import type { WizardAnswers } from '../../recipes/install-answers.js';
 import { type AnsweredQuestion, WizardConversation } from '../../recipes/install-wizard.js';
 import { converse, plainText } from '../engine/conversation.js';
@@ -21,17 +20,11 @@ import { HostError, oneLine } from '../errors.js';
 import type { ApplianceConfig, SecretRef } from '../inventory/model.js';
 import { writeFileAtomic } from '../report/records.js';
 import type { Redactor } from '../report/redact.js';
-import { changeExpiredPassword, PasswordChangeError } from '../transport/password-change.js';
 import { sh } from '../transport/shell.js';
 import { TerminalWaitError } from '../transport/terminal.js';
 import type { HostSession } from '../transport/types.js';
-import {
-  forgetHostKeys,
-  type HostKeyChange,
-  readHostKeys,
-  reconnectAfterReboot,
-  recordHostKeys,
-} from './install-reboot.js';
+import { changePassword, InstallFailure, withPassword } from './install-login.js';
+import { type HostKeyChange, readHostKeys, reconnect, recordHostKeys } from './install-reboot.js';
 
 export interface InstallTarget {
   appliance: ApplianceConfig;
@@ -73,23 +66,6 @@ export interface InstallOutcome {
 
 const CONFIG_JSON = '.reverseproxy-config.json';
 
-/** The appliance's inventory with pexip's password as the login and sudo password. */
-const withPassword = (appliance: ApplianceConfig, password: SecretRef): ApplianceConfig => ({
-  ...appliance,
-  ssh: { ...appliance.ssh, password },
-  sudo: { ...appliance.sudo, password },
-});
-
-class Failure extends Error {
-  constructor(
-    readonly reason: string,
-    message: string,
-    readonly state: string,
-  ) {
-    super(message);
-  }
-}
-
 export async function installHost(target: InstallTarget, ctx: InstallContext): Promise<InstallOutcome> {
   const started = Date.now();
   const { name } = target.appliance;
@@ -107,9 +83,9 @@ export async function installHost(target: InstallTarget, ctx: InstallContext): P
     outcome.status = 'installed';
   } catch (err) {
     const failure =
-      err instanceof Failure
+      err instanceof InstallFailure
         ? err
-        : new Failure(
+        : new InstallFailure(
             err instanceof HostError ? err.reason : 'internal',
             err instanceof HostError ? err.message : `${name}: ${oneLine(err)}`,
             outcome.passwordChanged
@@ -148,7 +124,7 @@ async function run(target: InstallTarget, ctx: InstallContext, outcome: InstallO
     : "pexip's password was already the new one";
   if (!ctx.rerun && installed) {
     await session.close();
-    throw new Failure(
+    throw new InstallFailure(
       'already-installed',
       `${name}: the wizard has already run (~/${CONFIG_JSON} exists); to run it again use --rerun`,
       `${passwordState}; nothing else was changed`,
@@ -156,7 +132,7 @@ async function run(target: InstallTarget, ctx: InstallContext, outcome: InstallO
   }
   if (ctx.rerun && !installed) {
     await session.close();
-    throw new Failure(
+    throw new InstallFailure(
       'not-installed',
       `${name}: the wizard has never completed here (no ~/${CONFIG_JSON}); install without --rerun`,
       'nothing was changed',
@@ -181,7 +157,7 @@ async function run(target: InstallTarget, ctx: InstallContext, outcome: InstallO
     outcome.answered = conversation.answered;
     if (err instanceof TerminalWaitError && err.reason === 'timeout') terminal.interrupt();
     await session.close();
-    throw new Failure(
+    throw new InstallFailure(
       'wizard',
       `${name}: ${err instanceof Error ? err.message : String(err)}`,
       `unknown: the wizard was interrupted after ${conversation.answered.length} answers; see the transcript`,
@@ -196,21 +172,23 @@ async function run(target: InstallTarget, ctx: InstallContext, outcome: InstallO
     const state = saved
       ? `the wizard saved its answers (~/${CONFIG_JSON}) and stopped while applying them: the appliance may be partly configured and did not reboot; fix the cause and rerun with --rerun`
       : `the wizard was interrupted before it saved anything: ${before}`;
-    throw new Failure(
+    throw new InstallFailure(
       end.reason.startsWith('the wizard stopped') ? 'wizard-failed' : 'wizard',
       `${name}: ${end.reason}`,
       state,
     );
   }
 
-  log(
-    `wizard done (${conversation.answered.length} answers); reading the regenerated host keys before the reboot`,
-  );
+  log(`wizard done (${conversation.answered.length} answers); reading its host keys before the reboot`);
   const keys = await readHostKeys(session).catch(() => []);
   if (keys.length > 0) outcome.hostKey = recordHostKeys(appliance, keys);
   if (outcome.hostKey)
     log(
       `new host key ${outcome.hostKey.after.join(', ')} (was ${outcome.hostKey.before.join(', ') || 'unknown'}) recorded in ${outcome.hostKey.recordedIn}`,
+    );
+  for (const old of outcome.hostKey?.stillTrusted ?? [])
+    log(
+      `warning: known_hosts still trusts the old key ${old} through a line naming other hosts too; edit it by hand`,
     );
   // The reboot ends the wizard's session; only then can a connection reach the rebooted sshd.
   const rebooted = await Promise.race([
@@ -221,7 +199,7 @@ async function run(target: InstallTarget, ctx: InstallContext, outcome: InstallO
   await session.close();
   const applied = 'the wizard saved and applied the configuration and rebooted the appliance';
   if (!rebooted)
-    throw new Failure(
+    throw new InstallFailure(
       'reboot-timeout',
       `${name}: the wizard said "Rebooting." but the session was still open after ${target.rebootTimeoutMs / 1000} s`,
       applied,
@@ -232,103 +210,11 @@ async function run(target: InstallTarget, ctx: InstallContext, outcome: InstallO
   log('back up; planning with every recipe');
   outcome.plan = await ctx.verify(asNew, after);
   if (outcome.plan.status === 'failed' || outcome.plan.status === 'unreachable')
-    throw new Failure(
+    throw new InstallFailure(
       'verify',
       `${name}: installed, but the recipes' plan failed: ${outcome.plan.error?.message ?? 'unknown'}`,
       `${applied}; it is up`,
     );
-}
-
-/** Step 1. Resolves true when the password was changed now, false when it had been already. */
-async function changePassword(
-  target: InstallTarget,
-  ctx: InstallContext,
-  screens: string[],
-  log: (l: string) => void,
-): Promise<boolean> {
-  const { name } = target.appliance;
-  let session: HostSession;
-  try {
-    session = await ctx.connect(withPassword(target.appliance, target.initialPassword));
-  } catch (err) {
-    if (err instanceof HostError && err.reason === 'auth') {
-      log('the initial password is refused: logging in with the new one (changed by an earlier install?)');
-      return false;
-    }
-    throw new Failure(
-      err instanceof HostError ? err.reason : 'connection',
-      err instanceof Error ? err.message : String(err),
-      'nothing was changed',
-    );
-  }
-  const terminal = await session.terminal();
-  try {
-    const result = await changeExpiredPassword(terminal, {
-      current: ctx.secret(target.initialPassword),
-      next: ctx.secret(target.newPassword),
-      timeoutMs: 20_000,
-      notRequired: (text) => /\[sudo\] password for|(^|\n)> $|[$#] $/.test(plainText(text)),
-    });
-    if (result === 'not-required')
-      throw new Failure(
-        'password',
-        `${name}: the initial password logs in without a forced change; rpctl sets the new password only when PAM asks for it (change it by hand, or put it in install.newPassword)`,
-        'nothing was changed',
-      );
-    log('password changed');
-    return true;
-  } catch (err) {
-    if (err instanceof PasswordChangeError)
-      throw new Failure(
-        'password',
-        `${name}: ${err.message}`,
-        "pexip's password is unchanged (the initial one, still expired)",
-      );
-    throw err;
-  } finally {
-    screens.push(terminal.output());
-    await session.close();
-  }
-}
-
-async function reconnect(
-  target: InstallTarget,
-  ctx: InstallContext,
-  asNew: ApplianceConfig,
-  keysKnown: boolean,
-  applied: string,
-): Promise<HostSession> {
-  const { name } = target.appliance;
-  const attempt = () => reconnectAfterReboot(() => ctx.connect(asNew), { timeoutMs: target.rebootTimeoutMs });
-  try {
-    return await attempt();
-  } catch (err) {
-    if (!(err instanceof HostError && err.reason === 'host-key-mismatch')) {
-      const message =
-        err instanceof HostError && err.reason === 'reboot-timeout'
-          ? `${name}: ${err.message}`
-          : (err as Error).message;
-      throw new Failure(err instanceof HostError ? err.reason : 'reconnect', message, applied);
-    }
-    if (!ctx.acceptRegeneratedHostKey) {
-      const why = keysKnown
-        ? 'it is not the key the wizard generated'
-        : 'the new keys could not be read before the reboot';
-      throw new Failure(
-        'host-key-mismatch',
-        `${err.message}; ${why}. Verify the fingerprint on the appliance's console, then rerun with --accept-regenerated-host-key to record it for this host`,
-        `${applied}; rpctl did not log in again`,
-      );
-    }
-    const forgotten = forgetHostKeys(target.appliance);
-    ctx.log(
-      name,
-      `--accept-regenerated-host-key: removed ${forgotten.join(', ')} from known_hosts; recording the key the appliance offers`,
-    );
-    return reconnectAfterReboot(() => ctx.connect(asNew, { acceptNewHostKey: true }), {
-      timeoutMs: target.rebootTimeoutMs,
-    });
-  }
 }
 
 /** After an interruption of a first run: did the wizard save its answers after all? */

@@ -19,11 +19,14 @@ import {
   KnownHosts,
   type KnownKey,
   keyTypeOf,
+  ownHostKeys,
   removeHostEntries,
 } from '../transport/known-hosts.js';
 import { environment, planConnection } from '../transport/settings.js';
 import { sh } from '../transport/shell.js';
 import type { HostSession } from '../transport/types.js';
+import type { InstallContext, InstallTarget } from './install-host.js';
+import { InstallFailure } from './install-login.js';
 
 export interface PublicKey {
   keyType: string;
@@ -35,6 +38,8 @@ export interface HostKeyChange {
   before: string[];
   after: string[];
   recordedIn: string;
+  /** old keys still trusted through lines that name other hosts too */
+  stillTrusted?: string[];
 }
 
 const describe = (key: PublicKey) => `${key.keyType} ${fingerprint(key.keyBlob)}`;
@@ -66,31 +71,43 @@ export function knownKeys(appliance: ApplianceConfig): KnownKey[] {
 }
 
 /**
- * Make known_hosts hold exactly `keys` for this appliance: its own entries go from every file, the
- * keys are appended to the first. Undefined when nothing changed (the keys were already known).
+ * Make known_hosts trust exactly `keys` for this appliance: its own entries go from every file and
+ * the keys are appended to the first. Undefined when that is already so. `stillTrusted` lists old
+ * keys that lines naming other hosts too (or wildcards) keep trusting: the user's to edit.
  */
 export function recordHostKeys(
   appliance: ApplianceConfig,
   keys: readonly PublicKey[],
 ): HostKeyChange | undefined {
   const target = endpointOf(appliance);
-  const before = KnownHosts.load(target.knownHostsFiles).lookup(target.host, target.port);
-  const same =
-    before.length === keys.length &&
-    keys.every((k) => before.some((b) => b.keyType === k.keyType && b.keyBlob.equals(k.keyBlob)));
-  if (same) return undefined;
-  const file = target.knownHostsFiles[0];
+  const files = target.knownHostsFiles;
+  const all = KnownHosts.load(files).lookup(target.host, target.port);
+  const own = files.flatMap((f) => ownHostKeys(f, target.host, target.port));
+  const has = (list: readonly PublicKey[], k: PublicKey) =>
+    list.some((b) => b.keyType === k.keyType && b.keyBlob.equals(k.keyBlob));
+  const staleOwn = own.filter((o) => !has(keys, o));
+  const missing = keys.filter((k) => !has(all, k));
+  if (staleOwn.length === 0 && missing.length === 0) return undefined;
+  const file = files[0];
   if (file === undefined)
     throw new HostError(
       'host-key-unknown',
       `${appliance.name}: no known_hosts file to record its new host key in`,
     );
-  for (const known of target.knownHostsFiles) removeHostEntries(known, target.host, target.port);
+  for (const known of files) removeHostEntries(known, target.host, target.port);
   for (const key of keys)
     appendKnownHost(file, target.host, target.port, key.keyType, key.keyBlob, {
       hash: target.hashKnownHosts,
     });
-  return { before: before.map(describe), after: keys.map(describe), recordedIn: file };
+  const stillTrusted = all
+    .filter((b) => !has(keys, b) && !has(own, b))
+    .map((k) => `${describe(k)} (${k.file}:${k.line})`);
+  return {
+    before: all.map(describe),
+    after: keys.map(describe),
+    recordedIn: file,
+    ...(stillTrusted.length > 0 ? { stillTrusted } : {}),
+  };
 }
 
 /** Remove the appliance's own known_hosts entries (before trusting the key it offers). */
@@ -127,4 +144,45 @@ export async function reconnectAfterReboot(
     'reboot-timeout',
     `did not come back within ${options.timeoutMs / 1000} s of the reboot${why}`,
   );
+}
+
+/** Connect after the reboot; a changed host key is refused unless --accept-regenerated-host-key. */
+export async function reconnect(
+  target: InstallTarget,
+  ctx: InstallContext,
+  asNew: ApplianceConfig,
+  keysKnown: boolean,
+  applied: string,
+): Promise<HostSession> {
+  const { name } = target.appliance;
+  const attempt = () => reconnectAfterReboot(() => ctx.connect(asNew), { timeoutMs: target.rebootTimeoutMs });
+  try {
+    return await attempt();
+  } catch (err) {
+    if (!(err instanceof HostError && err.reason === 'host-key-mismatch')) {
+      const message =
+        err instanceof HostError && err.reason === 'reboot-timeout'
+          ? `${name}: ${err.message}`
+          : (err as Error).message;
+      throw new InstallFailure(err instanceof HostError ? err.reason : 'reconnect', message, applied);
+    }
+    if (!ctx.acceptRegeneratedHostKey) {
+      const why = keysKnown
+        ? 'it is not the key the wizard generated'
+        : 'the new keys could not be read before the reboot';
+      throw new InstallFailure(
+        'host-key-mismatch',
+        `${err.message}; ${why}. Verify the fingerprint on the appliance's console, then rerun with --accept-regenerated-host-key to record it for this host`,
+        `${applied}; rpctl did not log in again`,
+      );
+    }
+    const forgotten = forgetHostKeys(target.appliance);
+    ctx.log(
+      name,
+      `--accept-regenerated-host-key: removed ${forgotten.join(', ')} from known_hosts; recording the key the appliance offers`,
+    );
+    return reconnectAfterReboot(() => ctx.connect(asNew, { acceptNewHostKey: true }), {
+      timeoutMs: target.rebootTimeoutMs,
+    });
+  }
 }

@@ -68,6 +68,10 @@ function block(o: InstallOutcome, width: number): string {
       lines.push(
         `host key regenerated: ${o.hostKey.before.join(', ') || '(none known)'} -> ${o.hostKey.after.join(', ')} (recorded in ${o.hostKey.recordedIn})`,
       );
+    for (const old of o.hostKey?.stillTrusted ?? [])
+      lines.push(
+        `warning: known_hosts still trusts the old key ${old} through a line naming other hosts too`,
+      );
     const plan = o.plan!;
     const changes = [...plan.changes, ...plan.pending];
     if (changes.length === 0) lines.push('plan: in sync');

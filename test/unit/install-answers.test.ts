@@ -1,5 +1,8 @@
 /** What install answers, from the inventory, checked before any contact (recipes/install-answers.ts). */
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
+import { sections } from '../../recipes/index.js';
 import {
   netmaskToPrefix,
   networkOf,
@@ -7,6 +10,8 @@ import {
   prefixToNetmask,
   wizardAnswers,
 } from '../../recipes/install-answers.js';
+import { bufferIo } from '../../src/cli/io.js';
+import { loadInventory } from '../../src/inventory/load.js';
 import { applianceToInstall, GUIDE_INSTALL } from './install-fixtures.js';
 
 describe('address arithmetic', () => {
@@ -178,5 +183,26 @@ describe('wizardAnswers', () => {
   ];
   it.each(refused)('refuses %s with one line naming the appliance and field', (_what, args, message) => {
     expect(() => wizardAnswers(applianceToInstall(...args))).toThrow(message);
+  });
+});
+
+describe('inventories/example.yaml', () => {
+  it('answers the wizard for every appliance: one NIC on the proxies, two and TURN on 443 on turn1', async () => {
+    const repo = fileURLToPath(new URL('../../', import.meta.url));
+    const { io } = bufferIo({ cwd: repo, env: { HOME: '/home/ops' } });
+    const inventory = await loadInventory(join('inventories', 'example.yaml'), { sections, io });
+    const answers = new Map(inventory.appliances.map((a) => [a.name, wizardAnswers(a)]));
+    expect(answers.get('rp1')).toMatchObject({
+      network: { kind: 'single', address: '192.0.2.11', netmask: '255.255.255.0' },
+      web: { nodes: ['10.40.0.10', '10.40.0.11', '10.40.0.12'], csp: true },
+      fail2ban: true,
+      loginPassword: { kind: 'env', name: 'RP_PROXY_SUDO_PASSWORD' },
+    });
+    expect(answers.get('rp2')).toMatchObject({ fail2ban: false });
+    expect(answers.get('turn1')).toMatchObject({
+      network: { kind: 'dual', internal: { routes: [{ to: '10.0.0.0/8', via: '192.0.2.1' }] } },
+      web: false,
+      turn: { mode: 'restricted', port443: true, mediaNodes: ['10.40.0.10', '10.40.0.11'] },
+    });
   });
 });

@@ -19,9 +19,8 @@ import {
   KnownHosts,
   type KnownKey,
   keyTypeOf,
-  ownHostKeys,
-  removeHostEntries,
 } from '../transport/known-hosts.js';
+import { ownHostKeys, removeHostEntries } from '../transport/known-hosts-edit.js';
 import { environment, planConnection } from '../transport/settings.js';
 import { sh } from '../transport/shell.js';
 import type { HostSession } from '../transport/types.js';

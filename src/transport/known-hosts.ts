@@ -12,7 +12,7 @@
  * once however many hosts it checks.
  */
 import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
-import { appendFileSync, mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import { appendFileSync, mkdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { matchPatternList } from './host-patterns.js';
 
@@ -149,7 +149,8 @@ function loadFile(path: string): ParsedFile {
   return parsed;
 }
 
-function entryMatches(entry: KnownHostEntry, name: string): boolean {
+/** Whether an entry's host field matches `name` (a knownHostsName), plain or hashed. */
+export function entryMatches(entry: KnownHostEntry, name: string): boolean {
   if (entry.host.kind === 'patterns') return matchPatternList(name, entry.host.patterns) === 'match';
   const digest = hashHostName(entry.host.salt, name);
   return digest.length === entry.host.hash.length && timingSafeEqual(digest, entry.host.hash);
@@ -270,52 +271,7 @@ export function appendKnownHost(
   return publicKey(entry);
 }
 
-/** Entries naming exactly this host: one plain name, or a hashed name (not @revoked). */
-function ownEntryLines(text: string, file: string, host: string, port: number): Map<number, KnownKey> {
-  const name = knownHostsName(host, port);
-  const own = new Map<number, KnownKey>();
-  text.split('\n').forEach((line, index) => {
-    const [entry] = parseKnownHosts(line, file);
-    if (!entry || entry.revoked) return;
-    const onlyThisHost =
-      entry.host.kind === 'hashed'
-        ? entryMatches(entry, name)
-        : entry.host.patterns.length === 1 && entry.host.patterns[0]!.toLowerCase() === name;
-    if (onlyThisHost) own.set(index, { ...publicKey(entry), line: index + 1 });
-  });
-  return own;
-}
-
-function readIfExists(file: string): string | undefined {
-  try {
-    return readFileSync(file, 'utf8');
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw err;
-  }
-}
-
-/** The keys of the entries naming exactly this host in a known_hosts file. */
-export function ownHostKeys(file: string, host: string, port: number): KnownKey[] {
-  const text = readIfExists(file);
-  return text === undefined ? [] : [...ownEntryLines(text, file, host, port).values()];
-}
-
-/**
- * Remove the entries naming exactly this host (one plain name, or a hashed name) from a known_hosts
- * file, every other line kept byte for byte; returns the keys removed. Lines that also name other
- * hosts, match through a wildcard or are @revoked stay: they are the user's to edit.
- */
-export function removeHostEntries(file: string, host: string, port: number): KnownKey[] {
-  const text = readIfExists(file);
-  if (text === undefined) return [];
-  const own = ownEntryLines(text, file, host, port);
-  if (own.size > 0) {
-    const kept = text.split('\n').filter((_line, index) => !own.has(index));
-    const tmp = `${file}.${process.pid}.tmp`;
-    writeFileSync(tmp, kept.join('\n'), { mode: statSync(file).mode & 0o777 });
-    renameSync(tmp, file);
-    cache.delete(file);
-  }
-  return [...own.values()];
+/** Drop a file's parsed entries, after it was rewritten other than by appending. */
+export function forgetParsed(file: string): void {
+  cache.delete(file);
 }

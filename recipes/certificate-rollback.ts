@@ -22,6 +22,7 @@ import {
   PEXIP_PEM,
   PEXIP_PEM_BACKUP,
   servesCheck,
+  servesPreviousCheck,
 } from './certificate.js';
 import { nameProblem } from './certificate-pem.js';
 import { NGINX_RELOAD } from './upstreams.js';
@@ -108,10 +109,12 @@ function verifyRestored(
   _after: HostFacts,
   ctx: PlanContext,
 ): Check[] {
-  const old = installedCertificates(before, PEXIP_PEM);
-  if (typeof old === 'string' || old.length === 0) return [];
-  const fqdn = fqdnFor(desired.fqdn, before, ctx.host);
-  return [servesCheck(old, fqdn, 'nginx serves the certificate it served before the rollback')];
+  return servesPreviousCheck(
+    desired.fqdn,
+    before,
+    ctx.host,
+    () => 'nginx serves the certificate it served before the rollback',
+  );
 }
 
 export const certificateRollbackRecipe: Recipe<RollbackDesired> = {

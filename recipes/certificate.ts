@@ -186,16 +186,30 @@ function verify(desired: CertificateDesired, after: HostFacts, ctx: PlanContext)
   ];
 }
 
+/** After a rollback: nginx serves again the certificate `before` had installed. */
+export function servesPreviousCheck(
+  fqdn: string | undefined,
+  before: HostFacts,
+  host: string,
+  message: (previous: string) => string,
+): Check[] {
+  const old = installedCertificates(before, PEXIP_PEM);
+  if (typeof old === 'string' || old.length === 0) return [];
+  return [servesCheck(old, fqdnFor(fqdn, before, host), message(short(old[0]!)))];
+}
+
 function verifyRestored(
   desired: CertificateDesired,
   before: HostFacts,
   _after: HostFacts,
   ctx: PlanContext,
 ): Check[] {
-  const old = installedCertificates(before, PEXIP_PEM);
-  if (typeof old === 'string' || old.length === 0) return [];
-  const fqdn = fqdnFor(desired.fqdn, before, ctx.host);
-  return [servesCheck(old, fqdn, `nginx serves the previous certificate ${short(old[0]!)} again`)];
+  return servesPreviousCheck(
+    desired.fqdn,
+    before,
+    ctx.host,
+    (previous) => `nginx serves the previous certificate ${previous} again`,
+  );
 }
 
 function desired(ctx: DesiredContext): CertificateDesired | undefined {

@@ -255,17 +255,7 @@ export async function runFleet(options: FleetOptions): Promise<FleetResult> {
   }
   try {
     if (!confirmed) {
-      for (const host of toChange) {
-        finish({
-          ...baseOutcome(host.appliance.name, 'drift', {
-            facts: host.facts,
-            stats: host.session.stats,
-            started,
-          }),
-          pending: host.plan.changes,
-          warnings: host.plan.warnings,
-        });
-      }
+      for (const host of toChange) notApplied(host);
       return result(false);
     }
     const members = new Map<string, number>();
@@ -279,15 +269,7 @@ export async function runFleet(options: FleetOptions): Promise<FleetResult> {
     for (let i = 0; i < rounds.length; i++) {
       if (budget !== undefined && failures() > budget) {
         for (const host of rounds.slice(i).flat()) {
-          finish({
-            ...baseOutcome(host.appliance.name, 'drift', {
-              facts: host.facts,
-              stats: host.session.stats,
-              started,
-            }),
-            pending: host.plan.changes,
-            warnings: [...host.plan.warnings, `not applied: more than ${budget} host(s) failed (--max-fail)`],
-          });
+          notApplied(host, `not applied: more than ${budget} host(s) failed (--max-fail)`);
         }
         break;
       }
@@ -298,6 +280,15 @@ export async function runFleet(options: FleetOptions): Promise<FleetResult> {
     return result(true);
   } finally {
     await Promise.all([...prepared.values()].map((h) => releaseHost(h, h.session)));
+  }
+
+  /** A host whose changes were planned but not made (declined, or stopped by --max-fail). */
+  function notApplied(host: PreparedHost, why?: string): void {
+    finish({
+      ...baseOutcome(host.appliance.name, 'drift', { facts: host.facts, stats: host.session.stats, started }),
+      pending: host.plan.changes,
+      warnings: why ? [...host.plan.warnings, why] : host.plan.warnings,
+    });
   }
 
   async function applyOne(host: PreparedHost): Promise<void> {

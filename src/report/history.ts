@@ -28,7 +28,8 @@ export interface HistoryEntry {
   mode: 'drift' | 'apply';
   host: string;
   status: HostStatus;
-  recipes: Record<string, { drift: boolean; digest?: string; changes: string[] }>;
+  /** changes: still pending after the run (drift); applied: what an apply changed */
+  recipes: Record<string, { drift: boolean; digest?: string; changes: string[]; applied?: string[] }>;
   /** days until the served certificate expires, when it was checked */
   certificateDaysLeft?: number;
 }
@@ -109,12 +110,16 @@ export function historyEntries(
   return result.hosts.map((host) => {
     const recipes: HistoryEntry['recipes'] = {};
     for (const m of host.managed) {
-      const pending = [...host.changes, ...host.pending].filter((c) => c.recipe === m.recipe);
-      const drift = mode === 'drift' ? pending.length > 0 : host.pending.some((c) => c.recipe === m.recipe);
+      const of = (list: typeof host.changes) =>
+        list.filter((c) => c.recipe === m.recipe).map((c) => c.summary);
+      // drift: every planned change is pending; apply: the deferred ones are, the rest were applied
+      const pending = mode === 'drift' ? [...of(host.changes), ...of(host.pending)] : of(host.pending);
+      const applied = mode === 'apply' && host.status === 'changed' ? of(host.changes) : [];
       recipes[m.recipe] = {
-        drift,
+        drift: pending.length > 0,
         ...(m.digest ? { digest: m.digest } : {}),
-        changes: pending.map((c) => c.summary),
+        changes: pending,
+        ...(applied.length ? { applied } : {}),
       };
     }
     return {

@@ -7,7 +7,7 @@ import { spawnSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { labSh, readState, reset, stop } from './lab.js';
+import { clientFiles, labSh, readState, reset, stop } from './lab.js';
 import { labInventoryFile, rpctl, scratch } from './rpctl.js';
 
 const names = readState()!.appliances.map((a) => a.name);
@@ -40,10 +40,32 @@ const MANAGED_FILES: ManagedFile[] = [
         'cd /tmp && openssl req -x509 -newkey rsa:2048 -nodes -days 30 -subj /CN=tampered -keyout k.pem -out c.pem 2>/dev/null && cat c.pem k.pem > /etc/nginx/ssl/pexip.pem && rm k.pem c.pem',
       ),
   },
+  {
+    recipe: 'turn-credentials',
+    path: '/etc/turnuserdb.conf',
+    tamper: (host) =>
+      labSh(
+        host,
+        'turnadmin -a -b /etc/turnuserdb.conf -u pexip -r lab.example.com -p tampered-pw >/dev/null 2>&1',
+      ),
+  },
+  {
+    recipe: 'turn-nat',
+    path: '/etc/turnserver.conf',
+    tamper: (host) => labSh(host, 'echo external-ip=203.0.113.9 >> /etc/turnserver.conf'),
+  },
+  {
+    recipe: 'fail2ban',
+    path: '/etc/fail2ban/jail.local',
+    tamper: (host) => labSh(host, "sed -i 's/^maxretry = 10$/maxretry = 3/' /etc/fail2ban/jail.local"),
+  },
 ];
 
-/** The lab inventory, plus each appliance's current pexip.pem as its desired certificate. */
-function inventoryWithCertificates(): string {
+/**
+ * The lab inventory managing every recipe at the values the lab appliances have: each appliance's
+ * current pexip.pem, the lab's TURN user, no external-ip, fail2ban as shipped.
+ */
+function inventoryManagingEverything(): string {
   const pems = new Map(
     names.map((name) => {
       const path = join(scratch, `${name}-pexip.pem`);
@@ -52,7 +74,14 @@ function inventoryWithCertificates(): string {
     }),
   );
   return labInventoryFile((doc) => {
-    for (const name of names) doc.appliances[name].certificate = { pem: `file:${pems.get(name)}` };
+    for (const name of names) {
+      doc.appliances[name].certificate = { pem: `file:${pems.get(name)}` };
+      doc.appliances[name].turn = {
+        credentials: { username: 'pexip', password: `file:${clientFiles().turnPasswordFile}` },
+        externalIp: null,
+      };
+      doc.appliances[name].fail2ban = { enabled: false, bantime: 300, findtime: 300, maxretry: 10 };
+    }
   });
 }
 
@@ -107,7 +136,7 @@ describe('rpctl drift', () => {
   let inventory: string;
   beforeAll(async () => {
     await reset(names);
-    inventory = inventoryWithCertificates();
+    inventory = inventoryManagingEverything();
   });
   afterAll(async () => {
     await reset(names);

@@ -144,6 +144,7 @@ describe.each([
         summary: 'enable fail2ban (update-rc.d fail2ban enable, /etc/init.d/fail2ban restart)',
         disruptive: false,
         deferred: false,
+        kind: 'intentional', // the inventory asked for it (not drift being corrected)
       },
     ]);
     expect(bootLinks(host)).toBe('S01fail2ban');

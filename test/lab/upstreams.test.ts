@@ -115,10 +115,12 @@ describe('upstreams recipe', () => {
       '-c',
       'for i in $(seq 20000); do if ! flock -n /run/lock/rpctl.apply.lock true 2>/dev/null; then pkill -KILL -f "[s]shd: pexip"; echo killed; exit 0; fi; done; echo missed',
     ]);
+    // listen for its exit now: it may well exit before the apply returns
+    const killerDone = new Promise((r) => killer.once('exit', r));
     let killed = '';
     killer.stdout?.on('data', (d: Buffer) => (killed += d.toString()));
     const cut = await rpctl(['apply', '-i', inventory, '--limit', name, '--yes', '--format', 'json']);
-    await new Promise((r) => killer.once('exit', r));
+    await killerDone;
     expect(killed.trim()).toBe('killed');
     expect(cut.code).toBe(1);
     // The appliance finishes (or restores) by itself: wait for its apply to let go of the lock and

@@ -206,7 +206,8 @@ async function run(target: InstallTarget, ctx: InstallContext, outcome: InstallO
     );
 
   log('rebooting; waiting for SSH');
-  const after = await reconnect(target, ctx, asNew, keys.length > 0, applied);
+  const { session: after, hostKey } = await reconnect(target, ctx, asNew, keys.length > 0, applied);
+  if (hostKey) outcome.hostKey = hostKey;
   log('back up; planning with every recipe');
   outcome.plan = await ctx.verify(asNew, after);
   if (outcome.plan.status === 'failed' || outcome.plan.status === 'unreachable')

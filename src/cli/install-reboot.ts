@@ -39,6 +39,8 @@ export interface HostKeyChange {
   recordedIn: string;
   /** old keys still trusted through lines that name other hosts too */
   stillTrusted?: string[];
+  /** recorded on --accept-regenerated-host-key, not learnt over the verified session */
+  acceptedOnFlag?: boolean;
 }
 
 const describe = (key: PublicKey) => `${key.keyType} ${fingerprint(key.keyBlob)}`;
@@ -55,7 +57,8 @@ export function parsePublicKeys(text: string): PublicKey[] {
 
 /** The appliance's host keys as its sshd will serve them after the reboot (public halves only). */
 export async function readHostKeys(session: HostSession): Promise<PublicKey[]> {
-  const result = await session.exec(sh`cat /etc/ssh/ssh_host_*_key.pub`, { timeoutMs: 5000 });
+  // As root: an image may keep even the public halves to root.
+  const result = await session.exec(sh`cat /etc/ssh/ssh_host_*_key.pub`, { sudo: true, timeoutMs: 5000 });
   return parsePublicKeys(result.stdout.toString('utf8'));
 }
 
@@ -145,18 +148,22 @@ export async function reconnectAfterReboot(
   );
 }
 
-/** Connect after the reboot; a changed host key is refused unless --accept-regenerated-host-key. */
+/**
+ * Connect after the reboot. A host key other than the recorded one is refused, unless
+ * --accept-regenerated-host-key: then this host's old entries go and the offered key is recorded
+ * (`hostKey` says which, both fingerprints).
+ */
 export async function reconnect(
   target: InstallTarget,
   ctx: InstallContext,
   asNew: ApplianceConfig,
   keysKnown: boolean,
   applied: string,
-): Promise<HostSession> {
+): Promise<{ session: HostSession; hostKey?: HostKeyChange }> {
   const { name } = target.appliance;
-  const attempt = () => reconnectAfterReboot(() => ctx.connect(asNew), { timeoutMs: target.rebootTimeoutMs });
+  const timeout = { timeoutMs: target.rebootTimeoutMs };
   try {
-    return await attempt();
+    return { session: await reconnectAfterReboot(() => ctx.connect(asNew), timeout) };
   } catch (err) {
     if (!(err instanceof HostError && err.reason === 'host-key-mismatch')) {
       const message =
@@ -168,20 +175,26 @@ export async function reconnect(
     if (!ctx.acceptRegeneratedHostKey) {
       const why = keysKnown
         ? 'it is not the key the wizard generated'
-        : 'the new keys could not be read before the reboot';
+        : 'the keys the wizard generated could not be read before the reboot';
       throw new InstallFailure(
         'host-key-mismatch',
-        `${err.message}; ${why}. Verify the fingerprint on the appliance's console, then rerun with --accept-regenerated-host-key to record it for this host`,
-        `${applied}; rpctl did not log in again`,
+        `${err.message}; ${why}. Check the offered key on the appliance's console before trusting it (--accept-regenerated-host-key records it during an install)`,
+        `${applied}; rpctl did not log in again, and known_hosts still has the old key`,
       );
     }
-    const forgotten = forgetHostKeys(target.appliance);
+    const before = forgetHostKeys(target.appliance);
+    const session = await reconnectAfterReboot(() => ctx.connect(asNew, { acceptNewHostKey: true }), timeout);
+    const after = knownKeys(target.appliance);
+    const hostKey = {
+      before,
+      after: after.map((k) => `${k.keyType} ${k.fingerprint}`),
+      recordedIn: after[0]?.file ?? '',
+      acceptedOnFlag: true,
+    };
     ctx.log(
       name,
-      `--accept-regenerated-host-key: removed ${forgotten.join(', ')} from known_hosts; recording the key the appliance offers`,
+      `--accept-regenerated-host-key: replaced ${before.join(', ')} with the offered ${hostKey.after.join(', ')} in ${hostKey.recordedIn}`,
     );
-    return reconnectAfterReboot(() => ctx.connect(asNew, { acceptNewHostKey: true }), {
-      timeoutMs: target.rebootTimeoutMs,
-    });
+    return { session, hostKey };
   }
 }

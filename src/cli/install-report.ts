@@ -66,7 +66,7 @@ function block(o: InstallOutcome, width: number): string {
     lines.push(`installed in ${seconds(o.durationMs)}: ${password}${answers}`);
     if (o.hostKey)
       lines.push(
-        `host key regenerated: ${o.hostKey.before.join(', ') || '(none known)'} -> ${o.hostKey.after.join(', ')} (recorded in ${o.hostKey.recordedIn})`,
+        `host key regenerated: ${o.hostKey.before.join(', ') || '(none known)'} -> ${o.hostKey.after.join(', ')} (recorded in ${o.hostKey.recordedIn}${o.hostKey.acceptedOnFlag ? ', as offered after the reboot: --accept-regenerated-host-key' : ''})`,
       );
     for (const old of o.hostKey?.stillTrusted ?? [])
       lines.push(

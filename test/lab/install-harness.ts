@@ -127,7 +127,7 @@ export interface InstallReport {
     durationMs: number;
     passwordChanged: boolean;
     answered: { step?: string; question: string; answer: string; usedDefault: boolean; from: string }[];
-    hostKey?: { before: string[]; after: string[]; recordedIn: string };
+    hostKey?: { before: string[]; after: string[]; recordedIn: string; acceptedOnFlag?: boolean };
     plan?: { status: string; changes: unknown[] };
     error?: { reason: string; message: string };
     state?: string;

@@ -4,6 +4,8 @@
  * one with two; a rerun; a value the wizard refuses and a question rpctl does not know; and the
  * passwords nowhere. The appliances are rebuilt as installed at the end.
  */
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as files from './files.js';
 import {
@@ -55,6 +57,29 @@ afterAll(async () => {
 }, 300_000);
 
 describe('rpctl install', () => {
+  it('a new password the appliance would refuse: exit 3 before any appliance is contacted', async () => {
+    const weak = join(scratch, 'weak-password');
+    writeFileSync(weak, 'pexipnew1\n', { mode: 0o600 }); // 2 of the 4 character classes
+    const { inventory } = installInventory(
+      secrets,
+      { [single]: singleNicInstall(single), [dual]: dualNicInstall(dual) },
+      {
+        edit: (doc) => {
+          for (const name of [single, dual]) doc.appliances[name].install.newPassword = `file:${weak}`;
+        },
+      },
+    );
+    const sshdLines = (name: string) => labSh(name, 'grep -c sshd /var/log/auth.log || true').trim();
+    const before = [single, dual].map(sshdLines);
+    const result = await install(['-i', inventory, '--limit', `${single},${dual}`]);
+    expect(result).toMatchObject({ code: 3, stdout: '' });
+    expect(result.stderr).toContain(
+      `${single}: the new password (file:${weak}) does not meet the appliance's policy: it has 2 of the 4 character classes`,
+    );
+    expect([single, dual].map(sshdLines)).toEqual(before); // sshd saw no connection at all
+    expect(labSh(single, 'chage -l pexip')).toMatch(/Last password change\s*:\s*password must be changed/);
+  });
+
   it('installs a fresh single-NIC and a fresh dual-NIC appliance unattended, in parallel; plan then reports 0 changes', async () => {
     const { inventory, knownHosts } = installInventory(
       secrets,
@@ -213,6 +238,52 @@ describe('rpctl install', () => {
       /Enable IPv6 on nic0\? \(Yes\/No\)\nPress \[ENTER\] to use the default value: No\n> \^C\nAborted: nothing was saved or applied\./,
     );
     expect(exists(single, PEXIP_JSON)).toBe(false);
+  });
+
+  it('host keys made only as the appliance boots: refused after the reboot unless --accept-regenerated-host-key', async () => {
+    // The wizard removes the keys and the appliance makes new ones at boot: rpctl cannot read them first.
+    await freshAppliances([single], { [single]: { hostKeysAtBoot: true } });
+    const first = installInventory(secrets, { [single]: singleNicInstall(single) });
+    const knownBefore = readText(first.knownHosts);
+    const refused = await install(['-i', first.inventory, '--limit', single]);
+    expect(refused.code, refused.stderr).toBe(1);
+    const [host] = report(refused.stdout).hosts;
+    expect(host!.error?.reason).toBe('host-key-mismatch');
+    expect(host!.error?.message).toContain(
+      'the keys the wizard generated could not be read before the reboot. Check the offered key',
+    );
+    expect(host!.state).toBe(
+      'the wizard saved and applied the configuration and rebooted the appliance; rpctl did not log in again, and known_hosts still has the old key',
+    );
+    expect(readText(first.knownHosts)).toBe(knownBefore);
+    expect(exists(single, PEXIP_JSON)).toBe(true); // as the state says: installed
+
+    // With the flag (after checking the key on the console), the offered key replaces the old one.
+    await freshAppliances([single], { [single]: { hostKeysAtBoot: true } });
+    const second = installInventory(secrets, { [single]: singleNicInstall(single) });
+    const oldLines = readText(second.knownHosts)
+      .split('\n')
+      .filter((line) => line.startsWith(`${spec(single).address} `));
+    expect(oldLines.length).toBeGreaterThan(0);
+    const accepted = await install([
+      '-i',
+      second.inventory,
+      '--limit',
+      single,
+      '--accept-regenerated-host-key',
+    ]);
+    expect(accepted.code, accepted.stdout + accepted.stderr).toBe(0);
+    const [done] = report(accepted.stdout).hosts;
+    expect(done).toMatchObject({
+      status: 'installed',
+      hostKey: { acceptedOnFlag: true, recordedIn: second.knownHosts },
+      plan: { status: 'in-sync' },
+    });
+    expect(done!.hostKey!.before.length).toBeGreaterThan(0);
+    const known = readText(second.knownHosts);
+    expect(known).toContain(`${spec(single).address} ${hostKey(single)}`);
+    for (const line of oldLines) expect(known).not.toContain(line);
+    expect(accepted.stderr).toContain(`${single}: --accept-regenerated-host-key: replaced `);
   });
 
   it('never shows a password: output, transcripts, state files, local command lines', () => {

@@ -12,3 +12,7 @@ printf 'NAME=%s\nADDRESS=%s\nGENERATION=%s\nNETWORKED=%s\n' \
   "$NAME" "$ADDRESS" "$GENERATION" "$NETWORKED" > /run/rpctl-lab/appliance.env
 # Written by the wizard: the appliance's own services (their rc2.d links say which are enabled).
 if [ -s /etc/rpctl-lab/services ]; then SERVICES=$(cat /etc/rpctl-lab/services); fi
+# Host keys removed by the wizard (its hostKeysAtBoot setting) are made now, before sshd starts.
+for kind in ed25519 ecdsa; do
+  [ -e "/etc/ssh/ssh_host_${kind}_key" ] || ssh-keygen -q -t "$kind" -N '' -f "/etc/ssh/ssh_host_${kind}_key"
+done

@@ -12,6 +12,8 @@ Lab settings, /etc/rpctl-lab/wizard.json (written by the lab tests, all optional
   dns                  DNS servers found in resolv.conf (default: none, so the wizard offers 8.8.8.8, 8.8.4.4)
   extraQuestion        a yes/no question asked in a step of its own after NTP (a newer wizard's question)
   rebootDelaySeconds   pause between "Rebooting." and the reboot (default 5, as the real wizard)
+  hostKeysAtBoot       true: the wizard removes the SSH host keys and the appliance makes new ones
+                       as it boots, so they cannot be read before the reboot
 """
 
 import base64
@@ -46,6 +48,7 @@ class Lab:
         self.nics = [tuple(n) for n in self.settings.get("nics") or self.default_nics()]
         self.extra_question = self.settings.get("extraQuestion")
         self.reboot_delay = float(self.settings.get("rebootDelaySeconds", 5))
+        self.host_keys_at_boot = bool(self.settings.get("hostKeysAtBoot", False))
 
     def default_nics(self):
         if self.env.get("NETWORKED") == "yes":

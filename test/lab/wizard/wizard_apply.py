@@ -71,7 +71,7 @@ def apply(config, secrets, lab):
     if certs["ssl"]:
         regenerate_ssl(fqdn)
     if certs["ssh"]:
-        regenerate_ssh_host_keys(config["hostname"])
+        regenerate_ssh_host_keys(config["hostname"], lab.host_keys_at_boot)
 
     apply_turn(config, secrets, internal["ipaddress"], external["ipaddress"], lab)
     service("fail2ban", config["enablefail2ban"])
@@ -103,13 +103,16 @@ def regenerate_ssl(fqdn):
     os.chmod(os.path.dirname(PEXIP_PEM), 0o400)
 
 
-def regenerate_ssh_host_keys(hostname):
-    """As dpkg-reconfigure openssh-server does, for the key types the lab's sshd serves."""
+def regenerate_ssh_host_keys(hostname, at_boot=False):
+    """As dpkg-reconfigure openssh-server does, for the key types the lab's sshd serves. `at_boot`
+    (a lab setting): only remove them; the appliance makes new ones as it boots (boot-hook.sh), as
+    images with a first-boot key service do, so nobody can read them before the reboot."""
     for name in os.listdir("/etc/ssh"):
         if name.startswith("ssh_host_"):
             os.remove(os.path.join("/etc/ssh", name))
     for kind in ("ed25519", "ecdsa"):
-        run("ssh-keygen", "-q", "-t", kind, "-N", "", "-C", f"root@{hostname}", "-f", f"/etc/ssh/ssh_host_{kind}_key")
+        if not at_boot:
+            run("ssh-keygen", "-q", "-t", kind, "-N", "", "-C", f"root@{hostname}", "-f", f"/etc/ssh/ssh_host_{kind}_key")
 
 
 def apply_turn(config, secrets, internal_ip, external_ip, lab):

@@ -76,7 +76,8 @@ export function passwordPolicyProblem(password: string): string | undefined {
   if (password.length < 8) return 'it has fewer than 8 characters';
   if (classes < 3)
     return `it has ${classes} of the 4 character classes (lower, upper, digit, special), 3 are needed`;
-  if (/[\n\r]/.test(password)) return 'it contains a line break';
+  // Typed on a terminal: a control character would edit the line or signal the program.
+  if (/[\x00-\x1f\x7f]/.test(password)) return 'it contains a line break or another control character';
   return undefined;
 }
 

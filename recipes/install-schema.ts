@@ -98,7 +98,8 @@ const snmpText = (longest: number, what: string) =>
   z
     .string()
     .max(longest, `the wizard takes at most ${longest} characters`)
-    .regex(/^[^\n\r\t]*$/, 'one line')
+    // typed on the wizard's terminal: no line breaks, no characters that edit the line or signal
+    .regex(/^[^\x00-\x1f\x7f]*$/, 'one line without control characters')
     .optional()
     .meta({ description: what });
 

@@ -14,9 +14,17 @@
 import type { Conversation, Turn } from '../src/engine/conversation.js';
 import type { SecretRef } from '../src/inventory/model.js';
 import { describeSecretRef } from '../src/inventory/secrets.js';
+import { sh } from '../src/transport/shell.js';
 import type { WizardAnswers } from './install-answers.js';
 import { type Answer, type AnswerState, answerQuestion } from './install-questions.js';
 import { readWizardScreen, type StepHeader } from './install-screen.js';
+
+/** pexip's password on a freshly deployed appliance (the 000 guide), expired on delivery. */
+export const FACTORY_PASSWORD = 'PEXIP';
+/** The wizard's saved answers, in pexip's home: ~/.profile starts the wizard while it is missing. */
+export const WIZARD_CONFIG_JSON = '.reverseproxy-config.json';
+/** Reruns the wizard (it runs itself under sudo). */
+export const WIZARD_COMMAND = sh`installwizard`;
 
 export interface AnsweredQuestion {
   step?: string;

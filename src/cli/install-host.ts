@@ -13,7 +13,12 @@
  * The transcript (everything both terminals printed, secrets redacted) is written whatever happens.
  */
 import type { WizardAnswers } from '../../recipes/install-answers.js';
-import { type AnsweredQuestion, WizardConversation } from '../../recipes/install-wizard.js';
+import {
+  type AnsweredQuestion,
+  WIZARD_CONFIG_JSON as CONFIG_JSON,
+  WIZARD_COMMAND,
+  WizardConversation,
+} from '../../recipes/install-wizard.js';
 import { converse, plainText } from '../engine/conversation.js';
 import type { HostOutcome } from '../engine/run.js';
 import { HostError, oneLine } from '../errors.js';
@@ -63,8 +68,6 @@ export interface InstallOutcome {
   transcript: string;
   durationMs: number;
 }
-
-const CONFIG_JSON = '.reverseproxy-config.json';
 
 export async function installHost(target: InstallTarget, ctx: InstallContext): Promise<InstallOutcome> {
   const started = Date.now();
@@ -141,7 +144,7 @@ async function run(target: InstallTarget, ctx: InstallContext, outcome: InstallO
 
   // The first run starts the way a person's does: the login shell's ~/.profile runs the wizard.
   log(ctx.rerun ? 'running installwizard' : 'logging in: ~/.profile starts the install wizard');
-  const terminal = await session.terminal(ctx.rerun ? { command: sh`installwizard` } : {});
+  const terminal = await session.terminal(ctx.rerun ? { command: WIZARD_COMMAND } : {});
   const conversation = new WizardConversation(target.answers, ctx.secret);
   const before = ctx.rerun
     ? 'the previous configuration is unchanged'

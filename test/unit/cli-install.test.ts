@@ -16,12 +16,20 @@ const registry = { recipes, sections, baseFacts, describeFacts };
 
 /** An appliance nobody answers for (port 9 of TEST-NET-1): contact fails as exit 1, never 3. */
 function inventory(
-  options: { newPassword?: string; sudoPassword?: string; install?: boolean; initialIsNew?: boolean } = {},
+  options: {
+    newPassword?: string;
+    sudoPassword?: string;
+    install?: boolean;
+    initialIsNew?: boolean;
+    /** permissive TURN with this shared secret instead of turn.credentials */
+    sharedSecret?: string;
+  } = {},
 ) {
   const dir = tempDir();
   writeFileSync(join(dir, 'new'), `${options.newPassword ?? 'Pexip-New-1'}\n`);
   writeFileSync(join(dir, 'sudo'), `${options.sudoPassword ?? options.newPassword ?? 'Pexip-New-1'}\n`);
   writeFileSync(join(dir, 'turn'), 'Turn-Secret-1\n');
+  if (options.sharedSecret !== undefined) writeFileSync(join(dir, 'shared'), options.sharedSecret);
   const lines = [
     'defaults:',
     '  sudo: { password: file:sudo }',
@@ -32,7 +40,9 @@ function inventory(
     '    hostname: proxy',
     '    ssh: { port: 9, connectTimeout: 1, knownHosts: known_hosts }',
     '    upstreams: { nodes: [10.40.0.10] }',
-    '    turn: { credentials: { username: pexip, password: file:turn } }',
+    ...(options.sharedSecret === undefined
+      ? ['    turn: { credentials: { username: pexip, password: file:turn } }']
+      : []),
   ];
   if (options.install ?? true)
     lines.push(
@@ -41,6 +51,9 @@ function inventory(
       ...(options.initialIsNew ? ['      initialPassword: file:sudo'] : []),
       '      network: { address: 198.51.100.130/24, gateway: 198.51.100.129 }',
       '      managementNetworks: [10.0.50.0/24]',
+      ...(options.sharedSecret === undefined
+        ? []
+        : ['      turn: { mode: permissive, sharedSecret: file:shared }']),
     );
   writeFileSync(join(dir, 'inv.yaml'), `${lines.join('\n')}\n`);
   return { inv: join(dir, 'inv.yaml'), dir };
@@ -77,6 +90,12 @@ describe('rpctl install: bad input is exit 3, nothing contacted', () => {
       { sudoPassword: 'Other-Pass-9' },
       ['--limit', 'rp1'],
       'rpctl: rp1: sudo.password (file:DIR/sudo) differs from the new password (file:DIR/new); after the install they must be the same\n',
+    ],
+    [
+      'a TURN shared secret with a control character (it is typed on the wizard terminal)',
+      { sharedSecret: 'abc\x03def\n' },
+      ['--limit', 'rp1'],
+      'rpctl: rp1: install.turn.sharedSecret (file:DIR/shared): the shared secret must not contain control characters or newlines\n',
     ],
     [
       'no install section',

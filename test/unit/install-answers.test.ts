@@ -10,6 +10,7 @@ import {
   prefixToNetmask,
   wizardAnswers,
 } from '../../recipes/install-answers.js';
+import { installSection } from '../../recipes/install-schema.js';
 import { bufferIo } from '../../src/cli/io.js';
 import { loadInventory } from '../../src/inventory/load.js';
 import { applianceToInstall, GUIDE_INSTALL } from './install-fixtures.js';
@@ -34,6 +35,21 @@ describe("passwordPolicyProblem: the appliance's policy, checked locally", () =>
     );
     expect(passwordPolicyProblem('Ab1-')).toBe('it has fewer than 8 characters');
     expect(passwordPolicyProblem('Abcdefg-')).toBeUndefined();
+  });
+
+  it('refuses control characters: typed on a terminal, they would edit the line or signal the program', () => {
+    for (const bad of ['Pexip-New-1\n', 'Pexip\x03New-1', 'Pexip\x15New-1', 'Pexip-New-1\x7f'])
+      expect(passwordPolicyProblem(bad)).toBe('it contains a line break or another control character');
+  });
+});
+
+describe('the install section', () => {
+  it('SNMP texts are one line without control characters (they are typed on the wizard terminal)', () => {
+    const parse = (location: string) =>
+      installSection.safeParse({ ...GUIDE_INSTALL, snmp: { location } }).error?.issues[0]?.message;
+    expect(parse('DC1, row 4')).toBeUndefined();
+    for (const bad of ['DC1\nrow 4', 'DC1\x03', 'DC1\x1b[A', 'DC1\trow'])
+      expect(parse(bad)).toBe('one line without control characters');
   });
 });
 

@@ -18,6 +18,8 @@ import {
   wizardAnswers,
 } from '../../../recipes/install-answers.js';
 import type { InstallSection } from '../../../recipes/install-schema.js';
+import { FACTORY_PASSWORD } from '../../../recipes/install-wizard.js';
+import { turnPasswordProblem } from '../../../recipes/turn-schema.js';
 import { newRunId } from '../../engine/host.js';
 import { runFleet } from '../../engine/run.js';
 import { defaultProbes } from '../../engine/verify.js';
@@ -32,8 +34,6 @@ import { installExitCode, installReport, renderInstall } from '../install-report
 import type { CommandContext, CommandModule } from '../program.js';
 import { DEFAULT_HANDSHAKES, parseCount, parseFormat } from '../run-options.js';
 
-/** The password of a freshly deployed appliance (the 000 guide), expired on delivery. */
-export const FACTORY_PASSWORD = 'PEXIP';
 const FORMATS = ['text', 'json'] as const;
 const DEFAULT_INSTALL_CONCURRENCY = 20;
 const DEFAULT_REBOOT_TIMEOUT_S = 300;
@@ -68,6 +68,14 @@ function target(
     throw new InputError(
       `${name}: the new password (${where}) does not meet the appliance's policy: ${problem}`,
     );
+  if (answers.turn && answers.turn.mode === 'permissive') {
+    const shared = answers.turn.sharedSecret;
+    const sharedProblem = turnPasswordProblem(secret(shared));
+    if (sharedProblem)
+      throw new InputError(
+        `${name}: install.turn.sharedSecret (${describeSecretRef(shared)}): ${sharedProblem.replace('TURN password', 'shared secret')}`,
+      );
+  }
   if (secret(newPassword) === secret(initialPassword))
     throw new InputError(`${name}: the new password (${where}) is the initial password`);
   for (const [field, ref] of [

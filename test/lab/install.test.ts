@@ -114,6 +114,8 @@ describe('rpctl install', () => {
     expect(questions(dual)).toContain('Which is the internal-facing network interface? (nic0/nic1)');
     expect(questions(dual)).toContain('Add another custom network route for nic0? (Yes/No)');
     expect(questions(single)).not.toContain('Do you want to configure Dual NIC? (Yes/No)');
+    // in parallel: the run took less than the two installs one after the other would
+    expect(run.ms).toBeLessThan(hosts.reduce((sum, h) => sum + h.durationMs, 0));
     console.log(
       `install, 2 appliances in parallel: ${(run.ms / 1000).toFixed(1)} s wall; per appliance ${hosts.map((h) => `${h.name} ${(h.durationMs / 1000).toFixed(1)} s`).join(', ')} (the wizard waits 5 s before its reboot)`,
     );

@@ -29,7 +29,13 @@ import { sh } from '../transport/shell.js';
 import { TerminalWaitError } from '../transport/terminal.js';
 import type { HostSession } from '../transport/types.js';
 import { changePassword, InstallFailure, withPassword } from './install-login.js';
-import { type HostKeyChange, readHostKeys, reconnect, recordHostKeys } from './install-reboot.js';
+import {
+  bootIdentity,
+  type HostKeyChange,
+  readHostKeys,
+  reconnect,
+  recordHostKeys,
+} from './install-reboot.js';
 
 export interface InstallTarget {
   appliance: ApplianceConfig;
@@ -113,11 +119,14 @@ async function run(target: InstallTarget, ctx: InstallContext, outcome: InstallO
   if (!ctx.rerun) outcome.passwordChanged = await changePassword(target, ctx, screens, log);
   const session = await ctx.connect(asNew);
   let installed: boolean;
+  let bootBefore: string | undefined;
   try {
     const check = await session.exec(sh`test -e ${CONFIG_JSON} && echo installed || echo fresh`, {
       timeoutMs: 10_000,
     });
     installed = check.stdout.toString().trim() === 'installed';
+    // to tell the rebooted appliance from this boot, which may linger after the wizard's session
+    bootBefore = await bootIdentity(session);
   } catch (err) {
     await session.close();
     throw err;
@@ -199,6 +208,9 @@ async function run(target: InstallTarget, ctx: InstallContext, outcome: InstallO
     sleep(target.rebootTimeoutMs).then(() => false),
   ]);
   screens.push(terminal.output());
+  // The wizard's session can end (its `reboot` returned) before the system goes down: let the
+  // connection drop with the old sshd first (bounded), so the next one reaches the new boot.
+  await Promise.race([session.whenClosed(), sleep(Math.min(GOING_DOWN_MS, target.rebootTimeoutMs))]);
   await session.close();
   const applied = 'the wizard saved and applied the configuration and rebooted the appliance';
   if (!rebooted)
@@ -209,7 +221,14 @@ async function run(target: InstallTarget, ctx: InstallContext, outcome: InstallO
     );
 
   log('rebooting; waiting for SSH');
-  const { session: after, hostKey } = await reconnect(target, ctx, asNew, keys.length > 0, applied);
+  const { session: after, hostKey } = await reconnect(
+    target,
+    ctx,
+    asNew,
+    keys.length > 0,
+    applied,
+    bootBefore,
+  );
   if (hostKey) outcome.hostKey = hostKey;
   log('back up; planning with every recipe');
   outcome.plan = await ctx.verify(asNew, after);
@@ -228,5 +247,8 @@ async function configSaved(session: HostSession): Promise<boolean> {
     .catch(() => undefined);
   return check?.stdout.toString().trim() === 'saved';
 }
+
+/** The longest wait for the connection of the wizard's session to drop as the appliance goes down. */
+const GOING_DOWN_MS = 60_000;
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms).unref());

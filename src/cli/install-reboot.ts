@@ -122,19 +122,45 @@ export function forgetHostKeys(appliance: ApplianceConfig): string[] {
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-// Worth another try while the appliance boots: nothing listens yet, or sshd is starting.
-const TRANSIENT = new Set(['unreachable', 'handshake', 'connection', 'timeout']);
+/**
+ * What tells one boot of a host from the next: the kernel's boot id, and PID 1's start time (a
+ * container's reboot, as in the lab, keeps the kernel). Read-only, no sudo.
+ */
+const BOOT_IDENTITY = sh`cat /proc/sys/kernel/random/boot_id && cut -d ' ' -f 22 /proc/1/stat`;
 
-/** Connect again once the appliance is back; transient failures are retried until the deadline. */
+/** The host's boot identity, or undefined when it cannot be read (then boots are not told apart). */
+export async function bootIdentity(session: HostSession): Promise<string | undefined> {
+  const result = await session.exec(BOOT_IDENTITY, { timeoutMs: 10_000 });
+  const text = result.stdout.toString('utf8').trim().replace(/\s+/g, ' ');
+  return result.code === 0 && /^\S+ \d+$/.test(text) ? text : undefined;
+}
+
+// Worth another try while the appliance boots: nothing listens yet, or sshd is starting; or the
+// connection reached the system that was going down.
+const TRANSIENT = new Set(['unreachable', 'handshake', 'connection', 'timeout', 'still-going-down']);
+
+/**
+ * Connect again once the appliance is back; transient failures are retried until the deadline.
+ * With `bootBefore`, a session on that same boot (the old system, not yet down) is closed and
+ * retried: the reboot may come a moment after the wizard's session ended.
+ */
 export async function reconnectAfterReboot(
   connect: () => Promise<HostSession>,
-  options: { timeoutMs: number; intervalMs?: number },
+  options: { timeoutMs: number; intervalMs?: number; bootBefore?: string },
 ): Promise<HostSession> {
   const deadline = Date.now() + options.timeoutMs;
   let last: unknown;
   while (Date.now() < deadline) {
     try {
-      return await connect();
+      const session = await connect();
+      if (options.bootBefore === undefined) return session;
+      try {
+        if ((await bootIdentity(session)) !== options.bootBefore) return session;
+        throw new HostError('still-going-down', 'it answered, but had not rebooted yet');
+      } catch (err) {
+        await session.close().catch(() => {});
+        throw err;
+      }
     } catch (err) {
       if (!(err instanceof HostError) || !TRANSIENT.has(err.reason)) throw err;
       last = err;
@@ -159,9 +185,10 @@ export async function reconnect(
   asNew: ApplianceConfig,
   keysKnown: boolean,
   applied: string,
+  bootBefore: string | undefined,
 ): Promise<{ session: HostSession; hostKey?: HostKeyChange }> {
   const { name } = target.appliance;
-  const timeout = { timeoutMs: target.rebootTimeoutMs };
+  const timeout = { timeoutMs: target.rebootTimeoutMs, ...(bootBefore ? { bootBefore } : {}) };
   try {
     return { session: await reconnectAfterReboot(() => ctx.connect(asNew), timeout) };
   } catch (err) {

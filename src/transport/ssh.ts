@@ -220,6 +220,10 @@ class SshSession implements HostSession {
     return openTerminal(this.ctx, options);
   }
 
+  whenClosed(): Promise<void> {
+    return this.ended;
+  }
+
   close(): Promise<void> {
     this.closing ??= (async () => {
       if (!this.lost) {

@@ -76,5 +76,7 @@ export interface HostSession {
    */
   terminal(options?: TerminalOptions): Promise<Terminal>;
   readonly stats: SessionStats;
+  /** resolves once the connection has closed, from either side (e.g. the host went down) */
+  whenClosed(): Promise<void>;
   close(): Promise<void>;
 }

@@ -152,7 +152,7 @@ describe('rpctl install', () => {
     expect(labExec(single, ['service', 'fail2ban', 'status']).status).not.toBe(0);
   });
 
-  it('a rerun keeps the saved answers where the inventory agrees, and changes the others', async () => {
+  it('a rerun keeps the saved answers where the inventory agrees, and changes the others; it waits for the real reboot', async () => {
     const changed = { ...singleNicInstall(single), dns: ['127.0.0.53', '127.0.0.54'] };
     const { inventory } = installInventory(
       secrets,
@@ -161,8 +161,14 @@ describe('rpctl install', () => {
     );
     const pem = labSh(single, 'sha256sum /etc/nginx/ssl/pexip.pem');
     const key = hostKey(single);
+    // The reboot lags behind the wizard's end (as systemd's): its session ends while the appliance
+    // is still up on the old boot, which rpctl must not take for the rebooted one.
+    wizardSettings(single, { rebootLagSeconds: 3 });
+    const startedAt = Math.floor(Date.now() / 1000);
     const result = await install(['-i', inventory, '--limit', single, '--rerun', '--yes']);
     expect(result.code, result.stdout + result.stderr).toBe(0);
+    // when rpctl has planned and returned, the appliance has rebooted (it wrote `ready` as it booted)
+    expect(Number(labSh(single, 'cat /run/.lab-dir/ready'))).toBeGreaterThanOrEqual(startedAt);
     const [host] = report(result.stdout).hosts;
     const byQuestion = new Map(host!.answered.map((a) => [a.question, a]));
     for (const question of [

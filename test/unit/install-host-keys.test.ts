@@ -6,7 +6,12 @@ import { randomBytes } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { parsePublicKeys, reconnectAfterReboot, recordHostKeys } from '../../src/cli/install-reboot.js';
+import {
+  bootIdentity,
+  parsePublicKeys,
+  reconnectAfterReboot,
+  recordHostKeys,
+} from '../../src/cli/install-reboot.js';
 import { HostError } from '../../src/errors.js';
 import { fingerprint, KnownHosts } from '../../src/transport/known-hosts.js';
 import { removeHostEntries } from '../../src/transport/known-hosts-edit.js';
@@ -92,6 +97,43 @@ describe('reconnectAfterReboot', () => {
     const mismatch = () => Promise.reject(new HostError('host-key-mismatch', 'rp1: host key mismatch'));
     await expect(reconnectAfterReboot(mismatch, { timeoutMs: 1000, intervalMs: 5 })).rejects.toThrow(
       'host key mismatch',
+    );
+  });
+
+  it('with the boot before the reboot: a session on that boot (going down, not yet gone) is closed and retried', async () => {
+    const boots = ['3f1c boot-a\n7', '3f1c boot-a\n7', '9e2d boot-b\n5'];
+    const closed: number[] = [];
+    let attempts = 0;
+    const connect = async () => {
+      const n = attempts++;
+      const stdout = Buffer.from(`${boots[n]!.replace(' ', '-')}\n`);
+      return {
+        name: 'rp1',
+        exec: async () => ({ code: 0, stdout, stderr: Buffer.alloc(0) }),
+        close: async () => {
+          closed.push(n);
+        },
+      } as unknown as HostSession;
+    };
+    const session = await reconnectAfterReboot(connect, {
+      timeoutMs: 2000,
+      intervalMs: 5,
+      bootBefore: '3f1c-boot-a 7',
+    });
+    expect(attempts).toBe(3);
+    expect(closed).toEqual([0, 1]);
+    expect(await bootIdentity(session)).toBe('9e2d-boot-b 5');
+
+    const never = async () =>
+      ({
+        name: 'rp1',
+        exec: async () => ({ code: 0, stdout: Buffer.from('3f1c-boot-a\n7\n'), stderr: Buffer.alloc(0) }),
+        close: async () => {},
+      }) as unknown as HostSession;
+    await expect(
+      reconnectAfterReboot(never, { timeoutMs: 30, intervalMs: 5, bootBefore: '3f1c-boot-a 7' }),
+    ).rejects.toThrow(
+      'did not come back within 0.03 s of the reboot; last attempt: it answered, but had not rebooted yet',
     );
   });
 });

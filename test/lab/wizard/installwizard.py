@@ -12,6 +12,8 @@ Lab settings, /etc/rpctl-lab/wizard.json (written by the lab tests, all optional
   dns                  DNS servers found in resolv.conf (default: none, so the wizard offers 8.8.8.8, 8.8.4.4)
   extraQuestion        a yes/no question asked in a step of its own after NTP (a newer wizard's question)
   rebootDelaySeconds   pause between "Rebooting." and the reboot (default 5, as the real wizard)
+  rebootLagSeconds     the reboot command returns at once and the appliance goes down this much later
+                       (as systemd's does), so the wizard's session may end before the reboot
   hostKeysAtBoot       true: the wizard removes the SSH host keys and the appliance makes new ones
                        as it boots, so they cannot be read before the reboot
 """
@@ -20,6 +22,7 @@ import base64
 import json
 import os
 import signal
+import subprocess
 import sys
 import time
 
@@ -48,6 +51,7 @@ class Lab:
         self.nics = [tuple(n) for n in self.settings.get("nics") or self.default_nics()]
         self.extra_question = self.settings.get("extraQuestion")
         self.reboot_delay = float(self.settings.get("rebootDelaySeconds", 5))
+        self.reboot_lag = float(self.settings.get("rebootLagSeconds", 0))
         self.host_keys_at_boot = bool(self.settings.get("hostKeysAtBoot", False))
 
     def default_nics(self):
@@ -170,6 +174,17 @@ def main():
     print("\nRebooting.\n", flush=True)
     time.sleep(lab.reboot_delay)
     # The lab appliance's own reboot (test/lab/bin/lab-reboot), never the host's /sbin/reboot.
+    if lab.reboot_lag > 0:
+        # As `systemctl reboot` does: the command returns (and the wizard's session may end) while
+        # the system is still up; it goes down a moment later.
+        subprocess.Popen(
+            ["sh", "-c", f"sleep {lab.reboot_lag}; exec /usr/local/sbin/reboot"],
+            start_new_session=True,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        return 0
     os.execv("/usr/local/sbin/reboot", ["reboot"])
 
 

@@ -108,6 +108,11 @@ describe('rpctl install', () => {
       // the wizard regenerated the host keys; the new ones replaced the old in this known_hosts
       expect(host.hostKey?.recordedIn).toBe(knownHosts);
       expect(readText(knownHosts)).toContain(`${spec(host.name).address} ${hostKey(host.name)}`);
+      // the transcript: the TURN password the wizard echoes is redacted
+      const transcript = readText(host.transcript);
+      seen.push(transcript);
+      expect(transcript).toMatch(/\nTURN password \(will be displayed onscreen\)\?\n> \[REDACTED\]\n/);
+      expect(transcript).toMatch(/\nRebooting\.\n/);
     }
     expect([single, dual].map(hostKey)).not.toEqual(keysBefore);
     const questions = (name: string) => hosts.find((h) => h.name === name)!.answered.map((a) => a.question);

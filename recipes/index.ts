@@ -7,6 +7,7 @@ import { applianceFacts } from './appliance.js';
 import { certificateInventorySection, certificateRecipe } from './certificate.js';
 import { describeFacts, reportFactSpec } from './facts-report.js';
 import { fail2banInventorySection, fail2banRecipe } from './fail2ban.js';
+import { installInventorySection } from './install-schema.js';
 import { networkInventorySection } from './network-schema.js';
 import { secondNicRecipe } from './second-nic.js';
 import { turnCredentialsRecipe } from './turn-credentials.js';
@@ -32,6 +33,7 @@ export const sections: InventorySection[] = [
   turnInventorySection,
   fail2banInventorySection,
   networkInventorySection,
+  installInventorySection,
 ];
 export const baseFacts = reportFactSpec;
 export { describeFacts };

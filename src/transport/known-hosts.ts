@@ -149,7 +149,8 @@ function loadFile(path: string): ParsedFile {
   return parsed;
 }
 
-function entryMatches(entry: KnownHostEntry, name: string): boolean {
+/** Whether an entry's host field matches `name` (a knownHostsName), plain or hashed. */
+export function entryMatches(entry: KnownHostEntry, name: string): boolean {
   if (entry.host.kind === 'patterns') return matchPatternList(name, entry.host.patterns) === 'match';
   const digest = hashHostName(entry.host.salt, name);
   return digest.length === entry.host.hash.length && timingSafeEqual(digest, entry.host.hash);
@@ -268,4 +269,9 @@ export function appendKnownHost(
     matches: new Map(),
   });
   return publicKey(entry);
+}
+
+/** Drop a file's parsed entries, after it was rewritten other than by appending. */
+export function forgetParsed(file: string): void {
+  cache.delete(file);
 }

@@ -24,6 +24,7 @@ import { KnownHosts } from './known-hosts.js';
 import { type Endpoint, type Environment, environment, planConnection } from './settings.js';
 import type { ShellCommand } from './shell.js';
 import { SshConfigError } from './ssh-config.js';
+import { openTerminal, type Terminal, type TerminalOptions } from './terminal.js';
 import type { ExecOptions, ExecResult, ExecStream, HostSession, SessionStats, UploadFile } from './types.js';
 import { uploadFiles } from './upload.js';
 
@@ -213,6 +214,14 @@ class SshSession implements HostSession {
     const lost = this.lost;
     if (lost) return Promise.reject(new HostError('connection', `${this.name}: ${lost}`));
     return uploadFiles(this.connection.client, this.name, this.counters as SessionStats, dir, files);
+  }
+
+  terminal(options?: TerminalOptions): Promise<Terminal> {
+    return openTerminal(this.ctx, options);
+  }
+
+  whenClosed(): Promise<void> {
+    return this.ended;
   }
 
   close(): Promise<void> {

@@ -3,6 +3,7 @@
  * src/transport/ssh.ts: one connection per host per run, every exec and upload on it.
  */
 import type { ShellCommand } from './shell.js';
+import type { Terminal, TerminalOptions } from './terminal.js';
 
 export interface ExecResult {
   /** exit status; null when the remote process died of a signal or the channel closed without one */
@@ -69,6 +70,13 @@ export interface HostSession {
    * same connection.
    */
   upload(dir: string, files: readonly UploadFile[]): Promise<void>;
+  /**
+   * A program on a pseudo-terminal (see terminal.ts): the login shell, which runs ~/.profile, or
+   * `options.command`. For console conversations: PAM's password change, an install wizard.
+   */
+  terminal(options?: TerminalOptions): Promise<Terminal>;
   readonly stats: SessionStats;
+  /** resolves once the connection has closed, from either side (e.g. the host went down) */
+  whenClosed(): Promise<void>;
   close(): Promise<void>;
 }

@@ -16,6 +16,7 @@ mkdir -p /run/lock /run/.seed /run/.lab-dir /run/.lab-tools && chmod 1777 /run/l
 # (/tmp, /var, /home, /root): reach them through /run from here on.
 mount --bind "$dir" /run/.lab-dir
 cp -a "$here/provision.sh" "$here/bin" /run/.lab-tools/
+[ -d "$here/wizard" ] && cp -a "$here/wizard" /run/.lab-tools/
 dir=/run/.lab-dir
 here=/run/.lab-tools
 cp -a "$dir/seed/." /run/.seed/
@@ -54,6 +55,9 @@ rm -rf /run/.seed
 hostname "$(cat /etc/hostname)"
 # Like a real boot: the NICs come up from the appliance's own network files.
 if [ "$NETWORKED" = yes ] && ! "$here/bin/lab-network-boot"; then echo "lab: $NAME: network configuration failed" >&2; fi
+# The lab's install wizard: /usr/local/bin/installwizard and the services it enabled.
+# shellcheck source=/dev/null
+[ -e "$here/wizard/boot-hook.sh" ] && . "$here/wizard/boot-hook.sh"
 
 running=()
 for link in /etc/rc2.d/S*; do

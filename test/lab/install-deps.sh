@@ -5,7 +5,8 @@
 set -euo pipefail
 packages=(
   openssh-server openssh-client sudo nginx-light coturn fail2ban ifupdown iproute2 netplan.io
-  openssl sqlite3 iptables procps psmisc util-linux socat python3
+  openssl sqlite3 iptables procps psmisc util-linux socat
+  python3 # the install wizard of fresh appliances (test/lab/wizard: standard library only)
   prometheus # promtool, to check the Prometheus output of rpctl drift
 )
 missing=()

@@ -413,19 +413,21 @@ function writeSeed(
   writeFile(fs, 'etc/fail2ban/action.d/rpctl-lab-record.conf', files.labBanAction);
   writeFile(fs, 'etc/fail2ban/jail.d/zz-rpctl-lab.local', files.labBanOverride);
 
+  // The image's nginx files, on both states: the install wizard only writes pexapp and pexip.pem.
+  writeFile(fs, 'etc/nginx/nginx.conf', files.nginxConf);
+  writeFile(fs, 'etc/nginx/conf.d/logging.conf', files.nginxLoggingConf);
+  writeFile(fs, 'etc/nginx/includes/pex-rewrites.conf', files.pexRewrites);
+  writeFile(fs, 'etc/ssl/certs/dhparam.pem', ensureDhParams(cfg));
+  writeFile(fs, 'var/www/404.html', files.errorPage('404 Not Found'));
+  writeFile(fs, 'var/www/50x.html', files.errorPage('Service Unavailable'));
+
   if (spec.state === 'installed') {
     writeFile(fs, 'home/pexip/.ssh/authorized_keys', client.publicKey, 0o600);
     if (spec.generation === 'v7')
       writeFile(fs, 'home/pexip/.reverseproxy-config.json', files.reverseProxyConfigJson(spec), 0o600);
-    writeFile(fs, 'etc/nginx/nginx.conf', files.nginxConf);
-    writeFile(fs, 'etc/nginx/conf.d/logging.conf', files.nginxLoggingConf);
-    writeFile(fs, 'etc/nginx/includes/pex-rewrites.conf', files.pexRewrites);
     writeFile(fs, 'etc/nginx/sites-available/pexapp', files.pexapp(spec));
     writeFile(fs, 'etc/nginx/ssl/pexip.pem', readFileSync(join(keys, 'pexip.pem'), 'utf8'), 0o400);
-    writeFile(fs, 'etc/ssl/certs/dhparam.pem', ensureDhParams(cfg));
     writeFile(fs, 'etc/turnserver.conf', files.turnserverConf(spec));
-    writeFile(fs, 'var/www/404.html', files.errorPage('404 Not Found'));
-    writeFile(fs, 'var/www/50x.html', files.errorPage('Service Unavailable'));
   }
 }
 

@@ -97,6 +97,10 @@ function session(host: FakeHost, started: () => number): HostSession {
       throw new Error('not used');
     },
     upload: async () => {},
+    terminal: async () => {
+      throw new Error('not used');
+    },
+    whenClosed: () => new Promise(() => {}),
     stats: { connections: 1, execs: 0, sftpSessions: 0, bytesSent: 0, bytesReceived: 0, handshakeMs: 1 },
     close: async () => {},
   };

@@ -26,7 +26,11 @@ function session(): HostSession {
       throw new Error('not used');
     },
     upload: async () => {},
+    terminal: async () => {
+      throw new Error('not used');
+    },
     stats: { connections: 1, execs: 0, sftpSessions: 0, bytesSent: 0, bytesReceived: 0, handshakeMs: 0 },
+    whenClosed: () => new Promise(() => {}),
     close: async () => {},
   };
 }

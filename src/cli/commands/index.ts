@@ -3,6 +3,7 @@ import type { CommandModule } from '../program.js';
 import { certCommands } from './cert.js';
 import { driftCommands } from './drift.js';
 import { fail2banCommands } from './fail2ban.js';
+import { installCommands } from './install.js';
 import { inventoryCommands } from './inventory.js';
 import { nicCommands } from './nic.js';
 import { runCommands } from './run.js';
@@ -17,5 +18,6 @@ export const commandModules: CommandModule[] = [
   turnCommands,
   fail2banCommands,
   nicCommands,
+  installCommands,
   inventoryCommands,
 ];

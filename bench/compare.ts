@@ -173,7 +173,7 @@ async function measureSize(
     await measure('rpctl apply', rpctlJson(['apply', '-i', added, '--yes']), statusesAre('changed', [0]));
     if (ansible && rep === 1) ansible.snapshotChanged(names);
     await measure('rpctl revert', rpctlJson(['apply', '-i', inSync, '--yes']), statusesAre('changed', [0]));
-    if (ansible) {
+    if (ansibleNow) {
       await measure(
         'ansible apply',
         playbook('apply.yml', ['-e', 'variant=pexapp-changed']),

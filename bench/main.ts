@@ -10,13 +10,20 @@
  * Prints a table, writes bench/results/latest.json and bench/results/latest.svg.
  */
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Command, InvalidArgumentError } from 'commander';
 import { ansibleVersion } from './ansible.js';
 import { BenchFailure, compare } from './compare.js';
 import { benchLabConfig } from './fleet.js';
-import { buildReport, describeMachine, renderSvg, renderTable } from './report.js';
+import {
+  type BenchReport,
+  buildReport,
+  describeMachine,
+  judgeTargets,
+  renderSvg,
+  renderTable,
+} from './report.js';
 
 const integer = (min: number, max: number) => (value: string) => {
   const n = Number(value);
@@ -36,14 +43,23 @@ const program = new Command('bench')
   .option('--ansible-repeat <r>', 'repetitions of the Ansible runs (default: --repeat)', integer(1, 50))
   .option('--no-ansible', 'skip Ansible (rpctl and the floor only)')
   .option('--out <dir>', 'where results go', 'bench/results')
+  .option('--from <json>', 'measure nothing: print the table and redraw the chart of an earlier run')
   .action(
     async (opts: {
+      from?: string;
       count: number;
       repeat: number;
       ansibleRepeat?: number;
       ansible: boolean;
       out: string;
     }) => {
+      if (opts.from) {
+        const earlier = JSON.parse(readFileSync(opts.from, 'utf8')) as BenchReport;
+        earlier.targets = judgeTargets(earlier.sizes); // targets as judged today
+        writeFileSync(join(opts.out, 'latest.svg'), renderSvg(earlier));
+        console.log(`${renderTable(earlier)}\n\nmachine: ${describeMachine(earlier)}`);
+        return;
+      }
       const ansible = opts.ansible ? ansibleVersion() : undefined;
       if (opts.ansible && !ansible) {
         throw new BenchFailure(

@@ -4,7 +4,7 @@
  * the terminal and the README, `bench/results/latest.json`, and an SVG chart of wall time against
  * fleet size per tool.
  */
-import { cpus, freemem, release, totalmem } from 'node:os';
+import { cpus, release, totalmem } from 'node:os';
 import type { Sample, SizeResult, Tool } from './compare.js';
 
 export interface ToolSummary {
@@ -100,7 +100,7 @@ export function buildReport(input: {
 
 const seconds = (summary: ToolSummary | undefined) => summary?.medianSeconds;
 
-function judgeTargets(sizes: BenchReport['sizes']): Target[] {
+export function judgeTargets(sizes: BenchReport['sizes']): Target[] {
   const largest = sizes[sizes.length - 1];
   if (!largest) return [];
   const t = largest.tools;
@@ -171,12 +171,12 @@ export function renderTable(report: BenchReport): string {
     out.push(
       '| tool | wall s | × floor | Ansible ÷ rpctl | SSH conn/host | execs/host | control CPU s | peak RSS MB |',
     );
-    out.push('| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
+    out.push('| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
     const floor = tools.floor?.medianSeconds;
     for (const [tool, s] of Object.entries(tools) as [Tool, ToolSummary][]) {
       const peer = ANSIBLE_PEER[tool] ? tools[ANSIBLE_PEER[tool]!] : undefined;
       out.push(
-        `| ${tool} | ${s.medianSeconds.toFixed(2)} | ${floor ? (s.medianSeconds / floor).toFixed(2) : '—'} | ${
+        `| ${tool} | ${s.samplesSeconds.length} | ${s.medianSeconds.toFixed(2)} | ${floor ? (s.medianSeconds / floor).toFixed(2) : '—'} | ${
           peer ? `${(peer.medianSeconds / s.medianSeconds).toFixed(1)}×` : ''
         } | ${range(s.connectionsPerHost)} | ${range(s.execsPerHost)} | ${s.medianCpuSeconds === null ? '—' : s.medianCpuSeconds.toFixed(2)} | ${s.peakRssMb === null ? '—' : s.peakRssMb.toFixed(0)} |`,
       );
@@ -190,7 +190,7 @@ export function renderTable(report: BenchReport): string {
 
 export function describeMachine(report: BenchReport): string {
   const m = report.machine;
-  return `${m.cores} × ${m.cpu}, ${m.memoryGiB} GiB, Linux ${m.kernel}, Node ${m.node}, ${m.openssh}, ${m.ansible ?? 'Ansible not run'}; free memory at the end ${Math.round(freemem() / 2 ** 30)} GiB`;
+  return `${m.cores} × ${m.cpu}, ${m.memoryGiB} GiB, Linux ${m.kernel}, Node ${m.node}, ${m.openssh}, ${m.ansible ?? 'Ansible not run'}`;
 }
 
 const CHART_TOOLS: [Tool, string][] = [

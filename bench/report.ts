@@ -165,11 +165,9 @@ const range = (r: [number, number] | null) =>
 export function renderTable(report: BenchReport): string {
   const out: string[] = [];
   for (const { size, tools } of report.sizes) {
-    const ansibleNote =
-      report.ansibleRepeat < report.repeat ? `, Ansible rows of ${report.ansibleRepeat}` : '';
-    out.push(`**${size} appliances** (median of ${report.repeat}${ansibleNote})`, '');
+    out.push(`**${size} appliances**`, '');
     out.push(
-      '| tool | wall s | × floor | Ansible ÷ rpctl | SSH conn/host | execs/host | control CPU s | peak RSS MB |',
+      '| tool | runs | wall s (median) | × floor | Ansible ÷ rpctl | SSH conn/host | execs/host | control CPU s | peak RSS MB |',
     );
     out.push('| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
     const floor = tools.floor?.medianSeconds;

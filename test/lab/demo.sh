@@ -12,8 +12,11 @@ bash test/lab/install-deps.sh || exit 1
 node dist/test/lab/cli.js up --count 3 --generation mixed || exit 1
 
 # A copy of the lab's inventory that wants one more conferencing node everywhere (git-ignored).
+prefix=${RPCTL_LAB_PREFIX:-127.0.2}
+lab_inv=inventories/lab.yaml
+[ "$prefix" = 127.0.2 ] || lab_inv=inventories/lab-$prefix.yaml
 inv=inventories/lab-demo.yaml
-awk '{ print } /^      nodes:$/ { print "        - 127.0.3.13" }' inventories/lab.yaml > "$inv"
+awk '{ print } /^      nodes:$/ { print "        - 127.0.3.13" }' "$lab_inv" > "$inv" || exit 1
 
 step() {
   printf '\n\033[1m$ %s\033[0m\n' "$*"
@@ -33,4 +36,4 @@ step rpctl drift -i "$inv"
 step rpctl drift -i "$inv" --format prometheus
 step rpctl apply -i "$inv" --yes --format json
 step rpctl drift history
-printf '\nThe lab is still up at 127.0.2.1-3 (inventory %s); `npm run lab -- down` stops it.\n' "$inv"
+printf '\nThe lab is still up at %s.1-3 (inventory %s); `npm run lab -- down` stops it.\n' "$prefix" "$inv"

@@ -25,7 +25,7 @@ import {
 } from 'node:fs';
 import { createConnection } from 'node:net';
 import { availableParallelism } from 'node:os';
-import { dirname, join } from 'node:path';
+import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pLimit from 'p-limit';
 import type { ApplianceSpec, ApplianceState, Generation } from './files.js';
@@ -557,21 +557,24 @@ function writeClientFiles(cfg: LabConfig, state: LabState): void {
     })
     .join('');
   writeFileSync(join(cfg.clientDir, 'known_hosts'), knownHosts, { mode: 0o600 });
-  writeFileSync(cfg.inventoryPath, labInventory(state), { mode: 0o600 });
+  writeFileSync(cfg.inventoryPath, labInventory(state, relative(dirname(cfg.inventoryPath), cfg.clientDir)), {
+    mode: 0o600,
+  });
 }
 
 /** The lab's inventory: every appliance with the desired state it was built with. */
-export function labInventory(state: LabState): string {
+/** The lab's inventory; `clientDir` is where its key, known_hosts and passwords are, relative to it. */
+export function labInventory(state: LabState, clientDir = '.lab'): string {
   const lines = [
     `# Written by \`npm run lab -- up\` for the lab at ${state.prefix}.N; rewritten on every up.`,
     '# yaml-language-server: $schema=./schema.json',
     'defaults:',
     '  ssh:',
     '    user: pexip',
-    '    identityFile: .lab/id_ed25519',
-    '    knownHosts: .lab/known_hosts',
+    `    identityFile: ${clientDir}/id_ed25519`,
+    `    knownHosts: ${clientDir}/known_hosts`,
     '  sudo:',
-    '    password: file:.lab/sudo-password',
+    `    password: file:${clientDir}/sudo-password`,
     `  domain: ${DOMAIN}`,
     'groups:',
     '  v4:',

@@ -118,5 +118,10 @@ describe('the lab inventory (test/lab/lab.ts labInventory)', () => {
       kind: 'file',
       path: join(dir, '.lab/sudo-password'),
     });
+    // a lab at another prefix keeps its key and passwords in a directory of its own
+    const other = labInventory(state, '.lab-127.0.9');
+    expect(other).toContain('identityFile: .lab-127.0.9/id_ed25519');
+    expect(other).toContain('password: file:.lab-127.0.9/sudo-password');
+    expect(other).not.toContain(' .lab/');
   });
 });

@@ -8,6 +8,7 @@ import type { Recipe } from '../engine/recipe.js';
 import { DEFAULT_CONFIRM_TIMEOUT_S } from '../engine/run.js';
 import { InputError } from '../errors.js';
 import type { Serial } from '../inventory/model.js';
+import { addInventoryOptions } from './common.js';
 
 export interface RunFlags {
   recipes?: string;
@@ -122,4 +123,12 @@ export function selectRecipes(all: readonly Recipe[], value: string | undefined)
     );
   }
   return all.filter((r) => names.includes(r.name));
+}
+
+/** What a one-off change command can print. */
+export const ONE_OFF_FORMATS = ['text', 'json'] as const;
+
+/** The flags of a one-off change command (cert replace, turn …, nic setup): inventory, SSH, output, apply. */
+export function addOneOffFlags(command: Command): Command {
+  return addApplyFlags(addOutputFlags(addConnectionFlags(addInventoryOptions(command)), ONE_OFF_FORMATS));
 }

@@ -147,6 +147,14 @@ export async function applyCommitConfirmed(
         ? `no new SSH connection over ${reconnections.address}`
         : `a new SSH connection over ${reconnections.address} after ${seconds(reconnectedAfterMs)}`
     }; ${what}`;
+  // the host's rollback was cancelled: the change stands, verified with the facts read just now
+  const confirmed = (factsAfter: GatheredFacts): ApplyResult => ({
+    status: 'changed',
+    verification,
+    factsAfter,
+    rolledBack: false,
+    notes: [note(`verified; confirmed after ${seconds(Date.now() - sentAt)} (rollback cancelled)`)],
+  });
   const finish = async (result: ApplyResult): Promise<ApplyResult> => {
     await reconnections.closeAll();
     return { ...result, moreSessions: reconnections.sessions.map((s) => s.stats) };
@@ -177,15 +185,7 @@ export async function applyCommitConfirmed(
         ),
       );
     }
-    if (state.decision === 'confirmed') {
-      return finish({
-        status: 'changed',
-        verification,
-        factsAfter: now,
-        rolledBack: false,
-        notes: [note(`verified; confirmed after ${seconds(Date.now() - sentAt)} (rollback cancelled)`)],
-      });
-    }
+    if (state.decision === 'confirmed') return finish(confirmed(now));
     if (state.decision === 'restored-by-apply') {
       const outcome = parseApplyOutput(state.applyOutput ?? '');
       const error = applyFailure(host, files, outcome as Exclude<ApplyOutcome, { kind: 'applied' }>, '');
@@ -228,15 +228,7 @@ export async function applyCommitConfirmed(
     }
     const decided = await reconnections.exec(decideScript(dir, wanted), giveUpAt);
     const decision = decided && parseDecision(decided.stdout.toString('utf8'));
-    if (decision === 'confirmed') {
-      return finish({
-        status: 'changed',
-        verification,
-        factsAfter: now,
-        rolledBack: false,
-        notes: [note(`verified; confirmed after ${seconds(Date.now() - sentAt)} (rollback cancelled)`)],
-      });
-    }
+    if (decision === 'confirmed') return finish(confirmed(now));
     await pause(); // rolling back (ours, or the timer's), or the answer was lost: read again
   }
   const message = `${name}: no SSH connection over ${reconnections.address} within the ${ctx.confirmSeconds} s window nor after the host's automatic rollback (waited ${seconds(Date.now() - sentAt)}; ${reconnections.lastError}); check it from its console`;

@@ -8,7 +8,6 @@
  */
 import { statSync } from 'node:fs';
 import { dirname, isAbsolute, relative, resolve } from 'node:path';
-import type { Command } from 'commander';
 import { certificateRecipe } from '../../../recipes/certificate.js';
 import { certificateRollbackRecipe } from '../../../recipes/certificate-rollback.js';
 import type { CertificateSection } from '../../../recipes/certificate-schema.js';
@@ -19,7 +18,14 @@ import { parseSecretRef } from '../../inventory/secrets.js';
 import { addInventoryOptions, type InventoryOptions, inventoryFile } from '../common.js';
 import { runFleetCommand } from '../fleet.js';
 import type { CommandContext, CommandModule } from '../program.js';
-import { addApplyFlags, addConnectionFlags, addOutputFlags, type RunFlags } from '../run-options.js';
+import {
+  addConnectionFlags,
+  addOneOffFlags,
+  addOutputFlags,
+  ONE_OFF_FORMATS,
+  type RunFlags,
+} from '../run-options.js';
+import { reachedHosts } from '../save.js';
 import { certificateStatuses, renderStatusText } from './cert-status.js';
 
 interface ReplaceFlags extends RunFlags, InventoryOptions {
@@ -32,7 +38,7 @@ interface ReplaceFlags extends RunFlags, InventoryOptions {
   save?: boolean;
 }
 
-const FORMATS = ['text', 'json'] as const;
+const FORMATS = ONE_OFF_FORMATS;
 
 /** An existing regular file named by `flag`, made absolute against the working directory. */
 function fileFlag(flag: string, value: string, cwd: string): string {
@@ -151,9 +157,7 @@ async function replace(ctx: CommandContext, flags: ReplaceFlags): Promise<void> 
   });
   if (!flags.save || !files || !result.confirmed) return;
   const inventory = resolve(ctx.io.cwd, inventoryFile(ctx, flags));
-  const hosts = result.hosts
-    .filter((h) => h.status === 'changed' || h.status === 'in-sync')
-    .map((h) => h.name);
+  const hosts = reachedHosts(result).map((h) => h.name);
   if (hosts.length === 0) return;
   const value = savedSection(files, flags, passphrase, inventory);
   await updateInventoryFile(
@@ -163,8 +167,7 @@ async function replace(ctx: CommandContext, flags: ReplaceFlags): Promise<void> 
   ctx.io.stderr.write(`saved the certificate section of ${hosts.join(', ')} in ${inventory}\n`);
 }
 
-const applyCommand = (command: Command) =>
-  addApplyFlags(addOutputFlags(addConnectionFlags(addInventoryOptions(command)), FORMATS));
+const applyCommand = addOneOffFlags;
 
 export const certCommands: CommandModule = {
   register(program, ctx) {

@@ -18,6 +18,7 @@ import { addInventoryOptions, type Selection } from '../common.js';
 import { runFleetCommand } from '../fleet.js';
 import type { CommandContext, CommandModule } from '../program.js';
 import { addApplyFlags, addConnectionFlags, addOutputFlags, type RunFlags } from '../run-options.js';
+import { reachedHosts } from '../save.js';
 
 type Verb = 'enable' | 'disable' | 'tune';
 
@@ -73,7 +74,7 @@ async function saveValues(
   values: Fail2banSection,
   force: boolean,
 ): Promise<string> {
-  const done = result.hosts.filter((h) => h.status === 'changed' || h.status === 'in-sync');
+  const done = reachedHosts(result);
   const edits: InventoryEdit[] = done.flatMap((host) => {
     const appliance = selection.appliances.find((a) => a.name === host.name);
     const natForced = force && (appliance?.sections.fail2ban as Fail2banSection | undefined)?.usersBehindNat;

@@ -9,13 +9,13 @@ import type { NetworkSection } from '../../../recipes/network-schema.js';
 import { InputError } from '../../errors.js';
 import type { ApplianceConfig } from '../../inventory/model.js';
 import { isIPv4, isIpAddress, isSshHost, showValue } from '../../inventory/types.js';
-import { addInventoryOptions, type InventoryOptions } from '../common.js';
+import type { InventoryOptions } from '../common.js';
 import { runFleetCommand } from '../fleet.js';
 import type { CommandContext, CommandModule } from '../program.js';
-import { addApplyFlags, addConnectionFlags, addOutputFlags, type RunFlags } from '../run-options.js';
-import { saveReached } from './turn.js';
+import { addOneOffFlags, ONE_OFF_FORMATS, type RunFlags } from '../run-options.js';
+import { saveReached } from '../save.js';
 
-const FORMATS = ['text', 'json'] as const;
+const FORMATS = ONE_OFF_FORMATS;
 
 interface SetupFlags extends RunFlags, InventoryOptions {
   internal?: string;
@@ -129,7 +129,7 @@ async function setup(ctx: CommandContext, flags: SetupFlags): Promise<void> {
 export const nicCommands: CommandModule = {
   register(program, ctx) {
     const nic = program.command('nic').description('one-off network changes: the second NIC');
-    addApplyFlags(addOutputFlags(addConnectionFlags(addInventoryOptions(nic.command('setup'))), FORMATS))
+    addOneOffFlags(nic.command('setup'))
       .description(
         'configure the internal and external NIC, static routes and TURN relay-ip (restarts network and TURN)',
       )

@@ -6,7 +6,7 @@
  *
  * The password never comes from argv: a file, an environment variable, or a prompt (typed twice).
  */
-import { dirname, relative, resolve } from 'node:path';
+import { relative, resolve } from 'node:path';
 import type { Command } from 'commander';
 import {
   externalIpProblem,
@@ -15,17 +15,16 @@ import {
   turnUsernameProblem,
 } from '../../../recipes/turn-schema.js';
 import type { Recipe } from '../../engine/recipe.js';
-import type { FleetResult } from '../../engine/run.js';
 import { InputError } from '../../errors.js';
 import type { ApplianceConfig, SecretRef } from '../../inventory/model.js';
-import { type InventoryEdit, updateInventoryFile } from '../../inventory/save.js';
 import { parseSecretRef, valueSecretRef } from '../../inventory/secrets.js';
-import { addInventoryOptions, type InventoryOptions, inventoryFile } from '../common.js';
+import type { InventoryOptions } from '../common.js';
 import { runFleetCommand } from '../fleet.js';
 import type { CommandContext, CommandModule } from '../program.js';
-import { addApplyFlags, addConnectionFlags, addOutputFlags, type RunFlags } from '../run-options.js';
+import { addOneOffFlags, ONE_OFF_FORMATS, type RunFlags } from '../run-options.js';
+import { saveReached } from '../save.js';
 
-const FORMATS = ['text', 'json'] as const;
+const FORMATS = ONE_OFF_FORMATS;
 
 interface CredentialsFlags extends RunFlags, InventoryOptions {
   username: string;
@@ -40,7 +39,7 @@ interface ExternalIpFlags extends RunFlags, InventoryOptions {
 }
 
 const oneOff = (command: Command) =>
-  addApplyFlags(addOutputFlags(addConnectionFlags(addInventoryOptions(command)), FORMATS)).option(
+  addOneOffFlags(command).option(
     '--save',
     'write the new value into the inventory for the appliances that reached it',
   );
@@ -93,27 +92,6 @@ async function newPassword(ctx: CommandContext, flags: CredentialsFlags): Promis
   const again = await ctx.io.prompt('The same again: ', { secret: true });
   if (first !== again) throw new InputError('the two TURN passwords typed differ; nothing was changed');
   return { ref: valueSecretRef(first, 'the password prompt') };
-}
-
-/** --save: write `edits` for the appliances that reached the new state; say which did not. */
-export async function saveReached(
-  ctx: CommandContext,
-  flags: InventoryOptions,
-  result: FleetResult,
-  edits: (name: string, inventoryDir: string) => InventoryEdit[],
-): Promise<void> {
-  if (!result.confirmed) return;
-  const file = resolve(ctx.io.cwd, inventoryFile(ctx, flags));
-  const reached = result.hosts.filter((h) => h.status === 'changed' || h.status === 'in-sync');
-  const others = result.hosts.filter((h) => !reached.includes(h)).map((h) => h.name);
-  if (reached.length > 0) {
-    await updateInventoryFile(
-      file,
-      reached.flatMap((h) => edits(h.name, dirname(file))),
-    );
-    ctx.io.stderr.write(`saved to ${file} for ${reached.map((h) => h.name).join(', ')}\n`);
-  }
-  if (others.length > 0) ctx.io.stderr.write(`not saved for ${others.join(', ')} (not applied)\n`);
 }
 
 async function credentials(ctx: CommandContext, flags: CredentialsFlags): Promise<void> {

@@ -20,14 +20,15 @@ import { addInventoryOptions, type Selection } from '../common.js';
 import { runFleetCommand } from '../fleet.js';
 import type { CommandContext, CommandModule } from '../program.js';
 import { addApplyFlags, addConnectionFlags, addOutputFlags, type RunFlags } from '../run-options.js';
+import { reachedHosts } from '../save.js';
 
 interface EditFlags extends RunFlags {
   save?: boolean;
 }
 
 async function saveResult(result: FleetResult, selection: Selection): Promise<string> {
-  const edits = result.hosts.flatMap((host) => {
-    if (!host.facts || (host.status !== 'changed' && host.status !== 'in-sync')) return [];
+  const edits = reachedHosts(result).flatMap((host) => {
+    if (!host.facts) return [];
     const appliance = selection.appliances.find((a) => a.name === host.name);
     const inventoryNodes = (appliance?.sections.upstreams as { nodes?: never[] } | undefined)?.nodes;
     const value = savedNodes(inventoryNodes, currentNodes(host.facts, host.name));

@@ -17,7 +17,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { recipes } from '../recipes/index.js';
-import { PEXAPP } from '../recipes/upstreams.js';
+import { PEXAPP } from '../recipes/upstreams/recipe.js';
 import { mergeFactSpecs } from '../src/engine/facts.js';
 import { clientFiles, type LabConfig, type LabState } from '../test/lab/lab.js';
 import { applianceFile } from './fleet.js';

@@ -5,7 +5,7 @@
  */
 import { hostname, userInfo } from 'node:os';
 import pLimit from 'p-limit';
-import type { Recipe } from '../engine/recipe.js';
+import type { Recipe } from '../engine/contract.js';
 import { type FleetResult, type HostOutcome, type RunMode, runFleet } from '../engine/run.js';
 import { defaultProbes } from '../engine/verify.js';
 import { ExitCode, InputError } from '../errors.js';

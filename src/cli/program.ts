@@ -4,7 +4,7 @@
  * file per command group; each registers itself through `register(program, ctx)`.
  */
 import { Command, CommanderError } from 'commander';
-import type { FactSpec, HostFacts, InventorySection, Recipe } from '../engine/recipe.js';
+import type { FactSpec, HostFacts, InventorySection, Recipe } from '../engine/contract.js';
 import { ExitCode, oneLine, RpctlError } from '../errors.js';
 import { commandModules } from './commands/index.js';
 import type { Io } from './io.js';

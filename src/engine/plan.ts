@@ -11,8 +11,8 @@ import { HostError } from '../errors.js';
 import { unifiedDiff } from '../report/diff.js';
 import { REDACTED, type Redactor } from '../report/redact.js';
 import type { ShellCommand } from '../transport/shell.js';
+import type { Change, FileFact, FileWrite, Handler, Recipe, RemoteStep } from './contract.js';
 import type { GatheredFacts } from './facts.js';
-import type { Change, FileFact, FileWrite, Handler, Recipe, RemoteStep } from './recipe.js';
 
 export interface PlannedChange {
   recipe: string;

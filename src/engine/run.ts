@@ -17,6 +17,7 @@ import type { Redactor } from '../report/redact.js';
 import type { HostSession, SessionStats } from '../transport/types.js';
 import { JOURNAL } from './apply-script.js';
 import { batches, failureBudget, GroupLimits } from './batches.js';
+import type { FactSpec, Recipe } from './contract.js';
 import { type GatheredFacts, mergeFactSpecs } from './facts.js';
 import {
   applyHost,
@@ -29,7 +30,6 @@ import {
 } from './host.js';
 import type { LockHolder } from './lock.js';
 import { appliedChanges, deferredChanges, type PlannedChange } from './plan.js';
-import type { FactSpec, Recipe } from './recipe.js';
 import type { CheckResult, Probes } from './verify.js';
 
 export type RunMode = 'plan' | 'drift' | 'apply' | 'facts';

@@ -5,9 +5,9 @@
  */
 import { randomBytes } from 'node:crypto';
 import { connect as tlsConnect } from 'node:tls';
+import { turnAllocate } from '../../recipes/turn/client/turn-client.js';
 import type { SecretRef } from '../inventory/model.js';
-import type { Check } from './recipe.js';
-import { turnAllocate } from './turn-client.js';
+import type { Check } from './contract.js';
 
 export interface CheckResult {
   ok: boolean;

@@ -10,7 +10,7 @@ import { readFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { dirname, resolve } from 'node:path';
 import type { Io } from '../cli/io.js';
-import type { InventorySection } from '../engine/recipe.js';
+import type { InventorySection } from '../engine/contract.js';
 import { InputError } from '../errors.js';
 import { type PathContext, toApplianceConfig, toGroupConfigs } from './appliance.js';
 import { inventoryErrorMap, type Path, type Problem, problemsFromIssues } from './issues.js';

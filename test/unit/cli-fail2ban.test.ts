@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { PERMANENT_BAN } from '../../recipes/fail2ban-schema.js';
+import { PERMANENT_BAN } from '../../recipes/fail2ban/schema.js';
 import { recipes, sections } from '../../recipes/index.js';
 import { oneOffValues, parseTunableFlag } from '../../src/cli/commands/fail2ban.js';
 import { bufferIo } from '../../src/cli/io.js';

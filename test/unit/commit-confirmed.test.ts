@@ -16,10 +16,10 @@ import {
   decideScript,
   parseConfirmState,
 } from '../../src/engine/confirm-script.js';
+import type { Recipe } from '../../src/engine/contract.js';
 import { GatheredFacts, mergeFactSpecs } from '../../src/engine/facts.js';
 import { applyHost, type PreparedHost } from '../../src/engine/host.js';
 import { planHost } from '../../src/engine/plan.js';
-import type { Recipe } from '../../src/engine/recipe.js';
 import { HostError } from '../../src/errors.js';
 import { Redactor } from '../../src/report/redact.js';
 import { script, sh } from '../../src/transport/shell.js';

@@ -1,6 +1,6 @@
 /** runFleet with a stand-in SSH session: what it does before and without applying. */
 import { describe, expect, it } from 'vitest';
-import type { Recipe } from '../../src/engine/recipe.js';
+import type { Recipe } from '../../src/engine/contract.js';
 import { runFleet } from '../../src/engine/run.js';
 import { defaultProbes } from '../../src/engine/verify.js';
 import type { ApplianceConfig } from '../../src/inventory/model.js';

@@ -1,6 +1,6 @@
 /** Verification checks (src/engine/verify.ts) with stand-in probes. */
 import { describe, expect, it } from 'vitest';
-import type { Check } from '../../src/engine/recipe.js';
+import type { Check } from '../../src/engine/contract.js';
 import { type Probes, runChecks } from '../../src/engine/verify.js';
 
 const OLD = 'aa'.repeat(32);

@@ -6,6 +6,7 @@ import { randomBytes } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { applianceToInstall } from '../../recipes/install/test/fixtures.js';
 import {
   bootIdentity,
   parsePublicKeys,
@@ -17,7 +18,6 @@ import { fingerprint, KnownHosts } from '../../src/transport/known-hosts.js';
 import { removeHostEntries } from '../../src/transport/known-hosts-edit.js';
 import type { HostSession } from '../../src/transport/types.js';
 import { tempDir } from './helpers.js';
-import { applianceToInstall } from './install-fixtures.js';
 
 /** An ed25519 public key line as ssh-keygen writes it (random key material; only its form matters). */
 function publicKeyLine(comment = 'root@proxy'): string {

@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { sections } from '../../recipes/index.js';
 import { bufferIo } from '../../src/cli/io.js';
-import type { InventorySection } from '../../src/engine/recipe.js';
+import type { InventorySection } from '../../src/engine/contract.js';
 import { loadInventory } from '../../src/inventory/load.js';
 import { buildJsonSchema } from '../../src/inventory/schema.js';
 import { type LabState, labInventory } from '../lab/lab.js';

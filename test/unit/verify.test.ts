@@ -1,6 +1,6 @@
 /** Verification checks with stand-in probes: what the engine sends to a TURN server. */
 import { describe, expect, it } from 'vitest';
-import type { Check } from '../../src/engine/recipe.js';
+import type { Check } from '../../src/engine/contract.js';
 import { type Probes, runChecks } from '../../src/engine/verify.js';
 import type { SecretRef } from '../../src/inventory/model.js';
 

@@ -11,9 +11,9 @@
  */
 import type { X509Certificate } from 'node:crypto';
 import pLimit from 'p-limit';
-import { applianceFacts } from '../../../recipes/appliance.js';
-import { certificateRecipe, inventoryFqdn, PEXIP_PEM } from '../../../recipes/certificate.js';
-import { describeCertificate, pemCertificates } from '../../../recipes/facts-report.js';
+import { describeCertificate, pemCertificates } from '../../../recipes/appliance/describe.js';
+import { applianceFacts } from '../../../recipes/appliance/facts.js';
+import { certificateRecipe, inventoryFqdn, PEXIP_PEM } from '../../../recipes/certificate/recipe.js';
 import type { GatheredFacts } from '../../engine/facts.js';
 import type { FleetResult, HostOutcome } from '../../engine/run.js';
 import { tlsProbe } from '../../engine/verify.js';

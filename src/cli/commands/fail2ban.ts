@@ -6,10 +6,10 @@
  * the inventory so the next drift check stays clean.
  */
 import type { Command } from 'commander';
-import { fail2banRecipe } from '../../../recipes/fail2ban.js';
-import type { Fail2banSection, Tunable } from '../../../recipes/fail2ban-schema.js';
-import { LIMITS, TUNABLES, tunableProblem } from '../../../recipes/fail2ban-schema.js';
-import { fail2banStatusProbe, renderStatusText, statusRows } from '../../../recipes/fail2ban-status.js';
+import { fail2banRecipe } from '../../../recipes/fail2ban/recipe.js';
+import type { Fail2banSection, Tunable } from '../../../recipes/fail2ban/schema.js';
+import { LIMITS, TUNABLES, tunableProblem } from '../../../recipes/fail2ban/schema.js';
+import { fail2banStatusProbe, renderStatusText, statusRows } from '../../../recipes/fail2ban/status.js';
 import type { FleetResult } from '../../engine/run.js';
 import { ExitCode, InputError } from '../../errors.js';
 import type { ApplianceConfig } from '../../inventory/model.js';

@@ -5,7 +5,7 @@
  * See src/cli/install-host.ts for one appliance's steps, install-reboot.ts for host keys.
  *
  * Everything is checked before any appliance is contacted (exit 3): the answers the inventory
- * gives (recipes/install-answers.ts), the new password's complexity, the recipes' desired state.
+ * gives (recipes/install/answers.ts), the new password's complexity, the recipes' desired state.
  */
 import { mkdirSync } from 'node:fs';
 import { hostname, userInfo } from 'node:os';
@@ -16,10 +16,10 @@ import {
   passwordPolicyProblem,
   type WizardAnswers,
   wizardAnswers,
-} from '../../../recipes/install-answers.js';
-import type { InstallSection } from '../../../recipes/install-schema.js';
-import { FACTORY_PASSWORD } from '../../../recipes/install-wizard.js';
-import { turnPasswordProblem } from '../../../recipes/turn-schema.js';
+} from '../../../recipes/install/answers.js';
+import type { InstallSection } from '../../../recipes/install/schema.js';
+import { FACTORY_PASSWORD } from '../../../recipes/install/wizard.js';
+import { turnPasswordProblem } from '../../../recipes/turn/schema.js';
 import { newRunId } from '../../engine/host.js';
 import { runFleet } from '../../engine/run.js';
 import { defaultProbes } from '../../engine/verify.js';

@@ -4,8 +4,8 @@
  * inventory); `--save` writes the given fields back for the appliances that reached the new state.
  * Applied commit-confirmed like any network change: see README "Second NIC".
  */
-import { netmaskOf, parsePrefixed } from '../../../recipes/ipv4.js';
-import type { NetworkSection } from '../../../recipes/network-schema.js';
+import { netmaskOf, parsePrefixed } from '../../../recipes/network/ipv4.js';
+import type { NetworkSection } from '../../../recipes/network/schema.js';
 import { InputError } from '../../errors.js';
 import type { ApplianceConfig } from '../../inventory/model.js';
 import { isIPv4, isIpAddress, isSshHost, showValue } from '../../inventory/types.js';

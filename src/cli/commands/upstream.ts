@@ -5,14 +5,14 @@
  * drift check stays clean.
  */
 import type { Command } from 'commander';
-import { formatEndpoint } from '../../../recipes/nginx-upstream.js';
-import { upstreamsRecipe } from '../../../recipes/upstreams.js';
+import { formatEndpoint } from '../../../recipes/upstreams/nginx-upstream.js';
 import {
   currentNodes,
   parseNodeArgument,
   savedNodes,
   upstreamsEditRecipe,
-} from '../../../recipes/upstreams-oneoff.js';
+} from '../../../recipes/upstreams/one-off.js';
+import { upstreamsRecipe } from '../../../recipes/upstreams/recipe.js';
 import type { FleetResult } from '../../engine/run.js';
 import { oneLine } from '../../errors.js';
 import { updateInventoryFile } from '../../inventory/save.js';

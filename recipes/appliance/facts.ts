@@ -8,29 +8,21 @@
  *       const appliance = applianceFacts(facts, ctx.host);
  *       const restart = sh`service ${appliance.turnService} restart`;   // coturn on v7
  *
- * Generations (shared/appliance-facts.md):
+ * Generations (docs/appliance.md):
  *   v4  ifupdown's /etc/network/interfaces + the rfc5766-turn-server service (the 002 guide)
  *   v7  netplan's /etc/netplan/01-netcfg.yaml + the coturn service (current OVA/AMI)
  * A host with marks of both generations, or with no TURN service or network file at all, is
  * reported, never guessed.
  */
-import type { FactSpec, HostFacts } from '../../src/engine/contract.js';
-import { HostError } from '../../src/errors.js';
-import { joinCommands, sh } from '../../src/transport/shell.js';
+
+import { type FactSpec, HostError, type HostFacts, joinCommands, sh } from '../../src/engine/contract.js';
+import { APPLIANCE_FILES } from './paths.js';
 
 export type Generation = 'v4' | 'v7';
 export type TurnService = 'rfc5766-turn-server' | 'coturn';
 export type ServiceState = 'running' | 'stopped' | 'absent';
 
-export const APPLIANCE_FILES = {
-  hostname: '/etc/hostname',
-  hosts: '/etc/hosts',
-  interfaces: '/etc/network/interfaces',
-  netplan: '/etc/netplan/01-netcfg.yaml',
-  coturnInit: '/etc/init.d/coturn',
-  rfc5766Init: '/etc/init.d/rfc5766-turn-server',
-  turnserverConf: '/etc/turnserver.conf',
-} as const;
+export { APPLIANCE_FILES };
 
 const NAMES = 'appliance.names';
 const SERVICES = 'appliance.services';

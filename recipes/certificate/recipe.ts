@@ -19,32 +19,35 @@
  * /etc/hostname and /etc/hosts, as the wizard writes them); that name is checked at plan time,
  * before anything is uploaded, and fails only that host.
  */
-import type { X509Certificate } from 'node:crypto';
-import type {
-  Change,
-  Check,
-  DesiredContext,
-  HostFacts,
-  InventorySection,
-  PlanContext,
-  PlanResult,
-  Recipe,
-} from '../../src/engine/contract.js';
-import { mergeFactSpecs, sha256 } from '../../src/engine/facts.js';
-import { HostError, InputError } from '../../src/errors.js';
-import type { ApplianceConfig } from '../../src/inventory/model.js';
-import { describeSecretRef } from '../../src/inventory/secrets.js';
-import { sh } from '../../src/transport/shell.js';
-import { describeCertificate, pemCertificates } from '../appliance/describe.js';
-import { applianceFactSpec, applianceFacts } from '../appliance/facts.js';
-import { NGINX_RELOAD } from '../upstreams/recipe.js';
-import { assemblePexipPem, CertificateProblem, nameProblem, type PexipPem } from './pem.js';
-import { type CertificateSection, certificateInput, certificateSection } from './schema.js';
 
-export const PEXIP_PEM = '/etc/nginx/ssl/pexip.pem';
-/** the guide's name for the previous file */
-export const PEXIP_PEM_BACKUP_NAME = 'pexip.pem.backup';
-export const PEXIP_PEM_BACKUP = `/etc/nginx/ssl/${PEXIP_PEM_BACKUP_NAME}`;
+import type { X509Certificate } from 'node:crypto';
+import {
+  type ApplianceConfig,
+  type Change,
+  type Check,
+  type DesiredContext,
+  defineRecipe,
+  describeSecretRef,
+  HostError,
+  type HostFacts,
+  InputError,
+  mergeFactSpecs,
+  type PlanContext,
+  type PlanResult,
+  sha256,
+} from '../../src/engine/contract.js';
+import { applianceFactSpec, applianceFacts } from '../appliance/facts.js';
+import { PEXIP_PEM, PEXIP_PEM_BACKUP, PEXIP_PEM_BACKUP_NAME } from '../appliance/paths.js';
+import { NGINX_RELOAD, NGINX_TEST } from '../services/nginx.js';
+import { describeCertificate, pemCertificates } from './describe.js';
+import { assemblePexipPem, CertificateProblem, nameProblem, type PexipPem } from './pem.js';
+import { type CertificateSection, certificateInput, certificateInventorySection } from './schema.js';
+
+export { certificateInventorySection };
+
+import { TLS_PROBE } from './tls-probe.js';
+
+export { PEXIP_PEM, PEXIP_PEM_BACKUP, PEXIP_PEM_BACKUP_NAME };
 export const HTTPS_PORT = 443;
 export const NAME_MISMATCH_HINT =
   'to install it anyway: --allow-name-mismatch, or certificate.allowNameMismatch: true';
@@ -152,7 +155,7 @@ function plan(desired: CertificateDesired, facts: HostFacts, ctx: PlanContext): 
         siblingBackup: PEXIP_PEM_BACKUP_NAME,
       },
     ],
-    validate: [sh`nginx -t`],
+    validate: [NGINX_TEST],
     notify: [NGINX_RELOAD],
     display: describeChange(desired, before, ctx.now),
   };
@@ -162,14 +165,15 @@ function plan(desired: CertificateDesired, facts: HostFacts, ctx: PlanContext): 
 /** nginx serves `certs` (leaf, then chain) to a handshake with SNI `fqdn`. */
 export function servesCheck(certs: readonly X509Certificate[], fqdn: string, message: string): Check {
   const [leaf, ...chain] = certs;
-  return {
-    kind: 'tls',
-    port: HTTPS_PORT,
-    servername: fqdn,
-    expectFingerprint256: fingerprint(leaf!),
-    expectChain: chain.map(fingerprint),
+  return TLS_PROBE.check(
+    {
+      port: HTTPS_PORT,
+      servername: fqdn,
+      expectFingerprint256: fingerprint(leaf!),
+      expectChain: chain.map(fingerprint),
+    },
     message,
-  };
+  );
 }
 
 function verify(desired: CertificateDesired, after: HostFacts, ctx: PlanContext): Check[] {
@@ -212,9 +216,7 @@ function verifyRestored(
   );
 }
 
-function desired(ctx: DesiredContext): CertificateDesired | undefined {
-  const section = ctx.appliance.sections.certificate as CertificateSection | undefined;
-  if (section === undefined) return undefined;
+function desired(section: CertificateSection, ctx: DesiredContext): CertificateDesired {
   const name = ctx.appliance.name;
   let pem: PexipPem;
   try {
@@ -222,7 +224,7 @@ function desired(ctx: DesiredContext): CertificateDesired | undefined {
       value: ctx.secret(section.keyPassphrase),
       where: describeSecretRef(section.keyPassphrase),
     };
-    pem = assemblePexipPem(certificateInput(section, ctx), { now: new Date(), passphrase });
+    pem = assemblePexipPem(certificateInput(section, ctx), { now: ctx.now, passphrase });
   } catch (err) {
     if (err instanceof CertificateProblem) throw new InputError(`${name}: certificate: ${err.message}`);
     throw err;
@@ -235,19 +237,13 @@ function desired(ctx: DesiredContext): CertificateDesired | undefined {
   return { pem, sha256: sha256(pem.content), fqdn, allowNameMismatch };
 }
 
-export const certificateRecipe: Recipe<CertificateDesired> = {
+export const certificateRecipe = defineRecipe({
   name: 'certificate',
   description: 'the TLS certificate nginx serves, /etc/nginx/ssl/pexip.pem (reload, calls survive)',
-  section: 'certificate',
+  section: certificateInventorySection,
   desired,
   facts: mergeFactSpecs([applianceFactSpec, { files: [{ path: PEXIP_PEM, read: 'certificates' }] }]),
   plan,
   verify,
   verifyRestored,
-};
-
-export const certificateInventorySection: InventorySection = {
-  key: 'certificate',
-  description: 'the TLS certificate of the reverse proxy (/etc/nginx/ssl/pexip.pem)',
-  schema: certificateSection,
-};
+});

@@ -10,12 +10,19 @@
  * failure puts the current file back (the engine backs up what the step touches).
  */
 
-import type { Check, HostFacts, PlanContext, PlanResult, Recipe } from '../../src/engine/contract.js';
-import { mergeFactSpecs } from '../../src/engine/facts.js';
-import { HostError } from '../../src/errors.js';
-import { sh } from '../../src/transport/shell.js';
+import {
+  type Check,
+  HostError,
+  type HostFacts,
+  mergeFactSpecs,
+  type PlanContext,
+  type PlanResult,
+  type Recipe,
+  sh,
+} from '../../src/engine/contract.js';
 import { applianceFactSpec } from '../appliance/facts.js';
-import { NGINX_RELOAD } from '../upstreams/recipe.js';
+import { PEXIP_PEM_STAGING } from '../appliance/paths.js';
+import { NGINX_RELOAD, NGINX_TEST } from '../services/nginx.js';
 import { nameProblem } from './pem.js';
 import {
   certificateLines,
@@ -33,7 +40,7 @@ export interface RollbackDesired {
   fqdn: string | undefined;
 }
 
-const STAGING = '/etc/nginx/ssl/.pexip.pem.rpctl-rollback';
+const STAGING = PEXIP_PEM_STAGING;
 
 /** Copy the backup into place atomically, if both files are still what was planned. */
 function restoreStep(backupSha256: string, currentSha256: string | undefined) {
@@ -71,7 +78,7 @@ function plan(desired: RollbackDesired, facts: HostFacts, ctx: PlanContext): Pla
       {
         summary: `restore ${leaf.subject.replaceAll('\n', ', ')} from ${PEXIP_PEM_BACKUP}`,
         steps: [restoreStep(backup.sha256, current.exists ? current.sha256 : undefined)],
-        validate: [sh`nginx -t`],
+        validate: [NGINX_TEST],
         notify: [NGINX_RELOAD],
         display: [
           `${PEXIP_PEM} <- ${PEXIP_PEM_BACKUP} (the private key is never shown)`,

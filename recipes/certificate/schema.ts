@@ -13,10 +13,14 @@
 import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { z } from 'zod';
-import type { DesiredContext } from '../../src/engine/contract.js';
-import type { SecretRef } from '../../src/inventory/model.js';
-import { resolveInventoryPath } from '../../src/inventory/paths.js';
-import { describeSecretRef, secret } from '../../src/inventory/secrets.js';
+import {
+  type DesiredContext,
+  defineSection,
+  describeSecretRef,
+  resolveInventoryPath,
+  type SecretRef,
+  secret,
+} from '../../src/engine/contract.js';
 import { localPath } from '../../src/inventory/types.js';
 import { type CertificateInput, CertificateProblem, type PemSource } from './pem.js';
 
@@ -57,6 +61,12 @@ export const certificateSection = z
   });
 
 export type CertificateSection = z.output<typeof certificateSection>;
+
+export const certificateInventorySection = defineSection({
+  key: 'certificate',
+  description: 'the TLS certificate of the reverse proxy (/etc/nginx/ssl/pexip.pem)',
+  schema: certificateSection,
+});
 
 function fileProblem(err: unknown): string {
   const code = (err as NodeJS.ErrnoException).code;

@@ -13,14 +13,12 @@
  *                `fail2ban-client -d` (every file: jail.conf, jail.local, jail.d/)
  */
 
-import type { FactSpec, HostFacts } from '../../src/engine/contract.js';
-import { mergeFactSpecs } from '../../src/engine/facts.js';
-import { HostError } from '../../src/errors.js';
-import { sh } from '../../src/transport/shell.js';
+import { type FactSpec, HostError, type HostFacts, mergeFactSpecs, sh } from '../../src/engine/contract.js';
 import { applianceFactSpec, applianceFacts } from '../appliance/facts.js';
+import { JAIL_LOCAL } from '../appliance/paths.js';
 import type { Tunable } from './schema.js';
 
-export const JAIL_LOCAL = '/etc/fail2ban/jail.local';
+export { JAIL_LOCAL };
 export const JAIL = 'pexiprp';
 export const RUNLEVELS = [2, 3, 4, 5] as const;
 

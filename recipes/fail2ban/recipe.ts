@@ -27,18 +27,17 @@
  * - usersBehindNat: enabling is refused unless forced (recipes/fail2ban/schema.ts).
  * - Nothing here interrupts calls: fail2ban only watches logs and bans addresses.
  */
-import type {
-  Change,
-  Check,
-  Handler,
-  HostFacts,
-  InventorySection,
-  PlanContext,
-  PlanResult,
-  Recipe,
+import {
+  type Change,
+  type Check,
+  defineRecipe,
+  type Handler,
+  HostError,
+  type HostFacts,
+  type PlanContext,
+  type PlanResult,
+  sh,
 } from '../../src/engine/contract.js';
-import { HostError, InputError } from '../../src/errors.js';
-import { sh } from '../../src/transport/shell.js';
 import {
   configTestCommand,
   type Fail2banState,
@@ -48,7 +47,9 @@ import {
   JAIL_LOCAL,
 } from './facts.js';
 import { editJailLocal, type JailChange, JailLocalError, jailValue, parseJailLocal } from './jail-local.js';
-import { type Fail2banSection, fail2banSection, TUNABLES, type Tunable } from './schema.js';
+import { type Fail2banSection, fail2banInventorySection, TUNABLES, type Tunable } from './schema.js';
+
+export { fail2banInventorySection };
 
 export type Fail2banDesired = Fail2banSection;
 
@@ -224,31 +225,13 @@ function verify(desired: Fail2banDesired, after: HostFacts, ctx: PlanContext): C
   return checks;
 }
 
-/** The section of one appliance, validated (a one-off may have replaced the inventory's). */
-export function fail2banDesired(raw: unknown, appliance: string): Fail2banDesired | undefined {
-  if (raw === undefined) return undefined;
-  const parsed = fail2banSection.safeParse(raw);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0];
-    const where = ['fail2ban', ...(issue?.path ?? [])].join('.');
-    throw new InputError(`${appliance}: ${where}: ${issue?.message ?? 'invalid'}`);
-  }
-  return parsed.data;
-}
-
-export const fail2banRecipe: Recipe<Fail2banDesired> = {
+export const fail2banRecipe = defineRecipe({
   name: 'fail2ban',
   description:
     'fail2ban against PIN brute force: enabled or not, bantime, findtime, maxretry (no call is interrupted)',
-  section: 'fail2ban',
-  desired: (ctx) => fail2banDesired(ctx.appliance.sections.fail2ban, ctx.appliance.name),
+  section: fail2banInventorySection,
+  desired: (section): Fail2banDesired => section,
   facts: fail2banFactSpec,
   plan,
   verify,
-};
-
-export const fail2banInventorySection: InventorySection = {
-  key: 'fail2ban',
-  description: 'fail2ban against PIN brute force: on or off, bantime, findtime, maxretry',
-  schema: fail2banSection,
-};
+});

@@ -16,6 +16,7 @@
  * logs a failure), a few honest mistakes would lock an address out until someone unbans it by hand.
  */
 import { z } from 'zod';
+import { defineSection } from '../../src/engine/contract.js';
 
 export const LIMITS = {
   /** a year */
@@ -94,3 +95,9 @@ export const fail2banSection = z
   });
 
 export type Fail2banSection = z.infer<typeof fail2banSection>;
+
+export const fail2banInventorySection = defineSection({
+  key: 'fail2ban',
+  description: 'fail2ban against PIN brute force: on or off, bantime, findtime, maxretry',
+  schema: fail2banSection,
+});

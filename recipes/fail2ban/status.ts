@@ -9,9 +9,7 @@
  * fail2ban 0.8/0.9 and 0.10+ label the lines differently ("IP list" / "Banned IP list", "filter" /
  * "Filter"); the parser reads the labels, not the layout.
  */
-import type { HostFacts, Recipe } from '../../src/engine/contract.js';
-import { HostError, oneLine } from '../../src/errors.js';
-import { sh } from '../../src/transport/shell.js';
+import { HostError, type HostFacts, oneLine, type Recipe, sh } from '../../src/engine/contract.js';
 import { bootStateOf, fail2banStateFact, JAIL, STATE } from './facts.js';
 
 const JAIL_STATUS = 'fail2ban.jail-status';

@@ -3,7 +3,7 @@
  * yes/no, a list's "Use these default ...?", a list item. Each one types [ENTER] when the wizard
  * already offers the inventory's value, and takes the wizard's default for a value left out.
  */
-import type { SecretRef } from '../../src/inventory/model.js';
+import type { SecretRef } from '../../src/engine/contract.js';
 import type { WizardScreen } from './screen.js';
 
 export type Answer =

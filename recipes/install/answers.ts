@@ -10,8 +10,7 @@
  *   fail2ban              fail2ban.enabled
  *   everything else       install.* (recipes/install/schema.ts)
  */
-import { InputError } from '../../src/errors.js';
-import type { ApplianceConfig, SecretRef } from '../../src/inventory/model.js';
+import { type ApplianceConfig, InputError, type SecretRef } from '../../src/engine/contract.js';
 import { isIPv4 } from '../../src/inventory/types.js';
 import type { Fail2banSection } from '../fail2ban/schema.js';
 import type { TurnSection } from '../turn/schema.js';

@@ -14,8 +14,7 @@
  * (and a question with no default and no value stops the install).
  */
 import { z } from 'zod';
-import type { InventorySection } from '../../src/engine/contract.js';
-import { secret } from '../../src/inventory/secrets.js';
+import { defineSection, secret } from '../../src/engine/contract.js';
 import { host, intRange, ipv4, isIPv4, isNetmask, showValue } from '../../src/inventory/types.js';
 
 /** `a.b.c.d/prefix` with an IPv4 address. */
@@ -182,8 +181,8 @@ export const installSection = z
 
 export type InstallSection = z.output<typeof installSection>;
 
-export const installInventorySection: InventorySection = {
+export const installInventorySection = defineSection({
   key: 'install',
   description: 'answers for the install wizard (rpctl install)',
   schema: installSection,
-};
+});

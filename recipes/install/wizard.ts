@@ -11,10 +11,13 @@
  * inventory has no answer for, when the wizard refuses an answer (`Invalid: ...`), and when sudo
  * refuses the password. Answers are recorded for the report, secrets as the reference's name.
  */
-import type { Conversation, Turn } from '../../src/engine/conversation.js';
-import type { SecretRef } from '../../src/inventory/model.js';
-import { describeSecretRef } from '../../src/inventory/secrets.js';
-import { sh } from '../../src/transport/shell.js';
+import {
+  type Conversation,
+  describeSecretRef,
+  type SecretRef,
+  sh,
+  type Turn,
+} from '../../src/engine/contract.js';
 import type { WizardAnswers } from './answers.js';
 import { type Answer, type AnswerState, answerQuestion } from './questions.js';
 import { readWizardScreen, type StepHeader } from './screen.js';

@@ -6,7 +6,7 @@
  *   parseAddresses(out).get('eth1')  -> { name: 'eth1', up: true, ipv4: ['198.51.100.130/25'] }
  *   parseRoutes(out)                 -> [{ to: 'default', via: '198.51.100.129', dev: 'eth1' }, ...]
  */
-import { sh } from '../../src/transport/shell.js';
+import { sh } from '../../src/engine/contract.js';
 
 export const ADDRESSES_FACT = 'network.addresses';
 export const ROUTES_FACT = 'network.routes';

@@ -9,8 +9,7 @@
  * configured stays, e.g. after a rollback eth1's address and its default route, which then make
  * eth0's own gateway fail ("File exists") and leave eth0 half configured.
  */
-import type { Handler } from '../../src/engine/contract.js';
-import { script } from '../../src/transport/shell.js';
+import { type Handler, script } from '../../src/engine/contract.js';
 import type { Generation } from '../appliance/facts.js';
 import { V4_NICS } from './interfaces-file.js';
 import { V7_NICS } from './netplan-file.js';

@@ -21,7 +21,7 @@
  * not overlap. `normalizeNetwork` turns a valid section into what the planner works with.
  */
 import { z } from 'zod';
-import type { InventorySection } from '../../src/engine/contract.js';
+import { defineSection } from '../../src/engine/contract.js';
 import { ipAddress, ipv4, netmask, sshHost } from '../../src/inventory/types.js';
 import {
   broadcastOf,
@@ -188,8 +188,8 @@ export function normalizeNetwork(section: NetworkSection): NetworkDesired {
   };
 }
 
-export const networkInventorySection: InventorySection = {
+export const networkInventorySection = defineSection({
   key: 'network',
   description: 'second NIC (recipe second-nic): internal and external NIC, static routes',
   schema: networkSection,
-};
+});

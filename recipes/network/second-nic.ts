@@ -13,16 +13,22 @@
  * by itself unless rpctl reconnects (over `managementAddress`, default the SSH host), verifies the
  * addresses and routes the host really has, and confirms.
  */
-import type { Check, HostFacts, PlanContext, PlanResult, Recipe } from '../../src/engine/contract.js';
-import { HostError, InputError } from '../../src/errors.js';
+import {
+  type Check,
+  defineRecipe,
+  HostError,
+  type HostFacts,
+  type PlanContext,
+  type PlanResult,
+} from '../../src/engine/contract.js';
 import { applianceFactSpec, applianceFacts, type Generation } from '../appliance/facts.js';
-import { restartTurn } from '../turn/nat.js';
+import { restartTurn } from '../services/turn.js';
 import {
   addressValues,
   setRelayIp,
   TURNSERVER_CONF,
   TURNSERVER_SECRET_LINES,
-} from '../turn/turnserver-conf.js';
+} from '../services/turnserver-conf.js';
 import {
   describeInterfaces,
   droppedByRewrite,
@@ -34,7 +40,7 @@ import {
 import { ADDRESSES_FACT, ipFactCommands, parseAddresses, parseRoutes, ROUTES_FACT } from './ip-facts.js';
 import { describeNetplan, parseNetplan, renderNetplan, V7_NICS } from './netplan-file.js';
 import { networkFileCheck, networkRestart } from './restart.js';
-import { type NetworkDesired, type NetworkSection, networkSection, normalizeNetwork } from './schema.js';
+import { type NetworkDesired, networkInventorySection, normalizeNetwork } from './schema.js';
 
 const nicsOf = (generation: Generation) => (generation === 'v4' ? V4_NICS : V7_NICS);
 
@@ -188,23 +194,12 @@ function verifyRestored(
   return checks;
 }
 
-export function secondNicOf(section: NetworkSection | undefined, host: string): NetworkDesired | undefined {
-  if (section === undefined) return undefined;
-  const parsed = networkSection.safeParse(section);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0]!;
-    throw new InputError(`${host}: network.${issue.path.join('.')}: ${issue.message}`);
-  }
-  return normalizeNetwork(parsed.data);
-}
-
-export const secondNicRecipe: Recipe<NetworkDesired> = {
+export const secondNicRecipe = defineRecipe({
   name: 'second-nic',
   description:
     'internal + external NIC, static routes and TURN relay-ip (restarts network and TURN: disruptive, commit-confirmed)',
-  section: 'network',
-  desired: (ctx) =>
-    secondNicOf(ctx.appliance.sections.network as NetworkSection | undefined, ctx.appliance.name),
+  section: networkInventorySection,
+  desired: (section) => normalizeNetwork(section),
   facts: {
     files: applianceFactSpec.files,
     commands: [...(applianceFactSpec.commands ?? []), ...ipFactCommands],
@@ -212,4 +207,4 @@ export const secondNicRecipe: Recipe<NetworkDesired> = {
   plan,
   verify,
   verifyRestored,
-};
+});

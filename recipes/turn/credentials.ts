@@ -17,23 +17,35 @@
  * Verified with real TURN Allocates: the new credentials get a relayed address and a wrong
  * password gets 401 (the old password is not known to rpctl, so "any other password" stands in).
  */
-import type {
-  Check,
-  HostFacts,
-  PlanContext,
-  PlanResult,
-  Recipe,
-  RemoteStep,
+import {
+  type Check,
+  defineRecipe,
+  describeSecretRef,
+  HostError,
+  type HostFacts,
+  InputError,
+  type PlanContext,
+  type PlanResult,
+  type RemoteStep,
+  type SecretRef,
+  sh,
+  uploadedFile,
 } from '../../src/engine/contract.js';
-import { uploadedFile } from '../../src/engine/uploads.js';
-import { HostError, InputError } from '../../src/errors.js';
-import type { SecretRef } from '../../src/inventory/model.js';
-import { describeSecretRef } from '../../src/inventory/secrets.js';
-import { sh } from '../../src/transport/shell.js';
-import { turnserverSettings } from '../appliance/describe.js';
+import {
+  describeTurnAddresses,
+  TURNSERVER_CONF,
+  turnAddresses,
+  turnserverSettings,
+} from '../services/turnserver-conf.js';
+import { TURN_ALLOCATE_PROBE } from './allocate-probe.js';
 import { turnKey } from './client/turn-client.js';
-import { INFINITY_REMINDER, type TurnSection, turnPasswordProblem, turnUsernameProblem } from './schema.js';
-import { describeTurnAddresses, TURNSERVER_CONF, turnAddresses } from './turnserver-conf.js';
+import {
+  INFINITY_REMINDER,
+  type TurnSection,
+  turnInventorySection,
+  turnPasswordProblem,
+  turnUsernameProblem,
+} from './schema.js';
 import { parseUserDb, readUserDb, TURN_USERDB, type TurnUserDb, USERDB_FACT, userLabel } from './userdb.js';
 
 export const PASSWORD_UPLOAD = 'turn-password';
@@ -169,25 +181,16 @@ function verify(desired: TurnCredentialsDesired, after: HostFacts, ctx: PlanCont
     });
   }
   const port = turnAddresses(after.text(TURNSERVER_CONF)).listeningPort;
-  const probe = {
-    kind: 'turn-allocate',
-    port,
-    username: desired.username,
-    password: desired.passwordRef,
-    realm,
-  } as const;
+  const probe = { port, username: desired.username, password: desired.passwordRef, realm };
   checks.push(
-    {
-      ...probe,
-      expect: { outcome: 'success' },
-      message: `TURN allocation as ${label} gets a relayed address`,
-    },
-    {
-      ...probe,
-      wrongPassword: true,
-      expect: { outcome: 'unauthorized' },
-      message: `TURN allocation as ${desired.username} with a wrong password is refused (401)`,
-    },
+    TURN_ALLOCATE_PROBE.check(
+      { ...probe, expect: { outcome: 'success' } },
+      `TURN allocation as ${label} gets a relayed address`,
+    ),
+    TURN_ALLOCATE_PROBE.check(
+      { ...probe, wrongPassword: true, expect: { outcome: 'unauthorized' } },
+      `TURN allocation as ${desired.username} with a wrong password is refused (401)`,
+    ),
   );
   return checks;
 }
@@ -212,14 +215,13 @@ export function turnCredentialsOf(
   };
 }
 
-export const turnCredentialsRecipe: Recipe<TurnCredentialsDesired> = {
+export const turnCredentialsRecipe = defineRecipe({
   name: 'turn-credentials',
   description:
     'the TURN username and password in /etc/turnuserdb.conf (turnadmin; no restart, calls survive)',
-  section: 'turn',
-  desired: (ctx) =>
-    turnCredentialsOf(ctx.appliance.sections.turn as TurnSection | undefined, ctx.appliance.name, ctx.secret),
+  section: turnInventorySection,
+  desired: (section, ctx) => turnCredentialsOf(section, ctx.appliance.name, ctx.secret),
   facts: { files: [{ path: TURNSERVER_CONF }], commands: [{ id: USERDB_FACT, command: readUserDb }] },
   plan,
   verify,
-};
+});

@@ -14,20 +14,28 @@
  * relayed address is the external IP (or the relay address once it is removed). Without
  * credentials, the file and a running TURN service are checked.
  */
-import type { Check, HostFacts, PlanContext, PlanResult, Recipe } from '../../src/engine/contract.js';
-import { HostError, InputError } from '../../src/errors.js';
-import type { SecretRef } from '../../src/inventory/model.js';
+import {
+  type Check,
+  defineRecipe,
+  HostError,
+  type HostFacts,
+  InputError,
+  type PlanContext,
+  type PlanResult,
+  type SecretRef,
+} from '../../src/engine/contract.js';
 import { isIPv4 } from '../../src/inventory/types.js';
-import { sh } from '../../src/transport/shell.js';
 import { applianceFactSpec, applianceFacts, type TurnService } from '../appliance/facts.js';
-import { externalIpProblem, type TurnSection, turnUsernameProblem } from './schema.js';
+import { restartTurn } from '../services/turn.js';
 import {
   externalIpValues,
   setExternalIp,
   TURNSERVER_CONF,
   TURNSERVER_SECRET_LINES,
   turnAddresses,
-} from './turnserver-conf.js';
+} from '../services/turnserver-conf.js';
+import { TURN_ALLOCATE_PROBE } from './allocate-probe.js';
+import { externalIpProblem, type TurnSection, turnInventorySection, turnUsernameProblem } from './schema.js';
 
 export interface TurnNatDesired {
   /** null: no external-ip line */
@@ -35,9 +43,6 @@ export interface TurnNatDesired {
   /** the section's credentials, to verify with a real allocation */
   probe?: { username: string; password: SecretRef; realm?: string };
 }
-
-export const restartTurn = (service: TurnService) =>
-  ({ id: 'turn:restart', command: sh`service ${service} restart`, disruptive: true }) as const;
 
 const family = (ip: string) => (isIPv4(ip) ? 'IPv4' : 'IPv6');
 
@@ -113,15 +118,18 @@ function verify(desired: TurnNatDesired, after: HostFacts, ctx: PlanContext): Ch
   const realm = desired.probe?.realm ?? addresses.realm;
   if (desired.probe && realm) {
     const relayed = desired.externalIp ?? addresses.relayIps[0] ?? addresses.listeningIps[0];
-    checks.push({
-      kind: 'turn-allocate',
-      port: addresses.listeningPort,
-      username: desired.probe.username,
-      password: desired.probe.password,
-      realm,
-      expect: { outcome: 'success', ...(relayed === undefined ? {} : { relayedAddress: relayed }) },
-      message: `a fresh TURN allocation is relayed at ${relayed ?? 'an address'}${service ? ` (${service} restarted)` : ''}`,
-    });
+    checks.push(
+      TURN_ALLOCATE_PROBE.check(
+        {
+          port: addresses.listeningPort,
+          username: desired.probe.username,
+          password: desired.probe.password,
+          realm,
+          expect: { outcome: 'success', ...(relayed === undefined ? {} : { relayedAddress: relayed }) },
+        },
+        `a fresh TURN allocation is relayed at ${relayed ?? 'an address'}${service ? ` (${service} restarted)` : ''}`,
+      ),
+    );
   }
   return checks;
 }
@@ -146,12 +154,12 @@ export function turnNatOf(turn: TurnSection | undefined, host: string): TurnNatD
   };
 }
 
-export const turnNatRecipe: Recipe<TurnNatDesired> = {
+export const turnNatRecipe = defineRecipe({
   name: 'turn-nat',
   description: 'the NAT external-ip of the TURN server (restarts TURN: disruptive, cuts relayed calls)',
-  section: 'turn',
-  desired: (ctx) => turnNatOf(ctx.appliance.sections.turn as TurnSection | undefined, ctx.appliance.name),
+  section: turnInventorySection,
+  desired: (section, ctx) => turnNatOf(section, ctx.appliance.name),
   facts: applianceFactSpec, // it reads /etc/turnserver.conf and the TURN service's state
   plan,
   verify,
-};
+});

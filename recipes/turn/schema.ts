@@ -13,8 +13,7 @@
  * The problem functions are shared with the one-off commands, whose flags take the same values.
  */
 import { z } from 'zod';
-import type { InventorySection } from '../../src/engine/contract.js';
-import { secret } from '../../src/inventory/secrets.js';
+import { defineSection, secret } from '../../src/engine/contract.js';
 import { ipAddress, isIpAddress, showValue } from '../../src/inventory/types.js';
 
 /** Pexip Infinity holds the same credentials: every change needs this (the guide says so too). */
@@ -100,8 +99,8 @@ export const turnSection = z
 /** The section as loaded: `credentials.password` is a reference, resolved before any host is contacted. */
 export type TurnSection = z.output<typeof turnSection>;
 
-export const turnInventorySection: InventorySection = {
+export const turnInventorySection = defineSection({
   key: 'turn',
   description: 'the TURN server: credentials (turn-credentials) and NAT external-ip (turn-nat)',
   schema: turnSection,
-};
+});

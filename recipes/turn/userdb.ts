@@ -11,11 +11,11 @@
  *
  * The keys are as good as passwords against this TURN server: they are compared, never shown.
  */
-import type { CommandFact } from '../../src/engine/contract.js';
-import { HostError } from '../../src/errors.js';
-import { sh } from '../../src/transport/shell.js';
 
-export const TURN_USERDB = '/etc/turnuserdb.conf';
+import { type CommandFact, HostError, sh } from '../../src/engine/contract.js';
+import { TURN_USERDB } from '../appliance/paths.js';
+
+export { TURN_USERDB };
 export const USERDB_FACT = 'turn.userdb';
 
 export type UserDbReader = 'sqlite3' | 'python3' | 'turnadmin';

@@ -6,8 +6,13 @@
  *
  *   upstreamsEditRecipe({ add: [parseNodeArgument('10.40.0.13')], remove: [] })
  */
-import type { HostFacts, PlanContext, Recipe } from '../../src/engine/contract.js';
-import { HostError, InputError } from '../../src/errors.js';
+import {
+  HostError,
+  type HostFacts,
+  InputError,
+  type PlanContext,
+  type Recipe,
+} from '../../src/engine/contract.js';
 import { isHost, isIPv6, showValue } from '../../src/inventory/types.js';
 import { formatEndpoint, parseUpstreamBlock } from './nginx-upstream.js';
 import { PEXAPP, type UpstreamNode, type UpstreamsDesired, upstreamsRecipe } from './recipe.js';

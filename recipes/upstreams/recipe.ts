@@ -29,20 +29,22 @@
  * - verify reads the configuration with `nginx -T` after the reload. That is the configuration
  *   on disk as nginx parses it; nginx -T cannot show what the running master has loaded.
  */
-import type {
-  Change,
-  Check,
-  HostFacts,
-  InventorySection,
-  PlanContext,
-  PlanResult,
-  Recipe,
+
+import {
+  type Change,
+  type Check,
+  defineRecipe,
+  HostError,
+  type HostFacts,
+  type PlanContext,
+  type PlanResult,
+  sh,
 } from '../../src/engine/contract.js';
-import { HostError, InputError } from '../../src/errors.js';
-import { sh } from '../../src/transport/shell.js';
+import { PEXAPP } from '../appliance/paths.js';
+import { NGINX_RELOAD, NGINX_TEST } from '../services/nginx.js';
 import { editUpstreamServers } from './edit.js';
 import { NginxSyntaxError, parseUpstreamBlock, type UpstreamBlock } from './nginx-upstream.js';
-import { type UpstreamNode, upstreamNodes, upstreamsSection } from './schema.js';
+import { type UpstreamNode, upstreamNodes, upstreamsInventorySection } from './schema.js';
 
 export {
   editUpstreamServers,
@@ -52,21 +54,13 @@ export {
 } from './edit.js';
 export { formatEndpoint, parseEndpoint, parseUpstreamBlock } from './nginx-upstream.js';
 export type { UpstreamNode } from './schema.js';
-
-export const PEXAPP = '/etc/nginx/sites-available/pexapp';
+export { PEXAPP, upstreamsInventorySection };
 export const NGINX_DUMP = 'upstreams.nginx-T';
 export const RECOMMENDED_NODES = 3;
 
 export interface UpstreamsDesired {
   nodes: UpstreamNode[];
 }
-
-/** graceful: new connections get the new configuration, calls in progress survive */
-export const NGINX_RELOAD = {
-  id: 'nginx:reload',
-  command: sh`service nginx reload`,
-  disruptive: false,
-} as const;
 
 // Balancing methods with which nginx refuses `backup` servers.
 const NO_BACKUP_WITH = ['ip_hash', 'hash', 'random'];
@@ -133,7 +127,7 @@ function plan(desired: UpstreamsDesired, facts: HostFacts, ctx: PlanContext): Pl
   const change: Change = {
     summary: summary(edit),
     writes: [{ path: PEXAPP, content: Buffer.from(edit.text, 'latin1') }],
-    validate: [sh`nginx -t`],
+    validate: [NGINX_TEST],
     notify: [NGINX_RELOAD],
   };
   return { changes: [change], warnings };
@@ -180,22 +174,12 @@ function verify(desired: UpstreamsDesired, after: HostFacts): Check[] {
   ];
 }
 
-export const upstreamsRecipe: Recipe<UpstreamsDesired> = {
+export const upstreamsRecipe = defineRecipe({
   name: 'upstreams',
   description:
     'the conferencing nodes of `upstream pexip` in the nginx reverse proxy (reload, calls survive)',
-  section: 'upstreams',
-  desired(ctx) {
-    const raw = ctx.appliance.sections.upstreams;
-    if (raw === undefined) return undefined;
-    const parsed = upstreamsSection.safeParse(raw);
-    if (!parsed.success) {
-      throw new InputError(
-        `${ctx.appliance.name}: upstreams: ${parsed.error.issues[0]?.message ?? 'invalid'}`,
-      );
-    }
-    return { nodes: upstreamNodes(parsed.data) };
-  },
+  section: upstreamsInventorySection,
+  desired: (section): UpstreamsDesired => ({ nodes: upstreamNodes(section) }),
   facts: {
     files: [{ path: PEXAPP }],
     // stdout only: the test result nginx prints on stderr is not configuration.
@@ -203,10 +187,4 @@ export const upstreamsRecipe: Recipe<UpstreamsDesired> = {
   },
   plan,
   verify,
-};
-
-export const upstreamsInventorySection: InventorySection = {
-  key: 'upstreams',
-  description: 'the conferencing nodes the reverse proxy forwards to (upstream pexip)',
-  schema: upstreamsSection,
-};
+});

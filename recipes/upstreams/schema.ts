@@ -12,6 +12,7 @@
  * `upstreamNodes` turns a validated section into the normalized nodes the planner works with.
  */
 import { z } from 'zod';
+import { defineSection } from '../../src/engine/contract.js';
 import { host, intRange, isIPv6, port, showValue } from '../../src/inventory/types.js';
 
 export { isIPv6 } from '../../src/inventory/types.js';
@@ -108,3 +109,9 @@ function toNode(entry: NodeEntry): UpstreamNode {
 export function upstreamNodes(section: UpstreamsSection): UpstreamNode[] {
   return section.nodes.map(toNode);
 }
+
+export const upstreamsInventorySection = defineSection({
+  key: 'upstreams',
+  description: 'the conferencing nodes the reverse proxy forwards to (upstream pexip)',
+  schema: upstreamsSection,
+});

@@ -1,18 +1,34 @@
 /**
- * The recipe contract (DESIGN.md "The recipe contract"). A recipe is a pure planner:
+ * The recipe contract: the ONE engine module a recipe imports (with src/inventory/types.ts for
+ * inventory value types). docs/architecture.md describes it; docs/adding-a-concern.md uses it.
  *
- *   facts    what it reads from a host, declared as data; the engine reads the facts of every
- *            selected recipe in one SSH round trip
- *   desired  its part of an appliance's inventory settings, or undefined when unmanaged
- *   plan     (desired, facts) -> changes; pure, unit-testable without SSH
- *   verify   (desired, facts after the apply) -> checks; probes (TLS, TURN) run by the engine
+ *   facts    what a recipe reads from a host, declared as data; the engine reads the facts of
+ *            every selected recipe in one SSH round trip
+ *   desired  its part of an appliance's inventory settings (the section, already validated and
+ *            typed), or undefined when unmanaged
+ *   plan     (desired, facts, context) -> changes; pure, unit-testable without SSH
+ *   verify   (desired, facts after the apply) -> checks: assertions decided by the recipe, and
+ *            probes (a TLS handshake, a TURN allocation) that a concern brings and the engine runs
  *
- * A recipe never opens a socket and never imports the engine's internals; the engine never
- * imports a recipe (the CLI hands it the list in recipes/index.ts).
+ * A concern (recipes/<concern>/index.ts) bundles its recipes, inventory sections, probes, drift
+ * checks and what `rpctl facts` shows. A recipe never opens a socket itself and never imports the
+ * engine's internals; the engine never imports a recipe (the CLI hands it recipes/index.ts).
  */
 import type { z } from 'zod';
 import type { ApplianceConfig, SecretRef } from '../inventory/model.js';
+import type { InventorySection } from '../inventory/section.js';
 import type { ShellCommand } from '../transport/shell.js';
+
+// What recipes need from the rest of rpctl, so that this module is all they import.
+export { HostError, InputError, oneLine } from '../errors.js';
+export type { ApplianceConfig, SecretRef } from '../inventory/model.js';
+export { resolveInventoryPath } from '../inventory/paths.js';
+export { describeSecretRef, secret } from '../inventory/secrets.js';
+export type { InventorySection } from '../inventory/section.js';
+export { joinCommands, type ShellCommand, script, sh } from '../transport/shell.js';
+export type { Conversation, Turn } from './conversation.js';
+export { mergeFactSpecs, sha256 } from './facts.js';
+export { uploadedFile } from './uploads.js';
 
 // ---------------------------------------------------------------------------------------------
 // Facts
@@ -143,39 +159,64 @@ export interface PlanContext {
 // ---------------------------------------------------------------------------------------------
 // Verification
 
+/** What a recipe states must hold after an apply. */
 export type Check =
   | { kind: 'assert'; ok: boolean; message: string }
   | {
-      kind: 'tls';
-      port: number;
-      servername: string;
-      /** hex SHA-256 of the leaf certificate that must be served */
-      expectFingerprint256: string;
-      /** hex SHA-256 fingerprints of the chain that must follow the leaf, in order */
-      expectChain?: readonly string[];
-      message: string;
-    }
-  | {
-      kind: 'turn-allocate';
-      port: number;
-      username: string;
-      password: SecretRef;
-      /**
-       * send a password that is certainly wrong (derived from `password`): proves the server
-       * refuses bad credentials when the old password is not known
-       */
-      wrongPassword?: boolean;
-      realm: string;
-      /** success: a relayed address is granted (optionally this one); unauthorized: 401 */
-      expect: { outcome: 'success'; relayedAddress?: string } | { outcome: 'unauthorized' };
+      kind: 'probe';
+      /** the ProbeKind that runs it (registered by a concern: recipes/<concern>/index.ts) */
+      probe: string;
+      /** that probe's own parameters (made by its `check` function, so they have its type) */
+      params: unknown;
       message: string;
     };
+
+export interface CheckResult {
+  ok: boolean;
+  message: string;
+}
+
+/** Where a probe runs: from the control machine to the appliance. */
+export interface ProbeTarget {
+  /** the appliance's address (its SSH host unless the run says otherwise) */
+  address: string;
+  /** the value of a secret the check names (a TURN password): never part of the check itself */
+  secret(ref: SecretRef): string;
+}
+
+/**
+ * A kind of verification that talks to the appliance over the network (a TLS handshake, a TURN
+ * allocation). A concern defines it with `defineProbe` and lists it in its `probes`; the engine
+ * looks it up by name and runs it, so a new kind needs no engine change.
+ */
+export interface ProbeKind<Params = unknown> {
+  name: string;
+  run(params: Params, message: string, target: ProbeTarget): Promise<CheckResult>;
+  /** a Check that this probe runs */
+  check(params: Params, message: string): Check;
+}
+
+/** Probe kinds by name, as the engine receives them. */
+export type ProbeRegistry = ReadonlyMap<string, ProbeKind>;
+
+export function defineProbe<Params>(
+  name: string,
+  run: (params: Params, message: string, target: ProbeTarget) => Promise<CheckResult>,
+): ProbeKind<Params> {
+  return {
+    name,
+    run,
+    check: (params, message) => ({ kind: 'probe', probe: name, params, message }),
+  };
+}
 
 // ---------------------------------------------------------------------------------------------
 // Recipes
 
 export interface DesiredContext {
   appliance: ApplianceConfig;
+  /** the run's clock: a planner never reads the time itself */
+  now: Date;
   /** the value of a secret referenced from the inventory (resolved before any host is contacted) */
   secret(ref: SecretRef): string;
   /**
@@ -205,9 +246,90 @@ export interface Recipe<Desired = unknown> {
   verifyRestored?(desired: Desired, before: HostFacts, after: HostFacts, ctx: PlanContext): Check[];
 }
 
-/** A section of the inventory a recipe (or several) reads, with its schema. */
-export interface InventorySection {
-  key: string;
-  description: string;
-  schema: z.ZodType;
+export function defineSection<Schema extends z.ZodType>(
+  section: InventorySection<Schema>,
+): InventorySection<Schema> {
+  return section;
+}
+
+/** A recipe as written in a concern: `desired` receives its section as the inventory validated it. */
+export interface RecipeDefinition<Schema extends z.ZodType, Desired>
+  extends Omit<Recipe<Desired>, 'section' | 'desired'> {
+  section: InventorySection<Schema>;
+  /** called only for appliances whose inventory has the section */
+  desired(section: z.output<Schema>, ctx: DesiredContext): Desired | undefined;
+}
+
+/**
+ * A recipe that reads one inventory section. The loader has validated every section against its
+ * schema before any recipe runs (src/inventory/load.ts), so the value handed to `desired` has the
+ * schema's output type; a one-off command that replaces a section validates its value the same way
+ * (`withSection` in src/inventory/section.ts).
+ */
+export function defineRecipe<Schema extends z.ZodType, Desired>(
+  definition: RecipeDefinition<Schema, Desired>,
+): Recipe<Desired> {
+  const { section, desired, ...rest } = definition;
+  return {
+    ...rest,
+    section: section.key,
+    desired(ctx) {
+      const value = ctx.appliance.sections[section.key];
+      // The one place a section's type is asserted: the loader validated it with this schema.
+      return value === undefined ? undefined : desired(value as z.output<Schema>, ctx);
+    },
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Concerns
+
+/** Where a drift check looks: one host that answered, with the facts of this run. */
+export interface DriftTarget {
+  host: string;
+  /** the appliance's address (its SSH host) */
+  address: string;
+  facts: HostFacts;
+}
+
+/** A date the appliance runs out at (a certificate's expiry), as `rpctl drift` reports it. */
+export interface Expiry {
+  notAfter: string;
+  daysLeft: number;
+  secondsLeft: number;
+  /** within the warning window (--warn-expiry-days) */
+  warn: boolean;
+}
+
+/**
+ * A read-only check `rpctl drift` runs besides planning, per host that answered. It returns what it
+ * found, or undefined when it has nothing to say; a thrown error becomes a warning on the host.
+ */
+export interface DriftCheck {
+  name: string;
+  run(target: DriftTarget, options: { now: Date; warnDays: number }): Promise<Expiry | undefined>;
+}
+
+/**
+ * One concern of the appliance (upstreams, certificate, turn...): everything rpctl knows about it,
+ * exported once from recipes/<concern>/index.ts and listed in recipes/index.ts.
+ */
+export interface Concern {
+  name: string;
+  /** in handler order within the concern */
+  // biome-ignore lint/suspicious/noExplicitAny: each recipe has its own desired-state type
+  recipes: readonly Recipe<any>[];
+  sections: readonly InventorySection[];
+  /** facts every run reads on every host (the appliance's identity and managed files) */
+  facts?: FactSpec;
+  /** this concern's part of what `rpctl facts` prints for a host (`now`: what days count from) */
+  describeFacts?(facts: HostFacts, host: string, now: Date): Record<string, unknown>;
+  driftChecks?: readonly DriftCheck[];
+  probes?: readonly ProbeKind[];
+  /** one-off commands (`rpctl upstream add`...); filled in as the one-off commands move here */
+  commands?: readonly unknown[];
+}
+
+export function defineConcern(concern: Concern): Concern {
+  return concern;
 }

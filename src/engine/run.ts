@@ -117,6 +117,7 @@ export async function runFleet(options: FleetOptions): Promise<FleetResult> {
     const selected = planned.flatMap((recipe) => {
       const desired = recipe.desired({
         appliance,
+        now: startedAt,
         secret: options.secret,
         addSecret: (value) => options.redactor.add(value),
       });

@@ -10,7 +10,6 @@ import { readFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { dirname, resolve } from 'node:path';
 import type { Io } from '../cli/io.js';
-import type { InventorySection } from '../engine/contract.js';
 import { InputError } from '../errors.js';
 import { type PathContext, toApplianceConfig, toGroupConfigs } from './appliance.js';
 import { inventoryErrorMap, type Path, type Problem, problemsFromIssues } from './issues.js';
@@ -21,6 +20,7 @@ import { formatPath, formatProblem, InventoryError, orderProblems } from './prob
 import { checkReferences } from './references.js';
 import { buildInventorySchema, buildSettingsSchema, type InventoryDocument } from './schema.js';
 import { findSecretRefs, parseSecretRef, type SecretUse } from './secrets.js';
+import type { InventorySection } from './section.js';
 import { YamlSource } from './yaml-source.js';
 
 export interface LoadOptions {

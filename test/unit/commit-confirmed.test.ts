@@ -178,7 +178,7 @@ async function apply(fake: Partial<FakeHost>) {
   };
   const ctx: ApplyContext = {
     runId: 'r1',
-    probes: { tls: async () => ({ chain: [] }), turnAllocate: async () => ({ outcome: 'error' }) },
+    probes: new Map(),
     secret: () => '',
     address: '192.0.2.1',
     now: new Date(0),

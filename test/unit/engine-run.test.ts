@@ -2,7 +2,6 @@
 import { describe, expect, it } from 'vitest';
 import type { Recipe } from '../../src/engine/contract.js';
 import { runFleet } from '../../src/engine/run.js';
-import { defaultProbes } from '../../src/engine/verify.js';
 import type { ApplianceConfig } from '../../src/inventory/model.js';
 import { Redactor } from '../../src/report/redact.js';
 import type { HostSession } from '../../src/transport/types.js';
@@ -62,7 +61,7 @@ const run = (mode: 'plan' | 'facts', r: Recipe, redactor = new Redactor()) =>
     connect: async () => session(),
     secret: () => '',
     redactor,
-    probes: defaultProbes,
+    probes: new Map(),
     concurrency: 1,
     allowDisruptive: false,
     lockWaitSeconds: 1,

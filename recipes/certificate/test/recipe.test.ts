@@ -50,6 +50,7 @@ function desiredOf(section: CertificateSection, names = true) {
     appliance: appliance(section, names),
     secret: (r) => readFileSync((r as { path: string }).path, 'utf8'),
     addSecret: (value) => added.push(value),
+    now: new Date(),
   });
   return { desired: desired!, added };
 }
@@ -108,7 +109,9 @@ const fingerprint = (pem: string) =>
 
 describe('certificate: desired (checked before any host is contacted)', () => {
   it('is undefined without a certificate section', () => {
-    expect(certificateRecipe.desired({ appliance: appliance(undefined), secret: () => '' })).toBeUndefined();
+    expect(
+      certificateRecipe.desired({ appliance: appliance(undefined), secret: () => '', now: new Date() }),
+    ).toBeUndefined();
   });
 
   it("builds pexip.pem from a ready file, for the inventory's hostname.domain, and registers the key for redaction", () => {
@@ -220,11 +223,14 @@ describe('certificate: verification', () => {
     expect(checks).toEqual([
       { kind: 'assert', ok: true, message: `${PEXIP_PEM} holds the new file` },
       expect.objectContaining({
-        kind: 'tls',
-        port: 443,
-        servername: 'rp1.vc.example.com',
-        expectFingerprint256: fingerprint(next.certPem),
-        expectChain: [fingerprint(inter.certPem)],
+        kind: 'probe',
+        probe: 'tls',
+        params: {
+          port: 443,
+          servername: 'rp1.vc.example.com',
+          expectFingerprint256: fingerprint(next.certPem),
+          expectChain: [fingerprint(inter.certPem)],
+        },
       }),
     ]);
     expect(certificateRecipe.verify!(desired, hostWith(currentPem), ctx)[0]).toMatchObject({ ok: false });
@@ -239,10 +245,13 @@ describe('certificate: verification', () => {
     );
     expect(checks).toEqual([
       expect.objectContaining({
-        kind: 'tls',
-        servername: 'rp1.vc.example.com',
-        expectFingerprint256: fingerprint(current.certPem),
-        expectChain: [],
+        kind: 'probe',
+        probe: 'tls',
+        params: expect.objectContaining({
+          servername: 'rp1.vc.example.com',
+          expectFingerprint256: fingerprint(current.certPem),
+          expectChain: [],
+        }),
       }),
     ]);
   });
@@ -283,9 +292,16 @@ describe('certificate-rollback', () => {
     const after = hostWith(currentPem, currentPem);
     expect(rollback.verify!(desired, after, ctx)).toEqual([
       expect.objectContaining({ kind: 'assert', ok: true }),
-      expect.objectContaining({ kind: 'tls', expectFingerprint256: fingerprint(current.certPem) }),
+      expect.objectContaining({
+        probe: 'tls',
+        params: expect.objectContaining({ expectFingerprint256: fingerprint(current.certPem) }),
+      }),
     ]);
     const restored = rollback.verifyRestored!(desired, hostWith(nextPem, currentPem), after, ctx);
-    expect(restored).toEqual([expect.objectContaining({ expectFingerprint256: fingerprint(next.certPem) })]);
+    expect(restored).toEqual([
+      expect.objectContaining({
+        params: expect.objectContaining({ expectFingerprint256: fingerprint(next.certPem) }),
+      }),
+    ]);
   });
 });

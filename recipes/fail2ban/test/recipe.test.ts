@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import type { Change } from '../../../src/engine/contract.js';
 import { HostError, InputError } from '../../../src/errors.js';
+import type { ApplianceConfig } from '../../../src/inventory/model.js';
+import { withSection } from '../../../src/inventory/section.js';
 import {
   type ApplianceSpec,
   etcHosts,
@@ -10,7 +12,7 @@ import {
 } from '../../../test/lab/files.js';
 import { fakeFacts } from '../../../test/unit/fake-facts.js';
 import { bootStateOf, JAIL_LOCAL, loadedJailValues } from '../facts.js';
-import { type Fail2banDesired, fail2banDesired, fail2banRecipe, HANDLERS } from '../recipe.js';
+import { type Fail2banDesired, fail2banInventorySection, fail2banRecipe, HANDLERS } from '../recipe.js';
 import { NAT_REFUSAL, PERMANENT_BAN } from '../schema.js';
 
 const spec: ApplianceSpec = {
@@ -206,7 +208,8 @@ describe('fail2ban planner', () => {
 describe('fail2ban desired state', () => {
   const refusal = (raw: unknown) => {
     try {
-      fail2banDesired(raw, 'rp1');
+      // a one-off's section is validated where it replaces the inventory's
+      withSection({ name: 'rp1', sections: {} } as unknown as ApplianceConfig, fail2banInventorySection, raw);
     } catch (err) {
       if (err instanceof InputError) return err.message;
       throw err;

@@ -4,7 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { bufferIo } from '../../../src/cli/io.js';
 import { loadInventory } from '../../../src/inventory/load.js';
-import { sections } from '../../index.js';
+import { sections } from '../../../test/registry.js';
 import {
   netmaskToPrefix,
   networkOf,

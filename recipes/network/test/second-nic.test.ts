@@ -4,17 +4,19 @@ import type { Check, HostFacts } from '../../../src/engine/contract.js';
 import { GatheredFacts } from '../../../src/engine/facts.js';
 import { planHost } from '../../../src/engine/plan.js';
 import { InputError } from '../../../src/errors.js';
+import type { ApplianceConfig } from '../../../src/inventory/model.js';
+import { withSection } from '../../../src/inventory/section.js';
 import { Redactor } from '../../../src/report/redact.js';
 import type { ApplianceSpec } from '../../../test/lab/files.js';
 import { etcHosts, netplan, networkInterfaces, turnserverConf } from '../../../test/lab/files.js';
 import { type FakeHost, fakeFacts } from '../../../test/unit/fake-facts.js';
 import { ADDRESSES_FACT, ROUTES_FACT } from '../ip-facts.js';
-import { networkSection } from '../schema.js';
-import { secondNicOf, secondNicRecipe } from '../second-nic.js';
+import { networkInventorySection, networkSection, normalizeNetwork } from '../schema.js';
+import { secondNicRecipe } from '../second-nic.js';
 import { GUIDE } from './fixtures.js';
 
 const ctx = { host: 'rp1', now: new Date(0) };
-const desired = secondNicOf(networkSection.parse(GUIDE), 'rp1')!;
+const desired = normalizeNetwork(networkSection.parse(GUIDE));
 
 function host(
   generation: 'v4' | 'v7',
@@ -188,7 +190,10 @@ describe('second-nic plan', () => {
 
   it('refuses an invalid section before any host is contacted, and a host without turnserver.conf', () => {
     expect(() =>
-      secondNicOf({ ...GUIDE, external: { ...GUIDE.external, gateway: '10.40.0.1' } }, 'rp1'),
+      withSection({ name: 'rp1', sections: {} } as unknown as ApplianceConfig, networkInventorySection, {
+        ...GUIDE,
+        external: { ...GUIDE.external, gateway: '10.40.0.1' },
+      }),
     ).toThrow(
       new InputError(
         'rp1: network.external.gateway: the gateway 10.40.0.1 must be another address of the external network 198.51.100.128/25',

@@ -4,7 +4,7 @@
  */
 import { createSocket, type Socket } from 'node:dgram';
 import { lookup } from 'node:dns/promises';
-import { HostError } from '../../../src/errors.js';
+import { HostError } from '../../../src/engine/contract.js';
 import {
   AttributeType,
   attribute,

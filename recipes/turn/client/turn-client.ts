@@ -10,7 +10,7 @@
  * a HostError (`turn-timeout`, `turn-unreachable`, `turn-protocol`). The password only feeds the
  * key: it is never logged, nor part of a result or an error.
  */
-import { HostError } from '../../../src/errors.js';
+import { HostError } from '../../../src/engine/contract.js';
 import {
   AttributeType,
   attribute,

@@ -4,6 +4,7 @@ import { HostError, InputError } from '../../../src/errors.js';
 import type { SecretRef } from '../../../src/inventory/model.js';
 import { etcHosts, netplan, networkInterfaces, turnserverConf } from '../../../test/lab/files.js';
 import { type FakeHost, fakeFacts } from '../../../test/unit/fake-facts.js';
+import type { TurnAllocateParams } from '../allocate-probe.js';
 import { turnKey } from '../client/turn-client.js';
 import { PASSWORD_UPLOAD, turnCredentialsOf, turnCredentialsRecipe } from '../credentials.js';
 import { turnNatOf, turnNatRecipe } from '../nat.js';
@@ -131,13 +132,13 @@ describe('turn-credentials plan', () => {
       ctx,
     );
     const outcome = (c: Check) =>
-      c.kind === 'assert' ? c.ok : c.kind === 'turn-allocate' ? c.expect.outcome : '';
-    expect(checks.map((c) => [c.kind, outcome(c)])).toEqual([
+      c.kind === 'assert' ? c.ok : (c.params as TurnAllocateParams).expect.outcome;
+    expect(checks.map((c) => [c.kind === 'probe' ? c.probe : c.kind, outcome(c)])).toEqual([
       ['assert', true],
       ['turn-allocate', 'success'],
       ['turn-allocate', 'unauthorized'],
     ]);
-    const wrong = checks[2] as Extract<Check, { kind: 'turn-allocate' }>;
+    const wrong = (checks[2] as Extract<Check, { kind: 'probe' }>).params;
     expect(wrong).toMatchObject({
       wrongPassword: true,
       password: ref,
@@ -258,12 +259,12 @@ describe('turn-nat plan', () => {
     const checks = turnNatRecipe.verify!(nat('203.0.113.5'), appliance('v7', [], conf), ctx);
     expect(checks.map((c) => c.kind === 'assert' && c.ok)).toEqual([true, true, false]);
     expect(checks[2]).toMatchObject({
-      kind: 'turn-allocate',
-      realm: REALM,
-      expect: { outcome: 'success', relayedAddress: '203.0.113.5' },
+      kind: 'probe',
+      probe: 'turn-allocate',
+      params: { realm: REALM, expect: { outcome: 'success', relayedAddress: '203.0.113.5' } },
     });
     expect(turnNatRecipe.verify!(nat(null), appliance('v7', []), ctx)[2]).toMatchObject({
-      expect: { relayedAddress: '10.40.1.5' },
+      params: { expect: { relayedAddress: '10.40.1.5' } },
     });
     // no credentials in the section: the file and the running service are checked
     expect(turnNatRecipe.verify!(nat('203.0.113.5', false), appliance('v7', [], conf), ctx)).toHaveLength(2);

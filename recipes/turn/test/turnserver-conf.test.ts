@@ -1,6 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import { turnserverConf } from '../../../test/lab/files.js';
-import { describeTurnAddresses, externalIpValues, setExternalIp, turnAddresses } from '../turnserver-conf.js';
+import {
+  describeTurnAddresses,
+  externalIpValues,
+  setExternalIp,
+  turnAddresses,
+} from '../../services/turnserver-conf.js';
 
 const LAB = turnserverConf({
   name: 'rp1',

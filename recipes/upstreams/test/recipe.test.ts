@@ -441,9 +441,10 @@ describe('upstreams section', () => {
         source: { file: 'x', line: 1, column: 1 },
       }) as ApplianceConfig;
     const secret = () => '';
-    expect(upstreamsRecipe.desired({ appliance: appliance({}), secret })).toBeUndefined();
+    const now = new Date(0);
+    expect(upstreamsRecipe.desired({ appliance: appliance({}), secret, now })).toBeUndefined();
     expect(
-      upstreamsRecipe.desired({ appliance: appliance({ upstreams: { nodes: ['10.0.0.1'] } }), secret }),
+      upstreamsRecipe.desired({ appliance: appliance({ upstreams: { nodes: ['10.0.0.1'] } }), secret, now }),
     ).toEqual({
       nodes: [{ address: '10.0.0.1', port: 443 }],
     });

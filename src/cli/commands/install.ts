@@ -22,7 +22,6 @@ import { FACTORY_PASSWORD } from '../../../recipes/install/wizard.js';
 import { turnPasswordProblem } from '../../../recipes/turn/schema.js';
 import { newRunId } from '../../engine/host.js';
 import { runFleet } from '../../engine/run.js';
-import { defaultProbes } from '../../engine/verify.js';
 import { ExitCode, InputError } from '../../errors.js';
 import type { ApplianceConfig, SecretRef } from '../../inventory/model.js';
 import { describeSecretRef, valueSecretRef } from '../../inventory/secrets.js';
@@ -89,7 +88,7 @@ function target(
   }
   // The plan after the install must not fail on input: every recipe's desired state now.
   for (const recipe of ctx.registry.recipes)
-    recipe.desired({ appliance, secret, addSecret: (v) => selection.redactor.add(v) });
+    recipe.desired({ appliance, secret, addSecret: (v) => selection.redactor.add(v), now: new Date() });
   return {
     appliance,
     answers,
@@ -161,7 +160,7 @@ async function install(ctx: CommandContext, flags: InstallFlags): Promise<void> 
         connect: async () => session,
         secret,
         redactor: selection.redactor,
-        probes: defaultProbes,
+        probes: ctx.registry.probes ?? new Map(),
         concurrency: 1,
         allowDisruptive: false,
         lockWaitSeconds: 0,

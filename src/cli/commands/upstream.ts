@@ -95,6 +95,7 @@ export const upstreamCommands: CommandModule = {
                 const wanted = upstreamsRecipe.desired({
                   appliance,
                   secret: (r) => selection.secrets.get(r),
+                  now: new Date(),
                 });
                 const inventory = wanted
                   ? upstreamsRecipe.plan(wanted, host.facts, { host: host.name, now: new Date() }).changes

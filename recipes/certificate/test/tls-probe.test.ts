@@ -1,14 +1,15 @@
-/** Verification checks (src/engine/verify.ts) with stand-in probes. */
+/** The TLS probe (recipes/certificate/tls-probe.ts) over stand-in handshakes, run by the engine. */
 import { describe, expect, it } from 'vitest';
-import type { Check } from '../../src/engine/contract.js';
-import { type Probes, runChecks } from '../../src/engine/verify.js';
+import type { Check } from '../../../src/engine/contract.js';
+import { runChecks } from '../../../src/engine/verify.js';
+import { TLS_PROBE, type TlsHandshake, tlsProbeKind } from '../tls-probe.js';
 
 const OLD = 'aa'.repeat(32);
 const NEW = 'bb'.repeat(32);
 const CHAIN = 'cc'.repeat(32);
 
-/** A TLS probe that serves `served[i]` on the i-th handshake (the last one from then on). */
-function probes(served: string[][]): Probes & { calls: number } {
+/** A handshake that serves `served[i]` the i-th time (the last one from then on). */
+function probes(served: string[][]): { tls: TlsHandshake; calls: number } {
   const fake = {
     calls: 0,
     async tls() {
@@ -16,26 +17,23 @@ function probes(served: string[][]): Probes & { calls: number } {
       fake.calls++;
       return { chain };
     },
-    async turnAllocate() {
-      return { outcome: 'error' as const, reason: 'not used' };
-    },
   };
   return fake;
 }
 
-const check: Check = {
-  kind: 'tls',
-  port: 443,
-  servername: 'rp1.example.com',
-  expectFingerprint256: NEW.toUpperCase().replace(/(..)(?!$)/g, '$1:'),
-  expectChain: [CHAIN],
-  message: 'nginx serves the new certificate',
-};
-const context = (p: Probes, tlsSettleMs = 2000) => ({
+const check: Check = TLS_PROBE.check(
+  {
+    port: 443,
+    servername: 'rp1.example.com',
+    expectFingerprint256: NEW.toUpperCase().replace(/(..)(?!$)/g, '$1:'),
+    expectChain: [CHAIN],
+  },
+  'nginx serves the new certificate',
+);
+const context = (p: { tls: TlsHandshake }, tlsSettleMs = 2000) => ({
   address: '127.0.0.1',
-  probes: p,
+  probes: new Map([['tls', tlsProbeKind(p.tls, tlsSettleMs)]]),
   secret: () => '',
-  tlsSettleMs,
 });
 
 describe('TLS checks', () => {
@@ -68,11 +66,10 @@ describe('TLS checks', () => {
   });
 
   it('report a failed handshake as the reason', async () => {
-    const failing: Probes = {
+    const failing = {
       tls: async () => {
         throw new Error('TLS handshake with 127.0.0.1:443 failed: ECONNREFUSED');
       },
-      turnAllocate: async () => ({ outcome: 'error' }),
     };
     const [result] = await runChecks([check], context(failing, 0));
     expect(result?.message).toBe(

@@ -10,13 +10,25 @@
  * the key it sets: it rewrites the first in place, drops the others, or appends one at the end.
  * Every other byte of the file (comments, order, other keys, a commented-out `#external-ip=`) is kept.
  */
-
-import { turnserverSettings } from '../appliance/describe.js';
-import { APPLIANCE_FILES } from '../appliance/facts.js';
+import { TURNSERVER_CONF } from '../appliance/paths.js';
 import { addressKey } from '../upstreams/schema.js';
 
-export const TURNSERVER_CONF = APPLIANCE_FILES.turnserverConf;
+export { TURNSERVER_CONF };
 export const DEFAULT_TURN_PORT = 3478;
+
+/** `key=value` and bare-flag lines of turnserver.conf, comments skipped; repeated keys collected. */
+export function turnserverSettings(text: string | undefined): Map<string, string[]> {
+  const settings = new Map<string, string[]>();
+  for (const raw of (text ?? '').split('\n')) {
+    const line = raw.trim();
+    if (line === '' || line.startsWith('#')) continue;
+    const eq = line.indexOf('=');
+    const key = (eq === -1 ? line : line.slice(0, eq)).trim();
+    const value = eq === -1 ? '' : line.slice(eq + 1).trim();
+    settings.set(key, [...(settings.get(key) ?? []), value]);
+  }
+  return settings;
+}
 
 /**
  * Lines of turnserver.conf that carry secrets the inventory may not know (permissive mode's shared

@@ -20,6 +20,7 @@ import {
   WizardConversation,
 } from '../../recipes/install/wizard.js';
 import { converse, plainText } from '../engine/conversation.js';
+import { bootIdentity, type HostKeyChange, readHostKeys, recordHostKeys } from '../engine/reboot.js';
 import type { HostOutcome } from '../engine/run.js';
 import { HostError, oneLine } from '../errors.js';
 import type { ApplianceConfig, SecretRef } from '../inventory/model.js';
@@ -29,13 +30,7 @@ import { sh } from '../transport/shell.js';
 import { TerminalWaitError } from '../transport/terminal.js';
 import type { HostSession } from '../transport/types.js';
 import { changePassword, InstallFailure, withPassword } from './install-login.js';
-import {
-  bootIdentity,
-  type HostKeyChange,
-  readHostKeys,
-  reconnect,
-  recordHostKeys,
-} from './install-reboot.js';
+import { reconnect } from './install-reconnect.js';
 
 export interface InstallTarget {
   appliance: ApplianceConfig;

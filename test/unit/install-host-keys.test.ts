@@ -1,6 +1,6 @@
 /**
  * Host keys across the install's reboot: reading the regenerated public keys, replacing only this
- * host's known_hosts entries, reconnecting while the appliance boots (src/cli/install-reboot.ts).
+ * host's known_hosts entries, reconnecting while the appliance boots (src/engine/reboot.ts).
  */
 import { randomBytes } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
@@ -12,7 +12,7 @@ import {
   parsePublicKeys,
   reconnectAfterReboot,
   recordHostKeys,
-} from '../../src/cli/install-reboot.js';
+} from '../../src/engine/reboot.js';
 import { HostError } from '../../src/errors.js';
 import { fingerprint, KnownHosts } from '../../src/transport/known-hosts.js';
 import { removeHostEntries } from '../../src/transport/known-hosts-edit.js';

@@ -2,7 +2,7 @@
  * `rpctl install -i INV --limit HOSTS [--rerun]`: the first login (PAM's forced password change)
  * and the install wizard of freshly deployed appliances, answered from the inventory, in parallel;
  * then the reboot, and a plan with every recipe to show the appliance is as the inventory says.
- * See src/cli/install-host.ts for one appliance's steps, install-reboot.ts for host keys.
+ * See src/cli/install-host.ts for one appliance's steps, src/engine/reboot.ts for host keys.
  *
  * Everything is checked before any appliance is contacted (exit 3): the answers the inventory
  * gives (recipes/install/answers.ts), the new password's complexity, the recipes' desired state.

@@ -1,15 +1,12 @@
 /**
- * The install's reboot: the host keys the wizard generated, learnt before the reboot over the
- * session whose host key was verified, then recorded in known_hosts in place of the old ones;
- * and waiting for the appliance to come back.
+ * A host that regenerates its SSH host keys and reboots: its new host keys, learnt before the
+ * reboot over the session whose host key was verified, then recorded in known_hosts in place of
+ * the old ones (re-keying); and waiting for a new boot of the host to answer.
  *
- * Why this is safe: the first-run wizard regenerates SSH host keys (every appliance of one image
- * starts with the same ones). rpctl reads the new public keys from /etc/ssh on the appliance
- * through the connection it already trusts, between "Rebooting." and the reboot, and after the
- * reboot accepts exactly those keys. Only this host's own entries change (every known_hosts file
- * the connection uses); both fingerprints are reported. When the keys could not be read in time,
- * the new key is refused as any changed key is, unless --accept-regenerated-host-key says to
- * record it for this host (the old entries are removed and the offered key is recorded).
+ * Why this is safe: the new public keys are read from /etc/ssh through the connection rpctl
+ * already trusts, before the reboot, and after the reboot exactly those keys are accepted. Only
+ * this host's own entries change (every known_hosts file the connection uses); both fingerprints
+ * are reported. `rpctl install` uses it after the first-run wizard (src/cli/install-host.ts).
  */
 import { HostError } from '../errors.js';
 import type { ApplianceConfig } from '../inventory/model.js';
@@ -24,8 +21,6 @@ import { ownHostKeys, removeHostEntries } from '../transport/known-hosts-edit.js
 import { environment, planConnection } from '../transport/settings.js';
 import { sh } from '../transport/shell.js';
 import type { HostSession } from '../transport/types.js';
-import type { InstallContext, InstallTarget } from './install-host.js';
-import { InstallFailure } from './install-login.js';
 
 export interface PublicKey {
   keyType: string;
@@ -172,56 +167,4 @@ export async function reconnectAfterReboot(
     'reboot-timeout',
     `did not come back within ${options.timeoutMs / 1000} s of the reboot${why}`,
   );
-}
-
-/**
- * Connect after the reboot. A host key other than the recorded one is refused, unless
- * --accept-regenerated-host-key: then this host's old entries go and the offered key is recorded
- * (`hostKey` says which, both fingerprints).
- */
-export async function reconnect(
-  target: InstallTarget,
-  ctx: InstallContext,
-  asNew: ApplianceConfig,
-  keysKnown: boolean,
-  applied: string,
-  bootBefore: string | undefined,
-): Promise<{ session: HostSession; hostKey?: HostKeyChange }> {
-  const { name } = target.appliance;
-  const timeout = { timeoutMs: target.rebootTimeoutMs, ...(bootBefore ? { bootBefore } : {}) };
-  try {
-    return { session: await reconnectAfterReboot(() => ctx.connect(asNew), timeout) };
-  } catch (err) {
-    if (!(err instanceof HostError && err.reason === 'host-key-mismatch')) {
-      const message =
-        err instanceof HostError && err.reason === 'reboot-timeout'
-          ? `${name}: ${err.message}`
-          : (err as Error).message;
-      throw new InstallFailure(err instanceof HostError ? err.reason : 'reconnect', message, applied);
-    }
-    if (!ctx.acceptRegeneratedHostKey) {
-      const why = keysKnown
-        ? 'it is not the key the wizard generated'
-        : 'the keys the wizard generated could not be read before the reboot';
-      throw new InstallFailure(
-        'host-key-mismatch',
-        `${err.message}; ${why}. Check the offered key on the appliance's console before trusting it (--accept-regenerated-host-key records it during an install)`,
-        `${applied}; rpctl did not log in again, and known_hosts still has the old key`,
-      );
-    }
-    const before = forgetHostKeys(target.appliance);
-    const session = await reconnectAfterReboot(() => ctx.connect(asNew, { acceptNewHostKey: true }), timeout);
-    const after = knownKeys(target.appliance);
-    const hostKey = {
-      before,
-      after: after.map((k) => `${k.keyType} ${k.fingerprint}`),
-      recordedIn: after[0]?.file ?? '',
-      acceptedOnFlag: true,
-    };
-    ctx.log(
-      name,
-      `--accept-regenerated-host-key: replaced ${before.join(', ')} with the offered ${hostKey.after.join(', ')} in ${hostKey.recordedIn}`,
-    );
-    return { session, hostKey };
-  }
 }

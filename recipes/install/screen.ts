@@ -1,6 +1,6 @@
 /**
  * Reading the install wizard's screen: what it printed since the last answer, as plain text
- * (shared/appliance-facts.md "Install wizard conversation"). Pure.
+ * (docs/appliance.md, "The install wizard"). Pure.
  *
  *   ==========================================================
  *   |                      Step 3 of 9                       |

@@ -1,5 +1,5 @@
 /**
- * A small TURN client for verification probes (DESIGN.md: "a TURN Allocate with the new
+ * A small TURN client for verification probes (it proves "a TURN Allocate with the new
  * credentials succeeds"): one UDP Allocate with long-term credentials (RFC 5766), released at
  * once, and a plain STUN Binding as a reachability probe.
  *

@@ -1,107 +1,30 @@
 /** The certificate and certificate-rollback recipes as pure planners (no SSH). */
 import { createHash, X509Certificate } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
-import type { FileFact, HostFacts } from '../../../src/engine/contract.js';
+import { describe, expect, it } from 'vitest';
 import { GatheredFacts } from '../../../src/engine/facts.js';
 import { planHost } from '../../../src/engine/plan.js';
 import { ExitCode, HostError, InputError } from '../../../src/errors.js';
-import type { ApplianceConfig, SecretRef } from '../../../src/inventory/model.js';
-import { parseSecretRef } from '../../../src/inventory/secrets.js';
 import { Redactor } from '../../../src/report/redact.js';
-import { keyBodyLines, TestPki } from '../../../test/certificates.js';
-import { etcHosts, networkInterfaces } from '../../../test/lab/files.js';
+import { keyBodyLines } from '../../../test/certificates.js';
 import { fakeFacts } from '../../../test/unit/fake-facts.js';
 import { type CertificateDesired, certificateRecipe, PEXIP_PEM, PEXIP_PEM_BACKUP } from '../recipe.js';
 import { certificateRollbackRecipe } from '../rollback.js';
-import type { CertificateSection } from '../schema.js';
+import {
+  appliance,
+  current,
+  desiredOf,
+  dir,
+  hostWith,
+  inter,
+  next,
+  pemFile,
+  ref,
+  wrongName,
+} from './fixtures.js';
 
-const dir = mkdtempSync(join(tmpdir(), 'rpctl-cert-recipe-'));
-afterAll(() => rmSync(dir, { recursive: true, force: true }));
-const pki = new TestPki(dir);
-const current = pki.leaf('current', { names: ['rp1.vc.example.com'] });
-const next = pki.leaf('next', { names: ['rp1.vc.example.com'] });
-const wrongName = pki.leaf('wrong-name', { names: ['rp2.vc.example.com'] });
-const inter = pki.intermediate;
 const now = new Date();
 const ctx = { host: 'rp1', now };
-
-const ref = (path: string): SecretRef => (parseSecretRef(`file:${path}`) as { ref: SecretRef }).ref;
-const pemFile = (name: string, issued: typeof current) =>
-  pki.file(name, issued.certPem, issued.keyPem, inter.certPem);
-
-function appliance(section: CertificateSection | undefined, names = true): ApplianceConfig {
-  return {
-    name: 'rp1',
-    groups: [],
-    ssh: { host: '10.40.1.5' },
-    sudo: {},
-    ...(names ? { hostname: 'rp1', domain: 'vc.example.com' } : {}),
-    sections: section ? { certificate: section } : {},
-    source: { file: join(dir, 'inventory.yaml'), line: 1, column: 1 },
-  };
-}
-
-function desiredOf(section: CertificateSection, names = true) {
-  const added: string[] = [];
-  const desired = certificateRecipe.desired({
-    appliance: appliance(section, names),
-    secret: (r) => readFileSync((r as { path: string }).path, 'utf8'),
-    addSecret: (value) => added.push(value),
-    now: new Date(),
-  });
-  return { desired: desired!, added };
-}
-
-/** Facts of a v4 appliance whose pexip.pem is `pem`, read as the facts script reads it. */
-function hostWith(pem: string | undefined, backup?: string): HostFacts {
-  const spec = {
-    name: 'rp1',
-    index: 1,
-    address: '10.40.1.5',
-    generation: 'v4' as const,
-    state: 'installed' as const,
-    hostname: 'rp1',
-    domain: 'vc.example.com',
-    nodes: [],
-    turnUser: 'pexip',
-  };
-  const base = fakeFacts({
-    files: {
-      '/etc/hostname': 'rp1\n',
-      '/etc/hosts': etcHosts(spec),
-      '/etc/network/interfaces': networkInterfaces(spec),
-      '/etc/init.d/rfc5766-turn-server': '#!/bin/sh\n',
-    },
-    commands: { 'appliance.services': 'nginx 0\nrfc5766-turn-server 0\nfail2ban 3\n' },
-  });
-  const certificatesOnly = (path: string, whole: string): FileFact & { exists: true } => {
-    const content = Buffer.from(
-      whole.match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----\n/g)!.join(''),
-    );
-    const sha256 = createHash('sha256').update(whole).digest('hex');
-    return {
-      path,
-      exists: true,
-      content,
-      sha256,
-      mode: 0o400,
-      owner: 'root',
-      group: 'root',
-      size: whole.length,
-    };
-  };
-  const files = new Map<string, FileFact & { exists: true }>();
-  if (pem) files.set(PEXIP_PEM, certificatesOnly(PEXIP_PEM, pem));
-  if (backup) files.set(PEXIP_PEM_BACKUP, certificatesOnly(PEXIP_PEM_BACKUP, backup));
-  return {
-    ...base,
-    file: (path) => files.get(path) ?? base.file(path),
-    text: (path) => (files.has(path) ? files.get(path)!.content.toString() : base.text(path)),
-  };
-}
 
 const currentPem = current.certPem + current.keyPem;
 const fingerprint = (pem: string) =>

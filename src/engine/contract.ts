@@ -326,7 +326,10 @@ export interface Concern {
   describeFacts?(facts: HostFacts, host: string, now: Date): Record<string, unknown>;
   driftChecks?: readonly DriftCheck[];
   probes?: readonly ProbeKind[];
-  /** one-off commands (`rpctl upstream add`...); filled in as the one-off commands move here */
+  /**
+   * one-off commands (`rpctl upstream add`...), filled in as they move into their concerns.
+   * TODO(coordinator): type as the one-off spec of src/engine/one-off.ts once it exists.
+   */
   commands?: readonly unknown[];
 }
 

@@ -2,49 +2,25 @@
  * The turn-nat planner as a table: the inventory's `turn.externalIp` and an appliance (v4 or v7,
  * turnserver.conf as the wizard writes it, relaying from 10.40.1.5) -> the plan.
  */
-import {
-  type ApplianceSpec,
-  etcHosts,
-  netplan,
-  networkInterfaces,
-  turnserverConf,
-} from '../../../test/lab/files.js';
 import type { PlannerCase } from '../../../test/planner-cases.js';
-import { fakeFacts } from '../../../test/unit/fake-facts.js';
 import { type TurnNatDesired, turnNatOf } from '../nat.js';
 import { turnSection } from '../schema.js';
+import { appliance } from './hosts.js';
 
 const CONF = '/etc/turnserver.conf';
-
-function appliance(generation: 'v4' | 'v7', extraConf = '', conf = true) {
-  const spec: ApplianceSpec = {
-    name: 'rp1',
-    index: 1,
-    address: '10.40.1.5',
-    generation,
-    state: 'installed',
-    hostname: 'rp1',
-    domain: 'vc.example.com',
-    nodes: [],
-    turnUser: 'pexip',
+const WIZARD_CONF = (generation: 'v4' | 'v7') => appliance(generation, []).text(CONF)!;
+/** turnserver.conf as the wizard writes it, with `extra` lines at the end */
+const withConf = (generation: 'v4' | 'v7', extra = '') =>
+  appliance(generation, [], WIZARD_CONF(generation) + extra);
+/** no turnserver.conf at all */
+const withoutConf = (generation: 'v4' | 'v7') => {
+  const facts = appliance(generation, []);
+  return {
+    ...facts,
+    file: (path: string) => (path === CONF ? { path, exists: false as const } : facts.file(path)),
+    text: (path: string) => (path === CONF ? undefined : facts.text(path)),
   };
-  const service = generation === 'v4' ? 'rfc5766-turn-server' : 'coturn';
-  return fakeFacts({
-    files: {
-      '/etc/hostname': 'rp1\n',
-      '/etc/hosts': etcHosts(spec),
-      ...(conf ? { [CONF]: turnserverConf(spec) + extraConf } : {}),
-      ...(generation === 'v4'
-        ? { '/etc/network/interfaces': networkInterfaces(spec) }
-        : { '/etc/netplan/01-netcfg.yaml': netplan(spec) }),
-      [`/etc/init.d/${service}`]: '#!/bin/sh\n',
-    },
-    commands: {
-      'appliance.names': 'hostname=rp1\nfqdn=rp1.vc.example.com\n',
-      'appliance.services': `nginx 0\n${service} 0\nfail2ban 3\n`,
-    },
-  });
-}
+};
 
 const externalIp = (value: string | null): TurnNatDesired =>
   turnNatOf(turnSection.parse({ externalIp: value }), 'rp1')!;
@@ -54,7 +30,7 @@ export const TURN_NAT_CASES: PlannerCase<TurnNatDesired>[] = [
   {
     name: 'v4: sets the line and restarts rfc5766-turn-server (disruptive handler)',
     desired: externalIp('203.0.113.5'),
-    facts: appliance('v4'),
+    facts: withConf('v4'),
     expected: {
       changes: [
         {
@@ -68,19 +44,19 @@ export const TURN_NAT_CASES: PlannerCase<TurnNatDesired>[] = [
   {
     name: 'v7: restarts coturn',
     desired: externalIp('203.0.113.5'),
-    facts: appliance('v7'),
+    facts: withConf('v7'),
     expected: { changes: [{ summary: /^set external-ip=203\.0\.113\.5 .*restart coturn$/, ...RESTART }] },
   },
   {
     name: 'the line is already there: in sync',
     desired: externalIp('203.0.113.5'),
-    facts: appliance('v7', 'external-ip=203.0.113.5\n'),
+    facts: withConf('v7', 'external-ip=203.0.113.5\n'),
     expected: { changes: [] },
   },
   {
     name: 'another address: replaced, the old one said',
     desired: externalIp('203.0.113.5'),
-    facts: appliance('v7', 'external-ip=198.51.100.9\n'),
+    facts: withConf('v7', 'external-ip=198.51.100.9\n'),
     expected: {
       changes: [{ summary: /^set external-ip=203\.0\.113\.5 \(was 198\.51\.100\.9;/, ...RESTART }],
     },
@@ -88,19 +64,19 @@ export const TURN_NAT_CASES: PlannerCase<TurnNatDesired>[] = [
   {
     name: 'null and no line: in sync',
     desired: externalIp(null),
-    facts: appliance('v7'),
+    facts: withConf('v7'),
     expected: { changes: [] },
   },
   {
     name: 'null removes the line',
     desired: externalIp(null),
-    facts: appliance('v4', 'external-ip=203.0.113.5\n'),
+    facts: withConf('v4', 'external-ip=203.0.113.5\n'),
     expected: { changes: [{ summary: /^remove external-ip \(was 203\.0\.113\.5;/, ...RESTART }] },
   },
   {
     name: 'an IPv6 external address for an IPv4 relay: a warning',
     desired: externalIp('2001:db8::5'),
-    facts: appliance('v7'),
+    facts: withConf('v7'),
     expected: {
       changes: [{ summary: /^set external-ip=2001:db8::5 /, ...RESTART }],
       warnings: [/external-ip 2001:db8::5 is IPv6 but the TURN server relays from 10\.40\.1\.5 \(IPv4\)/],
@@ -109,7 +85,7 @@ export const TURN_NAT_CASES: PlannerCase<TurnNatDesired>[] = [
   {
     name: 'no turnserver.conf: a plan error',
     desired: externalIp('203.0.113.5'),
-    facts: appliance('v7', '', false),
+    facts: withoutConf('v7'),
     expected: { error: /turnserver\.conf does not exist; the TURN server is not set up/ },
   },
 ];

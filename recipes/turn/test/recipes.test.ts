@@ -1,56 +1,22 @@
 import { describe, expect, it } from 'vitest';
-import type { Check, HostFacts } from '../../../src/engine/contract.js';
+import type { Check } from '../../../src/engine/contract.js';
 import { HostError, InputError } from '../../../src/errors.js';
 import type { SecretRef } from '../../../src/inventory/model.js';
-import { etcHosts, netplan, networkInterfaces, turnserverConf } from '../../../test/lab/files.js';
-import { type FakeHost, fakeFacts } from '../../../test/unit/fake-facts.js';
+import { fakeFacts } from '../../../test/unit/fake-facts.js';
 import type { TurnAllocateParams } from '../allocate-probe.js';
 import { turnKey } from '../client/turn-client.js';
 import { PASSWORD_UPLOAD, turnCredentialsOf, turnCredentialsRecipe } from '../credentials.js';
 import { turnNatOf, turnNatRecipe } from '../nat.js';
 import { turnSection } from '../schema.js';
 import { parseUserDb, readUserDb, USERDB_FACT } from '../userdb.js';
+import { appliance, REALM } from './hosts.js';
 
-const REALM = 'vc.example.com';
 const PASSWORD = 'N3w-Turn-Pass!';
 const ref: SecretRef = { kind: 'file', path: '/secrets/turn' };
 const ctx = { host: 'rp1', now: new Date(0) };
 const hex = (s: string) => Buffer.from(s).toString('hex').toUpperCase();
 const row = (name: string, password: string, realm = REALM) =>
   `${hex(realm)} ${hex(name)} ${turnKey(name, realm, password)}`;
-
-function appliance(generation: 'v4' | 'v7', users: string[], conf?: string): HostFacts {
-  const spec = {
-    name: 'rp1',
-    index: 1,
-    address: '10.40.1.5',
-    generation,
-    state: 'installed' as const,
-    hostname: 'rp1',
-    domain: REALM,
-    nodes: [],
-    turnUser: 'pexip',
-  };
-  const host: FakeHost = {
-    files: {
-      '/etc/hostname': 'rp1\n',
-      '/etc/hosts': etcHosts(spec),
-      '/etc/turnserver.conf': conf ?? turnserverConf(spec),
-      ...(generation === 'v4'
-        ? {
-            '/etc/network/interfaces': networkInterfaces(spec),
-            '/etc/init.d/rfc5766-turn-server': '#!/bin/sh\n',
-          }
-        : { '/etc/netplan/01-netcfg.yaml': netplan(spec), '/etc/init.d/coturn': '#!/bin/sh\n' }),
-    },
-    commands: {
-      'appliance.names': `hostname=rp1\nfqdn=rp1.${REALM}\n`,
-      'appliance.services': `nginx 0\ncoturn ${generation === 'v7' ? 0 : 'absent'}\nrfc5766-turn-server ${generation === 'v4' ? 0 : 'absent'}\nfail2ban 3\n`,
-      [USERDB_FACT]: ['@userdb sqlite3', ...users, ''].join('\n'),
-    },
-  };
-  return fakeFacts(host);
-}
 
 const credentials = (extra: Record<string, unknown> = {}) =>
   turnCredentialsOf(

@@ -20,7 +20,8 @@ const spec: ApplianceSpec = {
   nodes: ['10.40.0.11', '10.40.0.12', '10.40.0.13'],
   turnUser: 'turnuser',
 };
-const WIZARD_FILE = pexapp(spec);
+/** pexapp as the wizard writes it */
+export const WIZARD_FILE = pexapp(spec);
 
 /** The desired state of an inventory's `upstreams.nodes`. */
 const nodes = (...list: unknown[]): UpstreamsDesired => ({

@@ -1,13 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { HostError } from '../../../src/errors.js';
 import type { ApplianceConfig } from '../../../src/inventory/model.js';
-import {
-  type ApplianceSpec,
-  nginxConf,
-  nginxLoggingConf,
-  pexapp,
-  pexRewrites,
-} from '../../../test/lab/files.js';
+import { nginxConf, nginxLoggingConf, pexRewrites } from '../../../test/lab/files.js';
 import { fakeFacts } from '../../../test/unit/fake-facts.js';
 import {
   NGINX_DUMP,
@@ -19,19 +13,9 @@ import {
   WIZARD_CONVENTION,
 } from '../recipe.js';
 import { type UpstreamNode, upstreamNodes, upstreamsSection } from '../schema.js';
+import { WIZARD_FILE } from './plan-cases.js';
 
-const spec: ApplianceSpec = {
-  name: 'rp1',
-  index: 1,
-  address: '127.0.2.1',
-  generation: 'v7',
-  state: 'installed',
-  hostname: 'rp1',
-  domain: 'lab.example',
-  nodes: ['10.40.0.11', '10.40.0.12', '10.40.0.13'],
-  turnUser: 'turnuser',
-};
-const LAB = pexapp(spec);
+const LAB = WIZARD_FILE;
 
 /** A hand-edited appliance file: tabs, odd spacing, comments in the block, a second upstream. */
 const REAL = [

@@ -1,9 +1,9 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { bufferIo } from '../../src/cli/io.js';
-import { run } from '../../src/cli/program.js';
-import { tempDir, testSection, yaml } from './helpers.js';
+import { bufferIo } from '../../../src/cli/io.js';
+import { run } from '../../../src/cli/program.js';
+import { tempDir, testSection, yaml } from '../support/helpers.js';
 
 const FLEET = yaml`
   defaults:

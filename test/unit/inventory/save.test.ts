@@ -2,9 +2,9 @@ import { readdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from 
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
-import { InputError } from '../../src/errors.js';
-import { applyInventoryEdits, type InventoryEdit, updateInventoryFile } from '../../src/inventory/save.js';
-import { tempDir, yaml } from './helpers.js';
+import { InputError } from '../../../src/errors.js';
+import { applyInventoryEdits, type InventoryEdit, updateInventoryFile } from '../../../src/inventory/save.js';
+import { tempDir, yaml } from '../support/helpers.js';
 
 const ORIGINAL = yaml`
   # Production fleet. Keep this comment.

@@ -10,8 +10,8 @@ import { mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { factsBody, mergeFactSpecs, parseFacts } from '../../src/engine/facts.js';
-import { sh } from '../../src/transport/shell.js';
+import { factsBody, mergeFactSpecs, parseFacts } from '../../../src/engine/facts.js';
+import { sh } from '../../../src/transport/shell.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'rpctl-facts-'));
 const plain = join(dir, 'plain.conf');

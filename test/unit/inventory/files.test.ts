@@ -4,15 +4,15 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { sections } from '../../recipes/index.js';
-import { bufferIo } from '../../src/cli/io.js';
-import type { InventorySection } from '../../src/engine/recipe.js';
-import { loadInventory } from '../../src/inventory/load.js';
-import { buildJsonSchema } from '../../src/inventory/schema.js';
-import { type LabState, labInventory } from '../lab/lab.js';
-import { tempDir } from './helpers.js';
+import { sections } from '../../../recipes/index.js';
+import { bufferIo } from '../../../src/cli/io.js';
+import type { InventorySection } from '../../../src/engine/recipe.js';
+import { loadInventory } from '../../../src/inventory/load.js';
+import { buildJsonSchema } from '../../../src/inventory/schema.js';
+import { type LabState, labInventory } from '../../lab/lab.js';
+import { tempDir } from '../support/helpers.js';
 
-const repo = fileURLToPath(new URL('../../', import.meta.url));
+const repo = fileURLToPath(new URL('../../../', import.meta.url));
 const inventories = join(repo, 'inventories');
 
 describe('inventories/schema.json', () => {

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { InputError } from '../../src/errors.js';
-import { selectAppliances } from '../../src/inventory/limit.js';
-import { inventoryFrom, yaml } from './helpers.js';
+import { InputError } from '../../../src/errors.js';
+import { selectAppliances } from '../../../src/inventory/limit.js';
+import { inventoryFrom, yaml } from '../support/helpers.js';
 
 const { inventory } = inventoryFrom(yaml`
   groups:

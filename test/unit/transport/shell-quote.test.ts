@@ -4,8 +4,8 @@
  */
 import { spawnSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
-import { InputError } from '../../src/errors.js';
-import { quote, sh } from '../../src/transport/shell.js';
+import { InputError } from '../../../src/errors.js';
+import { quote, sh } from '../../../src/transport/shell.js';
 
 function roundTrip(command: string): Buffer {
   const result = spawnSync('/bin/sh', ['-c', command], { maxBuffer: 1 << 20 });

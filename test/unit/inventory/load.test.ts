@@ -1,10 +1,10 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { bufferIo } from '../../src/cli/io.js';
-import { loadInventory } from '../../src/inventory/load.js';
-import { InventoryError } from '../../src/inventory/problems.js';
-import { inventoryFrom, problemsOf, tempDir, testSection, yaml } from './helpers.js';
+import { bufferIo } from '../../../src/cli/io.js';
+import { loadInventory } from '../../../src/inventory/load.js';
+import { InventoryError } from '../../../src/inventory/problems.js';
+import { inventoryFrom, problemsOf, tempDir, testSection, yaml } from '../support/helpers.js';
 
 describe('merging settings', () => {
   const fleet = yaml`

@@ -3,8 +3,8 @@ import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { hostKeyAlgorithms } from '../../src/transport/host-key.js';
-import { matchPatternList } from '../../src/transport/host-patterns.js';
+import { hostKeyAlgorithms } from '../../../src/transport/host-key.js';
+import { matchPatternList } from '../../../src/transport/host-patterns.js';
 import {
   appendKnownHost,
   fingerprint,
@@ -12,7 +12,7 @@ import {
   keyTypeOf,
   knownHostsName,
   parseKnownHosts,
-} from '../../src/transport/known-hosts.js';
+} from '../../../src/transport/known-hosts.js';
 
 const work = mkdtempSync(join(tmpdir(), 'rpctl-known-hosts-'));
 afterAll(() => rmSync(work, { recursive: true, force: true }));

@@ -2,9 +2,9 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import type { PlannedChange } from '../../src/engine/plan.js';
-import type { FleetResult, HostOutcome } from '../../src/engine/run.js';
-import { changeKind, driftSpans, History, historyEntries } from '../../src/report/history.js';
+import type { PlannedChange } from '../../../src/engine/plan.js';
+import type { FleetResult, HostOutcome } from '../../../src/engine/run.js';
+import { changeKind, driftSpans, History, historyEntries } from '../../../src/report/history.js';
 
 const change = (summary: string): PlannedChange => ({
   recipe: 'upstreams',

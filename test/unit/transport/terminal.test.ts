@@ -1,8 +1,8 @@
 /** HostSession.terminal: a program on a PTY channel, read with waitFor (src/transport/terminal.ts). */
 import { describe, expect, it } from 'vitest';
-import { sh } from '../../src/transport/shell.js';
-import { TerminalWaitError } from '../../src/transport/terminal.js';
-import { fakeTerminal } from './fake-pty.js';
+import { sh } from '../../../src/transport/shell.js';
+import { TerminalWaitError } from '../../../src/transport/terminal.js';
+import { fakeTerminal } from '../support/fake-pty.js';
 
 const prompt = (text: string) => (text.endsWith('> ') ? text : undefined);
 

@@ -1,11 +1,11 @@
 import { chmodSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { bufferIo } from '../../src/cli/io.js';
-import { InputError } from '../../src/errors.js';
-import { collectSecretUses } from '../../src/inventory/load.js';
-import { parseSecretRef, Secrets, secret } from '../../src/inventory/secrets.js';
-import { inventoryFrom, problemsOf, tempDir, yaml } from './helpers.js';
+import { bufferIo } from '../../../src/cli/io.js';
+import { InputError } from '../../../src/errors.js';
+import { collectSecretUses } from '../../../src/inventory/load.js';
+import { parseSecretRef, Secrets, secret } from '../../../src/inventory/secrets.js';
+import { inventoryFrom, problemsOf, tempDir, yaml } from '../support/helpers.js';
 
 const ref = (text: string) => {
   const parsed = parseSecretRef(text);

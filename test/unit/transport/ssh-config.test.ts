@@ -2,14 +2,14 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import type { ApplianceConfig } from '../../src/inventory/model.js';
-import { type Environment, planConnection } from '../../src/transport/settings.js';
+import type { ApplianceConfig } from '../../../src/inventory/model.js';
+import { type Environment, planConnection } from '../../../src/transport/settings.js';
 import {
   expandTokens,
   parseProxyJump,
   readSshConfig,
   SshConfigError,
-} from '../../src/transport/ssh-config.js';
+} from '../../../src/transport/ssh-config.js';
 
 const work = mkdtempSync(join(tmpdir(), 'rpctl-ssh-config-'));
 afterAll(() => rmSync(work, { recursive: true, force: true }));

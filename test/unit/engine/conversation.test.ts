@@ -1,7 +1,7 @@
 /** The conversation driver (src/engine/conversation.ts) on a fake terminal. */
 import { describe, expect, it } from 'vitest';
-import { type Conversation, converse, plainText, type Turn } from '../../src/engine/conversation.js';
-import { type FakeChannel, fakeTerminal } from './fake-pty.js';
+import { type Conversation, converse, plainText, type Turn } from '../../../src/engine/conversation.js';
+import { type FakeChannel, fakeTerminal } from '../support/fake-pty.js';
 
 describe('plainText', () => {
   it('drops escape sequences and carriage returns', () => {

@@ -3,16 +3,16 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { PERMANENT_BAN } from '../../recipes/fail2ban-schema.js';
-import { recipes, sections } from '../../recipes/index.js';
-import { oneOffValues, parseTunableFlag } from '../../src/cli/commands/fail2ban.js';
-import { bufferIo } from '../../src/cli/io.js';
-import { run } from '../../src/cli/program.js';
-import { loadInventory } from '../../src/inventory/load.js';
+import { PERMANENT_BAN } from '../../../recipes/fail2ban-schema.js';
+import { recipes, sections } from '../../../recipes/index.js';
+import { oneOffValues, parseTunableFlag } from '../../../src/cli/commands/fail2ban.js';
+import { bufferIo } from '../../../src/cli/io.js';
+import { run } from '../../../src/cli/program.js';
+import { loadInventory } from '../../../src/inventory/load.js';
 
 describe('inventories/example.yaml', () => {
   it('documents every fail2ban field, and a NAT-flagged appliance that loads because it stays disabled', async () => {
-    const repo = fileURLToPath(new URL('../../', import.meta.url));
+    const repo = fileURLToPath(new URL('../../../', import.meta.url));
     const text = readFileSync(join(repo, 'inventories/example.yaml'), 'utf8');
     for (const field of [
       'enabled:',

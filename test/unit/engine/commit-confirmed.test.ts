@@ -8,22 +8,22 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import type { ApplyContext } from '../../src/engine/apply-result.js';
-import { applyScript } from '../../src/engine/apply-script.js';
+import type { ApplyContext } from '../../../src/engine/apply-result.js';
+import { applyScript } from '../../../src/engine/apply-script.js';
 import {
   armRollback,
   type Decision,
   decideScript,
   parseConfirmState,
-} from '../../src/engine/confirm-script.js';
-import { GatheredFacts, mergeFactSpecs } from '../../src/engine/facts.js';
-import { applyHost, type PreparedHost } from '../../src/engine/host.js';
-import { planHost } from '../../src/engine/plan.js';
-import type { Recipe } from '../../src/engine/recipe.js';
-import { HostError } from '../../src/errors.js';
-import { Redactor } from '../../src/report/redact.js';
-import { script, sh } from '../../src/transport/shell.js';
-import type { ExecResult, HostSession } from '../../src/transport/types.js';
+} from '../../../src/engine/confirm-script.js';
+import { GatheredFacts, mergeFactSpecs } from '../../../src/engine/facts.js';
+import { applyHost, type PreparedHost } from '../../../src/engine/host.js';
+import { planHost } from '../../../src/engine/plan.js';
+import type { Recipe } from '../../../src/engine/recipe.js';
+import { HostError } from '../../../src/errors.js';
+import { Redactor } from '../../../src/report/redact.js';
+import { script, sh } from '../../../src/transport/shell.js';
+import type { ExecResult, HostSession } from '../../../src/transport/types.js';
 
 /** What the stand-in host does with each script rpctl sends it. */
 interface FakeHost {

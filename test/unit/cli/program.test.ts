@@ -1,9 +1,9 @@
 import type { Command } from 'commander';
 import { describe, expect, it } from 'vitest';
-import { commandModules } from '../../src/cli/commands/index.js';
-import { bufferIo } from '../../src/cli/io.js';
-import { type CommandContext, run } from '../../src/cli/program.js';
-import { HostError, InputError } from '../../src/errors.js';
+import { commandModules } from '../../../src/cli/commands/index.js';
+import { bufferIo } from '../../../src/cli/io.js';
+import { type CommandContext, run } from '../../../src/cli/program.js';
+import { HostError, InputError } from '../../../src/errors.js';
 
 const registry = { recipes: [], sections: [] };
 

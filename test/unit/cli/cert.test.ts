@@ -7,10 +7,10 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { baseFacts, describeFacts, recipes, sections } from '../../recipes/index.js';
-import { bufferIo } from '../../src/cli/io.js';
-import { run } from '../../src/cli/program.js';
-import { TestPki } from '../certificates.js';
+import { baseFacts, describeFacts, recipes, sections } from '../../../recipes/index.js';
+import { bufferIo } from '../../../src/cli/io.js';
+import { run } from '../../../src/cli/program.js';
+import { TestPki } from '../../certificates.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'rpctl-cli-cert-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));

@@ -1,10 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { batches, failureBudget, GroupLimits } from '../../src/engine/batches.js';
-import { GatheredFacts, sha256 } from '../../src/engine/facts.js';
-import { planHost } from '../../src/engine/plan.js';
-import type { FileFact, Recipe } from '../../src/engine/recipe.js';
-import { Redactor } from '../../src/report/redact.js';
-import { sh } from '../../src/transport/shell.js';
+import { batches, failureBudget, GroupLimits } from '../../../src/engine/batches.js';
+import { GatheredFacts, sha256 } from '../../../src/engine/facts.js';
+import { planHost } from '../../../src/engine/plan.js';
+import type { FileFact, Recipe } from '../../../src/engine/recipe.js';
+import { Redactor } from '../../../src/report/redact.js';
+import { sh } from '../../../src/transport/shell.js';
 
 function factsOf(files: Record<string, string>): GatheredFacts {
   const map = new Map<string, FileFact>(

@@ -4,8 +4,8 @@ import {
   changeExpiredPassword,
   PasswordChangeError,
   readPasswdScreen,
-} from '../../src/transport/password-change.js';
-import { type FakeChannel, fakeTerminal } from './fake-pty.js';
+} from '../../../src/transport/password-change.js';
+import { type FakeChannel, fakeTerminal } from '../support/fake-pty.js';
 
 const BANNER =
   'You are required to change your password immediately (administrator enforced).\r\nLinux lab-1\r\nWARNING: Your password has expired.\r\nYou must change your password now and login again!\r\nChanging password for pexip.\r\nCurrent password: ';

@@ -1,7 +1,7 @@
 /** The apply script's text: what it promises about locks and restores, checked without a host. */
 import { describe, expect, it } from 'vitest';
-import { type ApplyScriptInput, applyScript, rollbackScript } from '../../src/engine/apply-script.js';
-import { script, sh } from '../../src/transport/shell.js';
+import { type ApplyScriptInput, applyScript, rollbackScript } from '../../../src/engine/apply-script.js';
+import { script, sh } from '../../../src/transport/shell.js';
 
 const input: ApplyScriptInput = {
   runId: 'r1',

@@ -14,7 +14,7 @@ import {
   remotePath,
   serial,
   sshHost,
-} from '../../src/inventory/types.js';
+} from '../../../src/inventory/types.js';
 
 // Strings an attacker (or a bad paste) could put where a value reaches a remote shell.
 const HOSTILE = [

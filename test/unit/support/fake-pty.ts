@@ -5,8 +5,8 @@
  *   const terminal = await fakeTerminal((input, ch) => ch.print(`you typed ${input}`), (ch) => ch.print('> '));
  */
 import { EventEmitter } from 'node:events';
-import type { ExecContext } from '../../src/transport/remote-process.js';
-import { openTerminal, type Terminal, type TerminalOptions } from '../../src/transport/terminal.js';
+import type { ExecContext } from '../../../src/transport/remote-process.js';
+import { openTerminal, type Terminal, type TerminalOptions } from '../../../src/transport/terminal.js';
 
 export class FakeChannel extends EventEmitter {
   readonly stderr = new EventEmitter();

@@ -11,7 +11,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import pLimit from 'p-limit';
-import { HostError, oneLine } from '../errors.js';
+import { HostError, type HostErrorReason, oneLine } from '../errors.js';
 import type { ApplianceConfig, GroupConfig, SecretRef, Serial } from '../inventory/model.js';
 import type { Redactor } from '../report/redact.js';
 import type { HostSession, SessionStats } from '../transport/types.js';
@@ -46,7 +46,8 @@ export interface HostOutcome {
   /** disruptive changes left for --allow-disruptive, and changes not reached (max-fail stop) */
   pending: PlannedChange[];
   warnings: string[];
-  error?: { reason: string; message: string; detail?: string };
+  /** `internal`: a bug in rpctl rather than a failure of the host */
+  error?: { reason: HostErrorReason | 'internal'; message: string; detail?: string };
   verification: CheckResult[];
   rolledBack: boolean;
   facts?: GatheredFacts;
@@ -158,7 +159,7 @@ export async function runFleet(options: FleetOptions): Promise<FleetResult> {
             detail: err.detail && options.redactor.redact(err.detail),
           }
         : {
-            reason: 'internal',
+            reason: 'internal' as const,
             message: options.redactor.redact(`${work.appliance.name}: internal error: ${oneLine(err)}`),
           };
     const plan = prepared.get(work.appliance.name)?.plan;

@@ -13,7 +13,6 @@ import { randomBytes } from 'node:crypto';
 import pLimit from 'p-limit';
 import { HostError, type HostErrorReason, oneLine } from '../errors.js';
 import type { ApplianceConfig, GroupConfig, SecretRef, Serial } from '../inventory/model.js';
-import type { Redactor } from '../report/redact.js';
 import type { HostSession, SessionStats } from '../transport/types.js';
 import { JOURNAL } from './apply-script.js';
 import { batches, failureBudget, GroupLimits } from './batches.js';
@@ -30,6 +29,7 @@ import {
 import type { LockHolder } from './lock.js';
 import { appliedChanges, deferredChanges, type PlannedChange } from './plan.js';
 import type { FactSpec, Recipe } from './recipe.js';
+import type { Redactor } from './redact.js';
 import type { CheckResult, Probes } from './verify.js';
 
 export type RunMode = 'plan' | 'drift' | 'apply' | 'facts';

@@ -20,8 +20,8 @@ import { GatheredFacts, mergeFactSpecs } from '../../../src/engine/facts.js';
 import { applyHost, type PreparedHost } from '../../../src/engine/host.js';
 import { planHost } from '../../../src/engine/plan.js';
 import type { Recipe } from '../../../src/engine/recipe.js';
+import { Redactor } from '../../../src/engine/redact.js';
 import { HostError } from '../../../src/errors.js';
-import { Redactor } from '../../../src/report/redact.js';
 import { script, sh } from '../../../src/transport/shell.js';
 import type { ExecResult, HostSession } from '../../../src/transport/types.js';
 

@@ -3,7 +3,7 @@ import { batches, failureBudget, GroupLimits } from '../../../src/engine/batches
 import { GatheredFacts, sha256 } from '../../../src/engine/facts.js';
 import { planHost } from '../../../src/engine/plan.js';
 import type { FileFact, Recipe } from '../../../src/engine/recipe.js';
-import { Redactor } from '../../../src/report/redact.js';
+import { Redactor } from '../../../src/engine/redact.js';
 import { sh } from '../../../src/transport/shell.js';
 
 function factsOf(files: Record<string, string>): GatheredFacts {

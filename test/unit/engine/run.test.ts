@@ -1,10 +1,10 @@
 /** runFleet with a stand-in SSH session: what it does before and without applying. */
 import { describe, expect, it } from 'vitest';
 import type { Recipe } from '../../../src/engine/recipe.js';
+import { Redactor } from '../../../src/engine/redact.js';
 import { runFleet } from '../../../src/engine/run.js';
 import { defaultProbes } from '../../../src/engine/verify.js';
 import type { ApplianceConfig } from '../../../src/inventory/model.js';
-import { Redactor } from '../../../src/report/redact.js';
 import type { HostSession } from '../../../src/transport/types.js';
 
 const appliance: ApplianceConfig = {

@@ -5,9 +5,9 @@ import { join } from 'node:path';
 import { afterEach } from 'vitest';
 import { z } from 'zod';
 import { bufferIo } from '../../../src/cli/io.js';
-import type { InventorySection } from '../../../src/engine/recipe.js';
 import { parseInventory } from '../../../src/inventory/load.js';
 import { secret } from '../../../src/inventory/secrets.js';
+import type { InventorySection } from '../../../src/inventory/types.js';
 import { host, port } from '../../../src/inventory/types.js';
 
 const dirs: string[] = [];

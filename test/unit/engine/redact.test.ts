@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { REDACTED, Redactor, redactPrivateKeys } from '../../../src/report/redact.js';
+import { REDACTED, Redactor, redactPrivateKeys } from '../../../src/engine/redact.js';
 
 describe('Redactor', () => {
   it('replaces every occurrence of every secret', () => {

@@ -1,7 +1,7 @@
 /**
  * One authenticated ssh2 connection to an endpoint, directly over TCP or over a channel forwarded
  * by a jump host, with host key verification always on. Failures come back as `ConnectError`
- * (reason + one line without the host's inventory name, which the caller puts in front).
+ * (reason + one line without the target's name, which the caller puts in front).
  */
 import { connect as tcpConnect } from 'node:net';
 import type { Duplex } from 'node:stream';

@@ -2,7 +2,6 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import type { ApplianceConfig } from '../../../src/inventory/model.js';
 import { type Environment, planConnection } from '../../../src/transport/settings.js';
 import {
   expandTokens,
@@ -10,6 +9,7 @@ import {
   readSshConfig,
   SshConfigError,
 } from '../../../src/transport/ssh-config.js';
+import type { SshTarget } from '../../../src/transport/target.js';
 
 const work = mkdtempSync(join(tmpdir(), 'rpctl-ssh-config-'));
 afterAll(() => rmSync(work, { recursive: true, force: true }));
@@ -160,18 +160,11 @@ describe('tokens and ProxyJump values', () => {
   });
 });
 
-function appliance(ssh: Partial<ApplianceConfig['ssh']> & { host: string }): ApplianceConfig {
-  return {
-    name: 'rp1',
-    groups: [],
-    ssh,
-    sudo: {},
-    sections: {},
-    source: { file: 'inv.yaml', line: 1, column: 1 },
-  };
+function target(ssh: Omit<SshTarget, 'name'>): SshTarget {
+  return { name: 'rp1', ...ssh };
 }
 
-describe('planConnection: inventory > ~/.ssh/config > defaults', () => {
+describe('planConnection: target > ~/.ssh/config > defaults', () => {
   const config = `
 Host rp1
   HostName 10.0.0.1
@@ -187,10 +180,11 @@ Host bastion
   IdentityFile ~/.ssh/id_bastion
 `;
 
-  it('uses built-in defaults when nothing is set', () => {
+  it("uses ssh(1)'s defaults when nothing is set: the local user, port 22, ~/.ssh keys", () => {
     const env: Environment = { home: home({}), localUser: 'ops' };
-    const { target, jump } = planConnection(appliance({ host: 'rp9' }), env);
-    expect(target).toMatchObject({
+    expect(planConnection(target({ host: 'rp9' }), env).target.user).toBe('ops');
+    const { target: planned, jump } = planConnection(target({ host: 'rp9', defaultUser: 'pexip' }), env);
+    expect(planned).toMatchObject({
       host: 'rp9',
       port: 22,
       user: 'pexip',
@@ -199,16 +193,16 @@ Host bastion
       keepaliveIntervalMs: 15_000,
       hashKnownHosts: false,
     });
-    expect(target.identityFiles.map((f) => f.path)).toEqual(
+    expect(planned.identityFiles.map((f) => f.path)).toEqual(
       ['id_ed25519', 'id_ecdsa', 'id_rsa'].map((k) => join(env.home, '.ssh', k)),
     );
     expect(jump).toBeUndefined();
   });
 
-  it('takes ~/.ssh/config values, tokens expanded with the final values', () => {
-    const env: Environment = { home: home({ config }), localUser: 'ops' };
-    const { target, jump } = planConnection(appliance({ host: 'rp1' }), env);
-    expect(target).toMatchObject({
+  it("takes ~/.ssh/config values (its User over the target's default user), tokens expanded", () => {
+    const env: Environment = { home: home({ config }), localUser: 'local' };
+    const { target: planned, jump } = planConnection(target({ host: 'rp1', defaultUser: 'pexip' }), env);
+    expect(planned).toMatchObject({
       host: '10.0.0.1',
       port: 2222,
       user: 'ops',
@@ -225,10 +219,11 @@ Host bastion
     });
   });
 
-  it('lets explicit inventory settings win over ~/.ssh/config', () => {
+  it("lets the target's settings win over ~/.ssh/config", () => {
     const env: Environment = { home: home({ config }), localUser: 'ops', sshAuthSock: '/run/agent.sock' };
-    const { target, jump } = planConnection(
-      appliance({
+    const password = () => 'not asked for while planning';
+    const { target: planned, jump } = planConnection(
+      target({
         host: 'rp1',
         port: 22,
         user: 'pexip',
@@ -237,12 +232,12 @@ Host bastion
         connectTimeout: 3,
         keepaliveInterval: 20,
         agent: true,
-        password: { kind: 'env', name: 'PW' },
+        password,
         jump: { host: 'other-bastion', user: 'bob' },
       }),
       env,
     );
-    expect(target).toMatchObject({
+    expect(planned).toMatchObject({
       host: '10.0.0.1', // HostName still applies to the alias
       port: 22,
       user: 'pexip',
@@ -251,7 +246,7 @@ Host bastion
       connectTimeoutMs: 3000,
       keepaliveIntervalMs: 20_000,
       agent: '/run/agent.sock',
-      password: { kind: 'env', name: 'PW' },
+      password,
     });
     // The bastion gets the appliance's key and known_hosts, never its password.
     expect(jump).toMatchObject({
@@ -271,14 +266,12 @@ Host bastion
       }),
       localUser: 'ops',
     };
-    expect(() => planConnection(appliance({ host: 'pc' }), env)).toThrow(
+    expect(() => planConnection(target({ host: 'pc' }), env)).toThrow(
       /config:2: ProxyCommand is not supported/,
     );
-    expect(() => planConnection(appliance({ host: 'chain' }), env)).toThrow(
+    expect(() => planConnection(target({ host: 'chain' }), env)).toThrow(
       /jump host b1 has a ProxyJump of its own/,
     );
-    expect(() => planConnection(appliance({ host: 'x', agent: true }), env)).toThrow(
-      /SSH_AUTH_SOCK is not set/,
-    );
+    expect(() => planConnection(target({ host: 'x', agent: true }), env)).toThrow(/SSH_AUTH_SOCK is not set/);
   });
 });

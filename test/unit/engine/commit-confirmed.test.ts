@@ -24,6 +24,7 @@ import { Redactor } from '../../../src/engine/redact.js';
 import { HostError } from '../../../src/errors.js';
 import { script, sh } from '../../../src/transport/shell.js';
 import type { ExecResult, HostSession } from '../../../src/transport/types.js';
+import { applianceConfig } from '../support/appliance.js';
 
 /** What the stand-in host does with each script rpctl sends it. */
 interface FakeHost {
@@ -161,14 +162,7 @@ async function apply(fake: Partial<FakeHost>) {
     return upload(...args);
   };
   const prepared: PreparedHost = {
-    appliance: {
-      name: 'rp1',
-      groups: [],
-      ssh: { host: '192.0.2.1' },
-      sudo: {},
-      sections: {},
-      source: { file: 'i', line: 1, column: 1 },
-    },
+    appliance: applianceConfig(),
     selected,
     spec,
     session: first,

@@ -4,17 +4,10 @@ import type { Recipe } from '../../../src/engine/recipe.js';
 import { Redactor } from '../../../src/engine/redact.js';
 import { runFleet } from '../../../src/engine/run.js';
 import { defaultProbes } from '../../../src/engine/verify.js';
-import type { ApplianceConfig } from '../../../src/inventory/model.js';
 import type { HostSession } from '../../../src/transport/types.js';
+import { applianceConfig } from '../support/appliance.js';
 
-const appliance: ApplianceConfig = {
-  name: 'rp1',
-  groups: [],
-  ssh: { host: '192.0.2.1' },
-  sudo: {},
-  sections: {},
-  source: { file: 'inventory.yaml', line: 1, column: 1 },
-};
+const appliance = applianceConfig();
 
 /** A host with no files: every exec prints an empty facts record. */
 function session(): HostSession {

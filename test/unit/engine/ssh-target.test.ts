@@ -1,24 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import { APPLIANCE_USER, sshTarget } from '../../../src/engine/ssh-target.js';
 import { HostError } from '../../../src/errors.js';
-import type { ApplianceConfig, SecretRef } from '../../../src/inventory/model.js';
-
-function appliance(config: Partial<ApplianceConfig>): ApplianceConfig {
-  return {
-    name: 'rp1',
-    groups: [],
-    ssh: { host: '10.0.0.1' },
-    sudo: {},
-    sections: {},
-    source: { file: 'inv.yaml', line: 1, column: 1 },
-    ...config,
-  };
-}
+import type { SecretRef } from '../../../src/inventory/model.js';
+import { applianceConfig } from '../support/appliance.js';
 
 describe('sshTarget: an appliance as transport sees it', () => {
   it("keeps the inventory's settings and defaults the user to the appliance's account", () => {
     const target = sshTarget(
-      appliance({ ssh: { host: 'rp1.example', port: 2222, knownHosts: ['/kh'], jump: { host: 'b' } } }),
+      applianceConfig({ ssh: { host: 'rp1.example', port: 2222, knownHosts: ['/kh'], jump: { host: 'b' } } }),
     );
     expect(target).toMatchObject({
       name: 'rp1',
@@ -38,7 +27,7 @@ describe('sshTarget: an appliance as transport sees it', () => {
       return ref.kind === 'env' ? `value of ${ref.name}` : '?';
     };
     const target = sshTarget(
-      appliance({
+      applianceConfig({
         ssh: { host: 'h', password: { kind: 'env', name: 'PW' }, passphrase: { kind: 'env', name: 'PP' } },
         sudo: { password: { kind: 'env', name: 'SUDO' } },
       }),
@@ -52,7 +41,7 @@ describe('sshTarget: an appliance as transport sees it', () => {
   });
 
   it('fails sudo with sudo-auth naming the inventory field when there is no sudo password', () => {
-    const target = sshTarget(appliance({}), () => 'x');
+    const target = sshTarget(applianceConfig({}), () => 'x');
     expect(() => target.sudoPassword?.('admin')).toThrow(HostError);
     expect(() => target.sudoPassword?.('admin')).toThrow(
       'rp1: sudo needs the password of admin, but the inventory sets no sudo.password',

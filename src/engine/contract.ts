@@ -16,7 +16,7 @@
  */
 import type { z } from 'zod';
 import type { ApplianceConfig, SecretRef } from '../inventory/model.js';
-import type { InventorySection } from '../inventory/section.js';
+import type { InventorySection } from '../inventory/types.js';
 import type { ShellCommand } from '../transport/shell.js';
 
 // What recipes need from the rest of rpctl, so that this module is all they import.
@@ -24,7 +24,7 @@ export { HostError, InputError, oneLine } from '../errors.js';
 export type { ApplianceConfig, SecretRef } from '../inventory/model.js';
 export { resolveInventoryPath } from '../inventory/paths.js';
 export { describeSecretRef, secret } from '../inventory/secrets.js';
-export type { InventorySection } from '../inventory/section.js';
+export type { InventorySection } from '../inventory/types.js';
 export { joinCommands, type ShellCommand, script, sh } from '../transport/shell.js';
 export type { Conversation, Turn } from './conversation.js';
 export { mergeFactSpecs, sha256 } from './facts.js';

@@ -8,6 +8,7 @@
  * this host's own entries change (every known_hosts file the connection uses); both fingerprints
  * are reported. `rpctl install` uses it after the first-run wizard (src/cli/install-host.ts).
  */
+import { sshTarget } from '../engine/ssh-target.js';
 import { HostError } from '../errors.js';
 import type { ApplianceConfig } from '../inventory/model.js';
 import {
@@ -58,7 +59,7 @@ export async function readHostKeys(session: HostSession): Promise<PublicKey[]> {
 }
 
 function endpointOf(appliance: ApplianceConfig) {
-  return planConnection(appliance, environment()).target;
+  return planConnection(sshTarget(appliance), environment()).target;
 }
 
 /** The keys known_hosts has for the appliance now. */

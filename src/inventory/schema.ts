@@ -7,7 +7,7 @@
  */
 import { z } from 'zod';
 import { secret } from './secrets.js';
-import type { InventorySection } from './section.js';
+import type { InventorySection } from './types.js';
 import {
   hostname,
   hostnameLabel,

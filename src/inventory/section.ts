@@ -1,16 +1,11 @@
 /**
- * An inventory section a concern registers (`upstreams`, `certificate`...): its key, its schema,
- * and validating a value of it that did not come through the loader (a one-off command's flags).
+ * Validating a value of an inventory section (types.ts) that did not come through the loader: a
+ * one-off command's flags replace the inventory's section with it.
  */
 import type { z } from 'zod';
 import { InputError } from '../errors.js';
 import type { ApplianceConfig } from './model.js';
-
-export interface InventorySection<Schema extends z.ZodType = z.ZodType> {
-  key: string;
-  description: string;
-  schema: Schema;
-}
+import type { InventorySection } from './types.js';
 
 /**
  * The appliance with `value` as its section, validated by the section's schema as the loader

@@ -22,6 +22,7 @@ import { FACTORY_PASSWORD } from '../../../recipes/install/wizard.js';
 import { turnPasswordProblem } from '../../../recipes/turn/schema.js';
 import { newRunId } from '../../engine/host.js';
 import { runFleet } from '../../engine/run.js';
+import { sshTarget } from '../../engine/ssh-target.js';
 import { ExitCode, InputError } from '../../errors.js';
 import type { ApplianceConfig, SecretRef } from '../../inventory/model.js';
 import { describeSecretRef, valueSecretRef } from '../../inventory/secrets.js';
@@ -144,8 +145,7 @@ async function install(ctx: CommandContext, flags: InstallFlags): Promise<void> 
     secret,
     redactor: selection.redactor,
     connect: (appliance, options) =>
-      openSession(appliance, {
-        secret,
+      openSession(sshTarget(appliance, secret), {
         acceptNewHostKeys: Boolean(flags.acceptNewHostKeys || options?.acceptNewHostKey),
         handshakeLimit,
         jumpHosts,

@@ -9,7 +9,7 @@ import {
   networkInterfaces,
   turnserverConf,
 } from '../../../test/lab/files.js';
-import { type FakeHost, fakeFacts } from '../../../test/unit/fake-facts.js';
+import { type FakeHost, fakeFacts } from '../../../test/unit/support/fake-facts.js';
 import { APPLIANCE_FILES, applianceFactSpec, applianceFacts } from '../facts.js';
 
 const spec = (generation: 'v4' | 'v7'): ApplianceSpec => ({

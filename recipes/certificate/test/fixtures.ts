@@ -9,7 +9,7 @@ import type { ApplianceConfig, SecretRef } from '../../../src/inventory/model.js
 import { parseSecretRef } from '../../../src/inventory/secrets.js';
 import { TestPki } from '../../../test/certificates.js';
 import { etcHosts, networkInterfaces } from '../../../test/lab/files.js';
-import { fakeFacts } from '../../../test/unit/fake-facts.js';
+import { fakeFacts } from '../../../test/unit/support/fake-facts.js';
 import { certificateRecipe, PEXIP_PEM, PEXIP_PEM_BACKUP } from '../recipe.js';
 import type { CertificateSection } from '../schema.js';
 

@@ -7,7 +7,7 @@ import { planHost } from '../../../src/engine/plan.js';
 import { Redactor } from '../../../src/engine/redact.js';
 import { ExitCode, HostError, InputError } from '../../../src/errors.js';
 import { keyBodyLines } from '../../../test/certificates.js';
-import { fakeFacts } from '../../../test/unit/fake-facts.js';
+import { fakeFacts } from '../../../test/unit/support/fake-facts.js';
 import { type CertificateDesired, certificateRecipe, PEXIP_PEM, PEXIP_PEM_BACKUP } from '../recipe.js';
 import { certificateRollbackRecipe } from '../rollback.js';
 import {

@@ -6,7 +6,7 @@ import {
   networkInterfaces,
   turnserverConf,
 } from '../../../test/lab/files.js';
-import { fakeFacts } from '../../../test/unit/fake-facts.js';
+import { fakeFacts } from '../../../test/unit/support/fake-facts.js';
 import { JAIL_LOCAL } from '../facts.js';
 
 const spec: ApplianceSpec = {

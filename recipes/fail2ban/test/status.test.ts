@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { fakeFacts } from '../../../test/unit/fake-facts.js';
+import { fakeFacts } from '../../../test/unit/support/fake-facts.js';
 import { parseJailStatus, renderStatusText, statusRows } from '../status.js';
 
 // fail2ban 1.0 (the lab, current appliances)

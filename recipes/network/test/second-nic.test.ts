@@ -9,7 +9,7 @@ import type { ApplianceConfig } from '../../../src/inventory/model.js';
 import { withSection } from '../../../src/inventory/section.js';
 import type { ApplianceSpec } from '../../../test/lab/files.js';
 import { etcHosts, netplan, networkInterfaces, turnserverConf } from '../../../test/lab/files.js';
-import { type FakeHost, fakeFacts } from '../../../test/unit/fake-facts.js';
+import { type FakeHost, fakeFacts } from '../../../test/unit/support/fake-facts.js';
 import { ADDRESSES_FACT, ROUTES_FACT } from '../ip-facts.js';
 import { networkInventorySection, networkSection, normalizeNetwork } from '../schema.js';
 import { secondNicRecipe } from '../second-nic.js';

@@ -1,7 +1,7 @@
 /** Fake v4/v7 appliances for the TURN planners: turnserver.conf as the wizard writes it, TURN users. */
 import type { HostFacts } from '../../../src/engine/contract.js';
 import { etcHosts, netplan, networkInterfaces, turnserverConf } from '../../../test/lab/files.js';
-import { type FakeHost, fakeFacts } from '../../../test/unit/fake-facts.js';
+import { type FakeHost, fakeFacts } from '../../../test/unit/support/fake-facts.js';
 import { USERDB_FACT } from '../userdb.js';
 
 export const REALM = 'vc.example.com';

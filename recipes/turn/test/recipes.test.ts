@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { Check } from '../../../src/engine/contract.js';
 import { HostError, InputError } from '../../../src/errors.js';
 import type { SecretRef } from '../../../src/inventory/model.js';
-import { fakeFacts } from '../../../test/unit/fake-facts.js';
+import { fakeFacts } from '../../../test/unit/support/fake-facts.js';
 import type { TurnAllocateParams } from '../allocate-probe.js';
 import { turnKey } from '../client/turn-client.js';
 import { PASSWORD_UPLOAD, turnCredentialsOf, turnCredentialsRecipe } from '../credentials.js';

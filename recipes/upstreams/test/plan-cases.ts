@@ -5,7 +5,7 @@
 import type { ApplianceSpec } from '../../../test/lab/files.js';
 import { pexapp } from '../../../test/lab/files.js';
 import type { PlannerCase } from '../../../test/planner-cases.js';
-import { fakeFacts } from '../../../test/unit/fake-facts.js';
+import { fakeFacts } from '../../../test/unit/support/fake-facts.js';
 import { NGINX_DUMP, PEXAPP, type UpstreamsDesired } from '../recipe.js';
 import { upstreamNodes, upstreamsSection } from '../schema.js';
 

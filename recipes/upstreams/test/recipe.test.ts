@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { HostError } from '../../../src/errors.js';
 import type { ApplianceConfig } from '../../../src/inventory/model.js';
 import { nginxConf, nginxLoggingConf, pexRewrites } from '../../../test/lab/files.js';
-import { fakeFacts } from '../../../test/unit/fake-facts.js';
+import { fakeFacts } from '../../../test/unit/support/fake-facts.js';
 import {
   NGINX_DUMP,
   PEXAPP,

@@ -4,7 +4,7 @@
  *   fakeFacts({ files: { '/etc/hostname': 'rp1\n' }, commands: { 'appliance.names': 'hostname=rp1\n' } })
  */
 import { createHash } from 'node:crypto';
-import type { CommandFact, FileFact, HostFacts } from '../../src/engine/contract.js';
+import type { CommandFact, FileFact, HostFacts } from '../../../src/engine/contract.js';
 
 export interface FakeHost {
   files?: Record<string, string | Buffer>;

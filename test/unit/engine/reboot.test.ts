@@ -6,18 +6,18 @@ import { randomBytes } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { applianceToInstall } from '../../recipes/install/test/fixtures.js';
+import { applianceToInstall } from '../../../recipes/install/test/fixtures.js';
 import {
   bootIdentity,
   parsePublicKeys,
   reconnectAfterReboot,
   recordHostKeys,
-} from '../../src/engine/reboot.js';
-import { HostError } from '../../src/errors.js';
-import { fingerprint, KnownHosts } from '../../src/transport/known-hosts.js';
-import { removeHostEntries } from '../../src/transport/known-hosts-edit.js';
-import type { HostSession } from '../../src/transport/types.js';
-import { tempDir } from './support/helpers.js';
+} from '../../../src/engine/reboot.js';
+import { HostError } from '../../../src/errors.js';
+import { fingerprint, KnownHosts } from '../../../src/transport/known-hosts.js';
+import { removeHostEntries } from '../../../src/transport/known-hosts-edit.js';
+import type { HostSession } from '../../../src/transport/types.js';
+import { tempDir } from '../support/helpers.js';
 
 /** An ed25519 public key line as ssh-keygen writes it (random key material; only its form matters). */
 function publicKeyLine(comment = 'root@proxy'): string {

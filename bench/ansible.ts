@@ -16,8 +16,8 @@
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { recipes } from '../recipes/index.js';
-import { PEXAPP } from '../recipes/upstreams.js';
+import { concerns } from '../recipes/index.js';
+import { PEXAPP } from '../recipes/upstreams/recipe.js';
 import { mergeFactSpecs } from '../src/engine/facts.js';
 import { clientFiles, type LabConfig, type LabState } from '../test/lab/lab.js';
 import { applianceFile } from './fleet.js';
@@ -34,7 +34,7 @@ const yamlString = (text: string) => JSON.stringify(text);
 
 /** Files rpctl's facts read, and the commands they run, in one list (the recipes' own specs). */
 function factReads() {
-  const merged = mergeFactSpecs(recipes.map((recipe) => recipe.facts));
+  const merged = mergeFactSpecs(concerns.flatMap((concern) => concern.recipes).map((recipe) => recipe.facts));
   return { files: merged.files.map((f) => f.path), commands: merged.commands };
 }
 

@@ -1,48 +1,27 @@
 /**
- * The recipes rpctl ships, in apply order, the inventory sections they read, and the facts every
- * run reads. The CLI hands these to the engine; the engine itself never imports a recipe.
+ * The concerns rpctl ships, each listed once. The CLI builds its registry from this list
+ * (src/cli/registry.ts); the engine never imports a concern.
+ *
+ * The order is the apply order, and handlers run in first-notified order, so it matters:
+ * - appliance first: its facts and `rpctl facts` part lead every report;
+ * - network before TURN: TURN must restart once the addresses it relays on exist;
+ * - within TURN, credentials before NAT (recipes/turn/index.ts): a restart verified with an
+ *   allocation then uses the new credentials.
  */
-import type { HostFacts, InventorySection, Recipe } from '../src/engine/recipe.js';
-import { applianceFacts } from './appliance.js';
-import { certificateInventorySection, certificateRecipe } from './certificate.js';
-import { describeFacts, reportFactSpec } from './facts-report.js';
-import { fail2banInventorySection, fail2banRecipe } from './fail2ban.js';
-import { installInventorySection } from './install-schema.js';
-import { networkInventorySection } from './network-schema.js';
-import { secondNicRecipe } from './second-nic.js';
-import { turnCredentialsRecipe } from './turn-credentials.js';
-import { turnNatRecipe } from './turn-nat.js';
-import { turnInventorySection } from './turn-schema.js';
-import { upstreamsInventorySection, upstreamsRecipe } from './upstreams.js';
+import { applianceConcern } from './appliance/index.js';
+import { certificateConcern } from './certificate/index.js';
+import { fail2banConcern } from './fail2ban/index.js';
+import { installConcern } from './install/index.js';
+import { networkConcern } from './network/index.js';
+import { turnConcern } from './turn/index.js';
+import { upstreamsConcern } from './upstreams/index.js';
 
-// The network before TURN: handlers run in first-notified order, and TURN must restart once the
-// addresses it relays on exist. Credentials before NAT: a restart verified with an allocation then
-// uses the new credentials.
-// biome-ignore lint/suspicious/noExplicitAny: each recipe has its own desired-state type
-export const recipes: Recipe<any>[] = [
-  upstreamsRecipe,
-  certificateRecipe,
-  secondNicRecipe,
-  turnCredentialsRecipe,
-  turnNatRecipe,
-  fail2banRecipe,
-];
-export const sections: InventorySection[] = [
-  upstreamsInventorySection,
-  certificateInventorySection,
-  turnInventorySection,
-  fail2banInventorySection,
-  networkInventorySection,
-  installInventorySection,
-];
-export const baseFacts = reportFactSpec;
-export { describeFacts };
-
-/** The appliance's FQDN (hostname.domain), which its certificate must cover. */
-export function serverName(facts: HostFacts, host: string): string | undefined {
-  try {
-    return applianceFacts(facts, host).fqdn;
-  } catch {
-    return undefined;
-  }
-}
+export const concerns = [
+  applianceConcern,
+  upstreamsConcern,
+  certificateConcern,
+  networkConcern,
+  turnConcern,
+  fail2banConcern,
+  installConcern,
+] as const;

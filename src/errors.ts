@@ -1,6 +1,6 @@
 /**
  * Errors as typed values: a one-line human message, optional detail behind it, and the
- * exit code the CLI turns it into.
+ * exit code the CLI turns it into (docs/architecture.md, "Exit codes").
  *
  *   throw new InputError('inventory prod.yaml:12:7: appliances.rp1.host: not an IPv4/IPv6 address or hostname');
  *

@@ -5,10 +5,9 @@
  */
 import { hostname, userInfo } from 'node:os';
 import pLimit from 'p-limit';
-import type { Recipe } from '../engine/recipe.js';
+import type { Recipe } from '../engine/contract.js';
 import { type FleetResult, type HostOutcome, type RunMode, runFleet } from '../engine/run.js';
 import { sshTarget } from '../engine/ssh-target.js';
-import { defaultProbes } from '../engine/verify.js';
 import { ExitCode, InputError } from '../errors.js';
 import type { ApplianceConfig, Inventory } from '../inventory/model.js';
 import { useColour } from '../report/diff.js';
@@ -126,7 +125,7 @@ export async function runFleetCommand(ctx: CommandContext, command: FleetCommand
         }),
       secret,
       redactor: selection.redactor,
-      probes: defaultProbes,
+      probes: registry.probes ?? new Map(),
       concurrency,
       serial,
       maxFail,

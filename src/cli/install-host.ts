@@ -5,21 +5,22 @@
  *      ends (an appliance whose password was already changed is logged into with the new one)
  *   2. log in with the new password; the login shell's ~/.profile starts the wizard (--rerun:
  *      `installwizard` on a terminal), sudo asks for the password
- *   3. answer every question from the inventory (recipes/install-wizard.ts); stop and interrupt the
+ *   3. answer every question from the inventory (recipes/install/wizard.ts); stop and interrupt the
  *      wizard on anything unexpected, before it saves anything
  *   4. on "Rebooting.": read the regenerated host keys over the trusted session, record them
  *   5. wait for the reboot, connect again, and plan with every recipe: the inventory's state?
  *
  * The transcript (everything both terminals printed, secrets redacted) is written whatever happens.
  */
-import type { WizardAnswers } from '../../recipes/install-answers.js';
+import type { WizardAnswers } from '../../recipes/install/answers.js';
 import {
   type AnsweredQuestion,
   WIZARD_CONFIG_JSON as CONFIG_JSON,
   WIZARD_COMMAND,
   WizardConversation,
-} from '../../recipes/install-wizard.js';
+} from '../../recipes/install/wizard.js';
 import { converse, plainText } from '../engine/conversation.js';
+import { bootIdentity, type HostKeyChange, readHostKeys, recordHostKeys } from '../engine/reboot.js';
 import type { Redactor } from '../engine/redact.js';
 import type { HostOutcome } from '../engine/run.js';
 import { HostError, oneLine } from '../errors.js';
@@ -29,13 +30,7 @@ import { sh } from '../transport/shell.js';
 import { TerminalWaitError } from '../transport/terminal.js';
 import type { HostSession } from '../transport/types.js';
 import { changePassword, InstallFailure, withPassword } from './install-login.js';
-import {
-  bootIdentity,
-  type HostKeyChange,
-  readHostKeys,
-  reconnect,
-  recordHostKeys,
-} from './install-reboot.js';
+import { reconnect } from './install-reconnect.js';
 
 export interface InstallTarget {
   appliance: ApplianceConfig;

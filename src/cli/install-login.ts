@@ -1,12 +1,13 @@
 /**
- * The first login of an install: pexip's expired initial password, PAM's forced change to the new
- * one (src/transport/password-change.ts), and the end of that session. Also what every install
- * step fails with: InstallFailure carries the state the appliance is left in.
+ * The first login of an install: pexip's expired initial password changed to the new one (the
+ * generic login is src/engine/expired-password-login.ts; this says what each outcome means for an
+ * install). Also what every install step fails with: InstallFailure carries the state the
+ * appliance is left in.
  */
-import { plainText } from '../engine/conversation.js';
+import { changeExpiredLogin } from '../engine/expired-password-login.js';
 import { HostError } from '../errors.js';
 import type { ApplianceConfig, SecretRef } from '../inventory/model.js';
-import { changeExpiredPassword, PasswordChangeError } from '../transport/password-change.js';
+import { PasswordChangeError } from '../transport/password-change.js';
 import type { HostSession } from '../transport/types.js';
 import type { InstallContext, InstallTarget } from './install-host.js';
 
@@ -51,22 +52,14 @@ export async function changePassword(
       'nothing was changed',
     );
   }
-  const terminal = await session.terminal();
+  const passwords = {
+    current: ctx.secret(target.initialPassword),
+    next: ctx.secret(target.newPassword),
+    timeoutMs: 20_000,
+  };
+  let outcome: 'changed' | 'not-required';
   try {
-    const result = await changeExpiredPassword(terminal, {
-      current: ctx.secret(target.initialPassword),
-      next: ctx.secret(target.newPassword),
-      timeoutMs: 20_000,
-      notRequired: (text) => /\[sudo\] password for|(^|\n)> $|[$#] $/.test(plainText(text)),
-    });
-    if (result === 'not-required')
-      throw new InstallFailure(
-        'password',
-        `${name}: the initial password logs in without a forced change; rpctl sets the new password only when PAM asks for it (change it by hand, or put it in install.newPassword)`,
-        'nothing was changed',
-      );
-    log('password changed');
-    return true;
+    outcome = await changeExpiredLogin(session, passwords, screens);
   } catch (err) {
     if (err instanceof PasswordChangeError)
       throw new InstallFailure(
@@ -75,8 +68,13 @@ export async function changePassword(
         "pexip's password is unchanged (the initial one, still expired)",
       );
     throw err;
-  } finally {
-    screens.push(terminal.output());
-    await session.close();
   }
+  if (outcome === 'not-required')
+    throw new InstallFailure(
+      'password',
+      `${name}: the initial password logs in without a forced change; rpctl sets the new password only when PAM asks for it (change it by hand, or put it in install.newPassword)`,
+      'nothing was changed',
+    );
+  log('password changed');
+  return true;
 }

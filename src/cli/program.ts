@@ -1,24 +1,15 @@
 /**
  * The rpctl command line: builds the commander program, runs it in-process and turns every
- * outcome into an exit code (DESIGN.md "CLI contract"). Commands live in src/cli/commands/, one
+ * outcome into an exit code (docs/architecture.md). Commands live in src/cli/commands/, one
  * file per command group; each registers itself through `register(program, ctx)`.
  */
 import { Command, CommanderError } from 'commander';
-import type { FactSpec, HostFacts, InventorySection, Recipe } from '../engine/recipe.js';
 import { ExitCode, oneLine, RpctlError } from '../errors.js';
 import { commandModules } from './commands/index.js';
 import type { Io } from './io.js';
+import type { Registry } from './registry.js';
 
-export interface Registry {
-  recipes: readonly Recipe[];
-  sections: readonly InventorySection[];
-  /** facts read on every host whatever the recipes (the appliance's identity and generation) */
-  baseFacts?: FactSpec;
-  /** what `rpctl facts` prints for a host, from its gathered facts */
-  describeFacts?(facts: HostFacts, host: string): unknown;
-  /** the name the appliance serves HTTPS under (SNI for certificate probes) */
-  serverName?(facts: HostFacts, host: string): string | undefined;
-}
+export type { Registry } from './registry.js';
 
 export interface CommandContext {
   io: Io;

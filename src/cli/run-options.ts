@@ -4,7 +4,7 @@
  * is an InputError (exit 3) before anything is contacted.
  */
 import type { Command } from 'commander';
-import type { Recipe } from '../engine/recipe.js';
+import type { Recipe } from '../engine/contract.js';
 import { DEFAULT_CONFIRM_TIMEOUT_S } from '../engine/run.js';
 import { InputError } from '../errors.js';
 import type { Serial } from '../inventory/model.js';

@@ -7,10 +7,10 @@ import { HostError } from '../errors.js';
 import type { SecretRef } from '../inventory/model.js';
 import type { HostSession, SessionStats, UploadFile } from '../transport/types.js';
 import type { ApplyOutcome, ApplyScriptInput, InstallFile } from './apply-script.js';
+import type { Check } from './contract.js';
 import type { GatheredFacts } from './facts.js';
 import type { PreparedHost } from './host.js';
 import { appliedChanges } from './plan.js';
-import type { Check } from './recipe.js';
 import type { CheckResult, Probes } from './verify.js';
 
 export interface ApplyResult {

@@ -12,7 +12,7 @@
 import { createHash } from 'node:crypto';
 import { HostError } from '../errors.js';
 import { joinCommands, type ShellCommand, script, sh } from '../transport/shell.js';
-import type { CommandFact, FactSpec, FileFact, FileRead, FileWrite, HostFacts } from './recipe.js';
+import type { CommandFact, FactSpec, FileFact, FileRead, FileWrite, HostFacts } from './contract.js';
 
 export interface MergedFactSpec {
   files: { path: string; read: FileRead }[];

@@ -9,9 +9,9 @@
  */
 import { HostError } from '../errors.js';
 import type { ShellCommand } from '../transport/shell.js';
+import type { Change, FileFact, FileWrite, Handler, Recipe, RemoteStep } from './contract.js';
 import { unifiedDiff } from './diff.js';
 import type { GatheredFacts } from './facts.js';
-import type { Change, FileFact, FileWrite, Handler, Recipe, RemoteStep } from './recipe.js';
 import { REDACTED, type Redactor } from './redact.js';
 
 export interface PlannedChange {

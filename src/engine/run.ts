@@ -21,6 +21,7 @@ import type { ApplianceConfig, GroupConfig, SecretRef, Serial } from '../invento
 import type { HostSession, SessionStats } from '../transport/types.js';
 import { JOURNAL } from './apply-script.js';
 import { batches, failureBudget, GroupLimits } from './batches.js';
+import type { FactSpec, Recipe } from './contract.js';
 import { type GatheredFacts, mergeFactSpecs } from './facts.js';
 import {
   type ApplyResult,
@@ -40,7 +41,6 @@ import {
   type PlannedChange,
   type PlanOptions,
 } from './plan.js';
-import type { FactSpec, Recipe } from './recipe.js';
 import type { Redactor } from './redact.js';
 import type { CheckResult, Probes } from './verify.js';
 
@@ -139,7 +139,8 @@ interface FleetRun {
 }
 
 export async function runFleet(options: FleetOptions): Promise<FleetResult> {
-  const run = startRun(options, desiredStates(options));
+  const startedAt = (options.now ?? (() => new Date()))();
+  const run = startRun(options, startedAt, desiredStates(options, startedAt));
   await gatherFactsAndPlan(run);
   if (options.mode !== 'apply') return fleetResult(run, true);
 
@@ -161,12 +162,13 @@ export async function runFleet(options: FleetOptions): Promise<FleetResult> {
  * input error here stops the run before any contact. `facts` only reads: a desired state it does
  * not use (an expired certificate) must not stop it.
  */
-function desiredStates(options: FleetOptions): HostWork[] {
+function desiredStates(options: FleetOptions, now: Date): HostWork[] {
   return options.appliances.map((appliance) => {
     const planned = options.mode === 'facts' ? [] : options.recipes;
     const selected = planned.flatMap((recipe) => {
       const desired = recipe.desired({
         appliance,
+        now,
         secret: options.secret,
         addSecret: (value) => options.redactor.add(value),
       });
@@ -178,9 +180,7 @@ function desiredStates(options: FleetOptions): HostWork[] {
   });
 }
 
-function startRun(options: FleetOptions, works: HostWork[]): FleetRun {
-  const now = options.now ?? (() => new Date());
-  const startedAt = now();
+function startRun(options: FleetOptions, startedAt: Date, works: HostWork[]): FleetRun {
   return {
     options,
     runId: newRunId(startedAt),

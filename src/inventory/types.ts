@@ -203,8 +203,8 @@ export const jumpHost = z
  * A section of the inventory (`upstreams`, `turn`, ...) with its schema: a concern declares it, the
  * inventory validates the merged value of every appliance with it.
  */
-export interface InventorySection {
+export interface InventorySection<Schema extends z.ZodType = z.ZodType> {
   key: string;
   description: string;
-  schema: z.ZodType;
+  schema: Schema;
 }

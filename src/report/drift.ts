@@ -8,16 +8,11 @@
  *
  * Certificate expiry (served certificate, from a TLS handshake) comes with every format.
  */
+import type { Expiry } from '../engine/contract.js';
 import type { FleetResult, HostOutcome } from '../engine/run.js';
 import { colourDiff } from './diff.js';
 
-export interface Expiry {
-  notAfter: string;
-  daysLeft: number;
-  secondsLeft: number;
-  /** within --warn-expiry-days */
-  warn: boolean;
-}
+export type { Expiry } from '../engine/contract.js';
 
 export type ExpiryByHost = ReadonlyMap<string, Expiry>;
 

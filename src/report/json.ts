@@ -1,5 +1,5 @@
 /**
- * The JSON report of plan, apply and drift (DESIGN.md "JSON report"), for machines:
+ * The JSON report of plan, apply and drift (docs/architecture.md, "The run"), for machines:
  *
  *   { "mode": "drift", "runId": "...", "hosts": [ { "name", "status", "changes": [ { "recipe",
  *     "summary", "disruptive", "deferred", "diff" } ], "error"?, ... } ], "summary": { ... } }

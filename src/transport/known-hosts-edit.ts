@@ -1,7 +1,7 @@
 /**
  * Editing a known_hosts file for one host: the entries naming exactly that host (one plain name,
  * or a hashed name) are its own; every other line stays byte for byte. Used when an install
- * replaces the host keys the appliance's wizard regenerated (src/cli/install-reboot.ts).
+ * replaces the host keys the appliance's wizard regenerated (src/engine/reboot.ts).
  */
 import { readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { entryMatches, forgetParsed, type KnownKey, knownHostsName, parseKnownHosts } from './known-hosts.js';

@@ -12,10 +12,10 @@ import { createConnection, createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connect as tlsConnect } from 'node:tls';
-import { baseFacts, describeFacts, recipes, sections } from '../../recipes/index.js';
 import { bufferIo } from '../../src/cli/io.js';
 import { run } from '../../src/cli/program.js';
 import { TestPki } from '../certificates.js';
+import { registry } from '../registry.js';
 import { clientFiles, labConfig, labSh, reset, spec } from './lab.js';
 
 export const NAMES = ['lab-1', 'lab-2', 'lab-3', 'lab-4'];
@@ -97,7 +97,7 @@ export class CertificateLab {
     const env = { ...process.env, NO_COLOR: '1', RPCTL_STATE_DIR: this.stateDir };
     const buffers = bufferIo({ env, cwd: this.work });
     const started = Date.now();
-    const code = await run(argv, buffers.io, { recipes, sections, baseFacts, describeFacts });
+    const code = await run(argv, buffers.io, registry);
     const result = { code, stdout: buffers.stdout(), stderr: buffers.stderr(), ms: Date.now() - started };
     this.printed.push(result.stdout, result.stderr);
     return result;

@@ -7,11 +7,11 @@
 
 import { afterAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { baseFacts, sections } from '../../recipes/index.js';
 import { bufferIo } from '../../src/cli/io.js';
 import { run } from '../../src/cli/program.js';
-import type { Recipe } from '../../src/engine/recipe.js';
+import type { Recipe } from '../../src/engine/contract.js';
 import { sh } from '../../src/transport/shell.js';
+import { baseFacts, sections } from '../registry.js';
 import { labSh, readState, reset, spec } from './lab.js';
 import { labInventoryFile, scratch } from './rpctl.js';
 

@@ -1,6 +1,6 @@
 /**
  * The files of a lab appliance, shaped like the real Pexip RP/TURN appliance
- * (shared/appliance-facts.md; the layout of Pexip's public rp-turn build). Pure functions of the
+ * (docs/appliance.md; the layout of Pexip's public rp-turn build). Pure functions of the
  * appliance's spec, so tests can compute the exact bytes a fresh appliance starts with.
  */
 import { serviceAddress, wizardGateway } from './network-addresses.js';

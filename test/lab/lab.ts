@@ -1,6 +1,6 @@
 /**
  * The appliance lab: real sshd, sudo, nginx, coturn and fail2ban from Debian's packages, one set per
- * appliance, each in its own mount, PID and UTS namespaces (see DESIGN.md "The lab").
+ * appliance, each in its own mount, PID and UTS namespaces (README.md, "The lab").
  *
  *   const lab = await up({ count: 3, generation: 'mixed', state: 'installed' });
  *   labExec('lab-2', ['service', 'nginx', 'reload']);

@@ -9,12 +9,12 @@ import { mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parse, stringify } from 'yaml';
-import { baseFacts, describeFacts, recipes, sections, serverName } from '../../recipes/index.js';
 import { bufferIo, type Io } from '../../src/cli/io.js';
 import { run } from '../../src/cli/program.js';
+import { registry } from '../registry.js';
 import { clientFiles, labSh } from './lab.js';
 
-export const registry = { recipes, sections, baseFacts, describeFacts, serverName };
+export { registry };
 
 export interface CliResult {
   code: number;

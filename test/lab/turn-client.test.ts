@@ -13,7 +13,7 @@ import {
   type TurnAllocateResult,
   turnAllocate,
   turnKey,
-} from '../../src/engine/turn-client.js';
+} from '../../recipes/turn/client/turn-client.js';
 import { HostError } from '../../src/errors.js';
 import { turnService } from './files.js';
 import { clientFiles, DOMAIN, labConfig, labSh, readState, reset, spec, TURN_USER } from './lab.js';

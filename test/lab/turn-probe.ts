@@ -7,7 +7,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { type TurnAllocateResult, turnAllocate } from '../../src/engine/turn-client.js';
+import { type TurnAllocateResult, turnAllocate } from '../../recipes/turn/client/turn-client.js';
 import { DOMAIN, labConfig, labSh, spec, TURN_USER } from './lab.js';
 
 /** the client side of every probe: an address of this lab's block */

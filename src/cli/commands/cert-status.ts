@@ -11,12 +11,12 @@
  */
 import type { X509Certificate } from 'node:crypto';
 import pLimit from 'p-limit';
-import { applianceFacts } from '../../../recipes/appliance.js';
-import { certificateRecipe, inventoryFqdn, PEXIP_PEM } from '../../../recipes/certificate.js';
-import { describeCertificate, pemCertificates } from '../../../recipes/facts-report.js';
+import { applianceFacts } from '../../../recipes/appliance/facts.js';
+import { describeCertificate, pemCertificates } from '../../../recipes/certificate/describe.js';
+import { certificateRecipe, inventoryFqdn, PEXIP_PEM } from '../../../recipes/certificate/recipe.js';
+import { tlsHandshake } from '../../../recipes/certificate/tls-probe.js';
 import type { GatheredFacts } from '../../engine/facts.js';
 import type { FleetResult, HostOutcome } from '../../engine/run.js';
-import { tlsProbe } from '../../engine/verify.js';
 import { oneLine, RpctlError } from '../../errors.js';
 import type { ApplianceConfig } from '../../inventory/model.js';
 import type { Selection } from '../common.js';
@@ -47,6 +47,7 @@ function desiredSha256(
       appliance,
       secret: (ref) => selection.secrets.get(ref),
       addSecret: (value) => selection.redactor.add(value),
+      now: new Date(),
     });
     return { sha256: desired?.sha256 };
   } catch (err) {
@@ -89,7 +90,7 @@ async function hostStatus(
   }
   let served: CertificateStatus['served'];
   try {
-    const seen = await tlsProbe(appliance.ssh.host, 443, fqdn, 5000);
+    const seen = await tlsHandshake(appliance.ssh.host, 443, fqdn, 5000);
     const matchesInstalled =
       installed !== null &&
       seen.chain[0] === installed.fingerprint256 &&

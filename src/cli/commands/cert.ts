@@ -8,9 +8,9 @@
  */
 import { statSync } from 'node:fs';
 import { dirname, isAbsolute, relative, resolve } from 'node:path';
-import { certificateRecipe } from '../../../recipes/certificate.js';
-import { certificateRollbackRecipe } from '../../../recipes/certificate-rollback.js';
-import type { CertificateSection } from '../../../recipes/certificate-schema.js';
+import { certificateRecipe } from '../../../recipes/certificate/recipe.js';
+import { certificateRollbackRecipe } from '../../../recipes/certificate/rollback.js';
+import type { CertificateSection } from '../../../recipes/certificate/schema.js';
 import { InputError } from '../../errors.js';
 import type { ApplianceConfig, SecretRef } from '../../inventory/model.js';
 import { updateInventoryFile } from '../../inventory/save.js';

@@ -1,12 +1,12 @@
 /**
  * `rpctl drift`: the scheduled, read-only check. Plans every recipe, never prompts, never takes the
- * apply lock; checks the certificate each appliance serves; appends to the local history.
+ * apply lock; runs the concerns' drift checks (the certificate each appliance serves); appends to the local history.
  * `rpctl drift history`: since when each host and recipe has drifted.
  */
 import { createHash } from 'node:crypto';
 import pLimit from 'p-limit';
+import type { DriftCheck } from '../../engine/contract.js';
 import type { FleetResult } from '../../engine/run.js';
-import { tlsProbe } from '../../engine/verify.js';
 import { InputError } from '../../errors.js';
 import { selectAppliances } from '../../inventory/limit.js';
 import type { ApplianceConfig } from '../../inventory/model.js';
@@ -50,38 +50,33 @@ export function shardOf(name: string, count: number): number {
   return (createHash('sha256').update(name).digest().readUInt32BE(0) % count) + 1;
 }
 
-async function servedExpiry(
+/** What the concerns' drift checks (the served certificate's expiry) find on each host that answered. */
+async function driftFindings(
   result: FleetResult,
   appliances: readonly ApplianceConfig[],
-  serverName: (host: string) => string | undefined,
+  checks: readonly DriftCheck[],
   warnDays: number,
 ): Promise<Map<string, Expiry>> {
   const expiry = new Map<string, Expiry>();
   const limit = pLimit(32);
+  const now = new Date();
   await Promise.all(
-    result.hosts
-      .filter((h) => h.facts)
-      .map((host) =>
+    result.hosts.flatMap((host) => {
+      const appliance = appliances.find((a) => a.name === host.name);
+      const facts = host.facts;
+      if (!appliance || !facts) return [];
+      const target = { host: host.name, address: appliance.ssh.host, facts };
+      return checks.map((check) =>
         limit(async () => {
-          const appliance = appliances.find((a) => a.name === host.name);
-          const name = serverName(host.name);
-          if (!appliance || !name) return;
           try {
-            const seen = await tlsProbe(appliance.ssh.host, 443, name, 5000);
-            if (!seen.notAfter) return;
-            const secondsLeft = Math.floor((Date.parse(seen.notAfter) - Date.now()) / 1000);
-            const daysLeft = Math.floor(secondsLeft / 86_400);
-            expiry.set(host.name, {
-              notAfter: seen.notAfter,
-              daysLeft,
-              secondsLeft,
-              warn: daysLeft < warnDays,
-            });
+            const found = await check.run(target, { now, warnDays });
+            if (found && !expiry.has(host.name)) expiry.set(host.name, found);
           } catch (err) {
             host.warnings.push(`certificate: ${err instanceof Error ? err.message : String(err)}`);
           }
         }),
-      ),
+      );
+    }),
   );
   return expiry;
 }
@@ -124,13 +119,10 @@ Examples:
             ? (list) => list.filter((a) => shardOf(a.name, shard.count) === shard.index)
             : undefined,
           async postRun(result, selection) {
-            const names = new Map(
-              result.hosts.map((h) => [h.name, h.facts && ctx.registry.serverName?.(h.facts, h.name)]),
-            );
-            expiry = await servedExpiry(
+            expiry = await driftFindings(
               result,
               selection.appliances,
-              (h) => names.get(h) ?? undefined,
+              ctx.registry.driftChecks ?? [],
               warnDays,
             );
             for (const host of result.hosts) {

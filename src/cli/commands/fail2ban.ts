@@ -6,14 +6,15 @@
  * the inventory so the next drift check stays clean.
  */
 import type { Command } from 'commander';
-import { fail2banRecipe } from '../../../recipes/fail2ban.js';
-import type { Fail2banSection, Tunable } from '../../../recipes/fail2ban-schema.js';
-import { LIMITS, TUNABLES, tunableProblem } from '../../../recipes/fail2ban-schema.js';
-import { fail2banStatusProbe, renderStatusText, statusRows } from '../../../recipes/fail2ban-status.js';
+import { fail2banInventorySection, fail2banRecipe } from '../../../recipes/fail2ban/recipe.js';
+import type { Fail2banSection, Tunable } from '../../../recipes/fail2ban/schema.js';
+import { LIMITS, TUNABLES, tunableProblem } from '../../../recipes/fail2ban/schema.js';
+import { fail2banStatusProbe, renderStatusText, statusRows } from '../../../recipes/fail2ban/status.js';
 import type { FleetResult } from '../../engine/run.js';
 import { ExitCode, InputError } from '../../errors.js';
 import type { ApplianceConfig } from '../../inventory/model.js';
 import { type InventoryEdit, updateInventoryFile } from '../../inventory/save.js';
+import { withSection } from '../../inventory/section.js';
 import { addInventoryOptions, type Selection } from '../common.js';
 import { runFleetCommand } from '../fleet.js';
 import type { CommandContext, CommandModule } from '../program.js';
@@ -65,7 +66,7 @@ function overrideSection(
     ...(inventory.usersBehindNat === undefined ? {} : { usersBehindNat: inventory.usersBehindNat }),
     ...(force || inventory.force ? { force: true } : {}),
   };
-  return { ...appliance, sections: { ...appliance.sections, fail2ban: section } };
+  return withSection(appliance, fail2banInventorySection, section);
 }
 
 async function saveValues(

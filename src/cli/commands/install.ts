@@ -2,10 +2,10 @@
  * `rpctl install -i INV --limit HOSTS [--rerun]`: the first login (PAM's forced password change)
  * and the install wizard of freshly deployed appliances, answered from the inventory, in parallel;
  * then the reboot, and a plan with every recipe to show the appliance is as the inventory says.
- * See src/cli/install-host.ts for one appliance's steps, install-reboot.ts for host keys.
+ * See src/cli/install-host.ts for one appliance's steps, src/engine/reboot.ts for host keys.
  *
  * Everything is checked before any appliance is contacted (exit 3): the answers the inventory
- * gives (recipes/install-answers.ts), the new password's complexity, the recipes' desired state.
+ * gives (recipes/install/answers.ts), the new password's complexity, the recipes' desired state.
  */
 import { mkdirSync } from 'node:fs';
 import { hostname, userInfo } from 'node:os';
@@ -16,14 +16,13 @@ import {
   passwordPolicyProblem,
   type WizardAnswers,
   wizardAnswers,
-} from '../../../recipes/install-answers.js';
-import type { InstallSection } from '../../../recipes/install-schema.js';
-import { FACTORY_PASSWORD } from '../../../recipes/install-wizard.js';
-import { turnPasswordProblem } from '../../../recipes/turn-schema.js';
+} from '../../../recipes/install/answers.js';
+import type { InstallSection } from '../../../recipes/install/schema.js';
+import { FACTORY_PASSWORD } from '../../../recipes/install/wizard.js';
+import { turnPasswordProblem } from '../../../recipes/turn/schema.js';
 import { newRunId } from '../../engine/host.js';
 import { runFleet } from '../../engine/run.js';
 import { sshTarget } from '../../engine/ssh-target.js';
-import { defaultProbes } from '../../engine/verify.js';
 import { ExitCode, InputError } from '../../errors.js';
 import type { ApplianceConfig, SecretRef } from '../../inventory/model.js';
 import { describeSecretRef, valueSecretRef } from '../../inventory/secrets.js';
@@ -90,7 +89,7 @@ function target(
   }
   // The plan after the install must not fail on input: every recipe's desired state now.
   for (const recipe of ctx.registry.recipes)
-    recipe.desired({ appliance, secret, addSecret: (v) => selection.redactor.add(v) });
+    recipe.desired({ appliance, secret, addSecret: (v) => selection.redactor.add(v), now: new Date() });
   return {
     appliance,
     answers,
@@ -161,7 +160,7 @@ async function install(ctx: CommandContext, flags: InstallFlags): Promise<void> 
         connect: async () => session,
         secret,
         redactor: selection.redactor,
-        probes: defaultProbes,
+        probes: ctx.registry.probes ?? new Map(),
         concurrency: 1,
         allowDisruptive: false,
         lockWaitSeconds: 0,

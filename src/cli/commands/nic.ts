@@ -4,10 +4,11 @@
  * inventory); `--save` writes the given fields back for the appliances that reached the new state.
  * Applied commit-confirmed like any network change: see README "Second NIC".
  */
-import { netmaskOf, parsePrefixed } from '../../../recipes/ipv4.js';
-import type { NetworkSection } from '../../../recipes/network-schema.js';
+import { netmaskOf, parsePrefixed } from '../../../recipes/network/ipv4.js';
+import { type NetworkSection, networkInventorySection } from '../../../recipes/network/schema.js';
 import { InputError } from '../../errors.js';
 import type { ApplianceConfig } from '../../inventory/model.js';
+import { withSection } from '../../inventory/section.js';
 import { isIPv4, isIpAddress, isSshHost, showValue } from '../../inventory/types.js';
 import type { InventoryOptions } from '../common.js';
 import { runFleetCommand } from '../fleet.js';
@@ -95,7 +96,7 @@ function withNetwork(appliance: ApplianceConfig, fields: NetworkFields): Applian
     throw new InputError(
       `${appliance.name}: ${missing.join('; ')} (or set them under network: in the inventory)`,
     );
-  return { ...appliance, sections: { ...appliance.sections, network: merged } };
+  return withSection(appliance, networkInventorySection, merged);
 }
 
 async function setup(ctx: CommandContext, flags: SetupFlags): Promise<void> {

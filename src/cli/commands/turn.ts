@@ -13,8 +13,8 @@ import {
   INFINITY_REMINDER,
   type TurnSection,
   turnUsernameProblem,
-} from '../../../recipes/turn-schema.js';
-import type { Recipe } from '../../engine/recipe.js';
+} from '../../../recipes/turn/schema.js';
+import type { Recipe } from '../../engine/contract.js';
 import { InputError } from '../../errors.js';
 import type { ApplianceConfig, SecretRef } from '../../inventory/model.js';
 import { parseSecretRef, valueSecretRef } from '../../inventory/secrets.js';

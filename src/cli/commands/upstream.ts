@@ -5,14 +5,14 @@
  * drift check stays clean.
  */
 import type { Command } from 'commander';
-import { formatEndpoint } from '../../../recipes/nginx-upstream.js';
-import { upstreamsRecipe } from '../../../recipes/upstreams.js';
+import { formatEndpoint } from '../../../recipes/upstreams/nginx-upstream.js';
 import {
   currentNodes,
   parseNodeArgument,
   savedNodes,
   upstreamsEditRecipe,
-} from '../../../recipes/upstreams-oneoff.js';
+} from '../../../recipes/upstreams/one-off.js';
+import { upstreamsRecipe } from '../../../recipes/upstreams/recipe.js';
 import type { FleetResult } from '../../engine/run.js';
 import { oneLine } from '../../errors.js';
 import { updateInventoryFile } from '../../inventory/save.js';
@@ -95,6 +95,7 @@ export const upstreamCommands: CommandModule = {
                 const wanted = upstreamsRecipe.desired({
                   appliance,
                   secret: (r) => selection.secrets.get(r),
+                  now: new Date(),
                 });
                 const inventory = wanted
                   ? upstreamsRecipe.plan(wanted, host.facts, { host: host.name, now: new Date() }).changes

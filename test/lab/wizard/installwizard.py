@@ -1,4 +1,4 @@
-"""rpctl lab: the install wizard of a v7 Pexip RP/TURN appliance (shared/seeds/000_*.txt), run as
+"""rpctl lab: the install wizard of a v7 Pexip RP/TURN appliance (docs/appliance.md, "The install wizard"), run as
 root by /usr/local/bin/installwizard, which pexip's ~/.profile starts while
 ~/.reverseproxy-config.json does not exist. It asks its questions, saves the answers (never the
 TURN password or shared secret), applies them, and reboots the appliance. Ctrl-C or the end of

@@ -1,5 +1,5 @@
 """The steps of the lab install wizard, in the order and with the questions of Pexip's v7.1 wizard
-(shared/seeds/000_*.txt; question texts as in Pexip's public rp-turn project). Each step reads its
+(docs/appliance.md; question texts as in Pexip's public rp-turn project). Each step reads its
 defaults from the saved answers of an earlier run and stores its answers in `config`, the shape
 saved to ~/.reverseproxy-config.json. The TURN password and shared secret go to `secrets`, never
 to `config`.

@@ -1,5 +1,5 @@
 """Conversation primitives of the lab install wizard, printed the way Pexip's v7.1 wizard prints
-them (shared/appliance-facts.md "Install wizard conversation"):
+them (docs/appliance.md, "The install wizard"):
 
     ==========================================================
     |                      Step 3 of 9                       |

@@ -67,7 +67,7 @@ describe('checkImports', () => {
     ['src/errors.ts', './inventory/model.js', 'src/errors.ts imports nothing local'],
     ['src/inventory/load.ts', '../errors.js', undefined],
     ['src/inventory/load.ts', '../cli/io.js', 'src/inventory/** may import only'],
-    ['src/inventory/schema.ts', '../engine/recipe.js', 'src/inventory/** may import only'],
+    ['src/inventory/schema.ts', '../engine/contract.js', 'src/inventory/** may import only'],
     ['src/transport/ssh.ts', '../inventory/model.js', 'src/transport/** may import only'],
     ['src/transport/ssh.ts', './settings.js', undefined],
     ['src/engine/run.ts', '../transport/types.js', undefined],

@@ -7,10 +7,10 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { baseFacts, describeFacts, recipes, sections } from '../../../recipes/index.js';
 import { bufferIo } from '../../../src/cli/io.js';
 import { run } from '../../../src/cli/program.js';
 import { TestPki } from '../../certificates.js';
+import { registry } from '../../registry.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'rpctl-cli-cert-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -29,7 +29,7 @@ writeFileSync(
 
 async function rpctl(...argv: string[]) {
   const buffers = bufferIo({ cwd: dir, env: { NO_COLOR: '1', HOME: dir, RPCTL_STATE_DIR: dir } });
-  const code = await run(argv, buffers.io, { recipes, sections, baseFacts, describeFacts });
+  const code = await run(argv, buffers.io, registry);
   return { code, stdout: buffers.stdout(), stderr: buffers.stderr() };
 }
 

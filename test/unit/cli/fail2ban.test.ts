@@ -3,12 +3,12 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { PERMANENT_BAN } from '../../../recipes/fail2ban-schema.js';
-import { recipes, sections } from '../../../recipes/index.js';
+import { PERMANENT_BAN } from '../../../recipes/fail2ban/schema.js';
 import { oneOffValues, parseTunableFlag } from '../../../src/cli/commands/fail2ban.js';
 import { bufferIo } from '../../../src/cli/io.js';
 import { run } from '../../../src/cli/program.js';
 import { loadInventory } from '../../../src/inventory/load.js';
+import { registry } from '../../registry.js';
 
 describe('inventories/example.yaml', () => {
   it('documents every fail2ban field, and a NAT-flagged appliance that loads because it stays disabled', async () => {
@@ -24,7 +24,7 @@ describe('inventories/example.yaml', () => {
     ])
       expect(text, `documents fail2ban ${field}`).toContain(field);
     const { io } = bufferIo({ cwd: repo, env: { HOME: '/home/ops' } });
-    const inventory = await loadInventory('inventories/example.yaml', { sections, io });
+    const inventory = await loadInventory('inventories/example.yaml', { sections: registry.sections, io });
     const fail2ban = Object.fromEntries(inventory.appliances.map((a) => [a.name, a.sections.fail2ban]));
     expect(fail2ban.rp1).toEqual({ enabled: true, bantime: 600, findtime: 300, maxretry: 10 });
     expect(fail2ban.rp2).toEqual({
@@ -58,7 +58,7 @@ describe('rpctl fail2ban flags', () => {
   it('shows examples in --help of every one-off', async () => {
     for (const verb of ['status', 'enable', 'disable', 'tune']) {
       const buffers = bufferIo();
-      const code = await run(['fail2ban', verb, '--help'], buffers.io, { recipes, sections });
+      const code = await run(['fail2ban', verb, '--help'], buffers.io, registry);
       expect(code).toBe(0);
       expect(buffers.stdout()).toMatch(new RegExp(`Examples:\\n  rpctl fail2ban ${verb} -i `));
     }

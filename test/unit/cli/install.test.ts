@@ -5,14 +5,12 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { baseFacts, describeFacts, recipes, sections } from '../../../recipes/index.js';
 import type { InstallOutcome } from '../../../src/cli/install-host.js';
 import { installExitCode, renderInstall } from '../../../src/cli/install-report.js';
 import { bufferIo } from '../../../src/cli/io.js';
 import { run } from '../../../src/cli/program.js';
+import { registry } from '../../registry.js';
 import { tempDir } from '../support/helpers.js';
-
-const registry = { recipes, sections, baseFacts, describeFacts };
 
 /** An appliance nobody answers for (port 9 of TEST-NET-1): contact fails as exit 1, never 3. */
 function inventory(

@@ -5,12 +5,10 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { baseFacts, describeFacts, recipes, sections } from '../../../recipes/index.js';
 import { bufferIo } from '../../../src/cli/io.js';
 import { run } from '../../../src/cli/program.js';
+import { registry } from '../../registry.js';
 import { tempDir } from '../support/helpers.js';
-
-const registry = { recipes, sections, baseFacts, describeFacts };
 
 async function rpctl(argv: string[]) {
   const buffers = bufferIo({ env: { NO_COLOR: '1', HOME: '/nonexistent' } });

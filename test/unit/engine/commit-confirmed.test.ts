@@ -16,10 +16,10 @@ import {
   decideScript,
   parseConfirmState,
 } from '../../../src/engine/confirm-script.js';
+import type { Recipe } from '../../../src/engine/contract.js';
 import { GatheredFacts, mergeFactSpecs } from '../../../src/engine/facts.js';
 import { applyHost, type PreparedHost } from '../../../src/engine/host.js';
 import { planHost } from '../../../src/engine/plan.js';
-import type { Recipe } from '../../../src/engine/recipe.js';
 import { Redactor } from '../../../src/engine/redact.js';
 import { HostError } from '../../../src/errors.js';
 import { script, sh } from '../../../src/transport/shell.js';
@@ -172,7 +172,7 @@ async function apply(fake: Partial<FakeHost>) {
   };
   const ctx: ApplyContext = {
     runId: 'r1',
-    probes: { tls: async () => ({ chain: [] }), turnAllocate: async () => ({ outcome: 'error' }) },
+    probes: new Map(),
     secret: () => '',
     address: '192.0.2.1',
     now: new Date(0),

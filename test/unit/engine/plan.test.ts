@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { batches, failureBudget, GroupLimits } from '../../../src/engine/batches.js';
+import type { FileFact, Recipe } from '../../../src/engine/contract.js';
 import { GatheredFacts, sha256 } from '../../../src/engine/facts.js';
 import { planHost } from '../../../src/engine/plan.js';
-import type { FileFact, Recipe } from '../../../src/engine/recipe.js';
 import { Redactor } from '../../../src/engine/redact.js';
 import { sh } from '../../../src/transport/shell.js';
 

@@ -1,9 +1,8 @@
 /** runFleet with a stand-in SSH session: what it does before and without applying. */
 import { describe, expect, it } from 'vitest';
-import type { Recipe } from '../../../src/engine/recipe.js';
+import type { Recipe } from '../../../src/engine/contract.js';
 import { Redactor } from '../../../src/engine/redact.js';
 import { runFleet } from '../../../src/engine/run.js';
-import { defaultProbes } from '../../../src/engine/verify.js';
 import type { HostSession } from '../../../src/transport/types.js';
 import { applianceConfig } from '../support/appliance.js';
 
@@ -55,7 +54,7 @@ const run = (mode: 'plan' | 'facts', r: Recipe, redactor = new Redactor()) =>
     connect: async () => session(),
     secret: () => '',
     redactor,
-    probes: defaultProbes,
+    probes: new Map(),
     concurrency: 1,
     allowDisruptive: false,
     lockWaitSeconds: 1,

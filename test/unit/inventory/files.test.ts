@@ -4,12 +4,12 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { sections } from '../../../recipes/index.js';
 import { bufferIo } from '../../../src/cli/io.js';
-import type { InventorySection } from '../../../src/engine/recipe.js';
+import type { InventorySection } from '../../../src/engine/contract.js';
 import { loadInventory } from '../../../src/inventory/load.js';
 import { buildJsonSchema } from '../../../src/inventory/schema.js';
 import { type LabState, labInventory } from '../../lab/lab.js';
+import { sections } from '../../registry.js';
 import { tempDir } from '../support/helpers.js';
 
 const repo = fileURLToPath(new URL('../../../', import.meta.url));

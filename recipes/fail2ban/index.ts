@@ -1,0 +1,10 @@
+/** fail2ban against PIN brute force: enabled or not, and the guide's three tunables. */
+import { defineConcern } from '../../src/engine/contract.js';
+import { fail2banRecipe } from './recipe.js';
+import { fail2banInventorySection } from './schema.js';
+
+export const fail2banConcern = defineConcern({
+  name: 'fail2ban',
+  recipes: [fail2banRecipe],
+  sections: [fail2banInventorySection],
+});

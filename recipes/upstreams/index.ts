@@ -1,0 +1,10 @@
+/** The conferencing nodes nginx forwards to (`upstream pexip` in pexapp). */
+import { defineConcern } from '../../src/engine/contract.js';
+import { upstreamsRecipe } from './recipe.js';
+import { upstreamsInventorySection } from './schema.js';
+
+export const upstreamsConcern = defineConcern({
+  name: 'upstreams',
+  recipes: [upstreamsRecipe],
+  sections: [upstreamsInventorySection],
+});

@@ -1,30 +1,25 @@
 /**
  * `rpctl nic setup`: the one-off version of the second-nic recipe. Flags replace fields of the
  * inventory's `network` section for the selected appliances (what they leave out comes from the
- * inventory); `--save` writes the given fields back for the appliances that reached the new state.
- * Applied commit-confirmed like any network change: see README "Second NIC".
+ * inventory); `--save` writes the given fields. Applied commit-confirmed like any network change:
+ * see README "Second NIC".
  */
 import { netmaskOf, parsePrefixed } from '../../../recipes/ipv4.js';
 import type { NetworkSection } from '../../../recipes/network-schema.js';
-import { InputError } from '../../errors.js';
-import type { ApplianceConfig } from '../../inventory/model.js';
-import { isIPv4, isIpAddress, isSshHost, showValue } from '../../inventory/types.js';
-import type { InventoryOptions } from '../common.js';
-import { runFleetCommand } from '../fleet.js';
-import type { CommandContext, CommandModule } from '../program.js';
-import { addOneOffFlags, ONE_OFF_FORMATS, type RunFlags } from '../run-options.js';
-import { saveReached } from '../save.js';
+import { secondNicRecipe } from '../../../recipes/second-nic.js';
+import type { AnyOneOffCommand, ChangeCommand, OneOffGroup, SavedValue } from '../../engine/one-off.js';
+import { badFlagValue, InputError } from '../../errors.js';
+import { isIPv4, isIpAddress, isSshHost } from '../../inventory/types.js';
 
-const FORMATS = ONE_OFF_FORMATS;
+export const nicGroup: OneOffGroup = { name: 'nic', description: 'one-off network changes: the second NIC' };
 
-interface SetupFlags extends RunFlags, InventoryOptions {
+interface SetupFlags {
   internal?: string;
   external?: string;
   gateway?: string;
   dns?: string;
   route?: string[];
   managementAddress?: string;
-  save?: boolean;
 }
 
 type NetworkFields = Partial<NetworkSection>;
@@ -39,11 +34,11 @@ function nicFlag(flag: string, value: string): { address: string; netmask: strin
 export function parseRouteFlag(value: string): { to: string; via: string } {
   const colon = value.lastIndexOf(':');
   const hint = 'NET/MASK:GATEWAY, e.g. 10.0.50.0/24:10.40.0.1';
-  if (colon < 0) throw new InputError(`--route: ${showValue(value)} is not ${hint}`);
+  if (colon < 0) throw badFlagValue('--route', hint, value);
   const network = parsePrefixed(value.slice(0, colon), 'a network');
   const via = value.slice(colon + 1);
   if ('problem' in network) throw new InputError(`--route: ${network.problem}; expected ${hint}`);
-  if (!isIPv4(via)) throw new InputError(`--route: the gateway ${showValue(via)} is not an IPv4 address`);
+  if (!isIPv4(via)) throw badFlagValue('--route', `an IPv4 gateway after the colon (${hint})`, value);
   return { to: `${network.address}/${network.prefix}`, via };
 }
 
@@ -53,20 +48,17 @@ export function networkFlags(flags: SetupFlags): NetworkFields {
     ...(flags.external === undefined ? {} : nicFlag('--external', flags.external)),
   };
   if (flags.gateway !== undefined) {
-    if (!isIPv4(flags.gateway))
-      throw new InputError(`--gateway: ${showValue(flags.gateway)} is not an IPv4 address`);
+    if (!isIPv4(flags.gateway)) throw badFlagValue('--gateway', 'an IPv4 address', flags.gateway);
     external.gateway = flags.gateway;
   }
   if (flags.dns !== undefined) {
     const dns = flags.dns.split(',').map((s) => s.trim());
     const bad = dns.find((d) => !isIpAddress(d));
-    if (bad !== undefined) throw new InputError(`--dns: ${showValue(bad)} is not an IP address`);
+    if (bad !== undefined) throw badFlagValue('--dns', 'IP addresses, comma-separated', flags.dns);
     external.dns = dns;
   }
   if (flags.managementAddress !== undefined && !isSshHost(flags.managementAddress))
-    throw new InputError(
-      `--management-address: ${showValue(flags.managementAddress)} is not an address or host name`,
-    );
+    throw badFlagValue('--management-address', 'an address or host name', flags.managementAddress);
   return {
     ...(flags.internal === undefined ? {} : { internal: nicFlag('--internal', flags.internal) }),
     ...(Object.keys(external).length ? { external: external as NetworkSection['external'] } : {}),
@@ -75,9 +67,9 @@ export function networkFlags(flags: SetupFlags): NetworkFields {
   };
 }
 
-/** The appliance's `network` section with the flags' fields in place. */
-function withNetwork(appliance: ApplianceConfig, fields: NetworkFields): ApplianceConfig {
-  const section = (appliance.sections.network ?? {}) as NetworkFields;
+/** The `network` section with the flags' fields in place; what neither gives is an InputError. */
+function withNetwork(name: string, current: unknown, fields: NetworkFields): NetworkFields {
+  const section = (current ?? {}) as NetworkFields;
   const merged: NetworkFields = {
     ...section,
     ...fields,
@@ -92,80 +84,63 @@ function withNetwork(appliance: ApplianceConfig, fields: NetworkFields): Applian
     merged.external?.dns ? '' : 'no DNS servers: pass --dns A,B',
   ].filter(Boolean);
   if (missing.length > 0)
-    throw new InputError(
-      `${appliance.name}: ${missing.join('; ')} (or set them under network: in the inventory)`,
-    );
-  return { ...appliance, sections: { ...appliance.sections, network: merged } };
+    throw new InputError(`${name}: ${missing.join('; ')} (or set them under network: in the inventory)`);
+  return merged;
 }
 
-async function setup(ctx: CommandContext, flags: SetupFlags): Promise<void> {
-  const fields = networkFlags(flags);
-  const secondNic = ctx.registry.recipes.find((r) => r.name === 'second-nic');
-  if (!secondNic) throw new InputError('recipe second-nic is not available in this build');
-  const result = await runFleetCommand(ctx, {
-    mode: 'apply',
-    flags,
-    formats: FORMATS,
-    recipes: [secondNic],
-    override: (appliance) => withNetwork(appliance, fields),
-  });
-  if (flags.save) {
-    // external's fields one by one: --gateway alone must not drop the saved address
-    const values: [string[], unknown][] = Object.entries(fields).flatMap(([key, value]) =>
-      key === 'external'
-        ? Object.entries(value as object).map(([field, v]): [string[], unknown] => [[key, field], v])
-        : [[[key], value]],
-    );
-    await saveReached(ctx, flags, result, (name) =>
-      values.map(([path, value]) => ({
-        op: 'set' as const,
-        path: ['appliances', name, 'network', ...path],
-        value,
-      })),
-    );
-  }
+/** What --save writes: external's fields one by one (--gateway alone must not drop the saved address). */
+function savedFields(fields: NetworkFields): SavedValue[] {
+  return Object.entries(fields).flatMap(([key, value]): SavedValue[] =>
+    key === 'external'
+      ? Object.entries(value as object).map(([field, v]) => ({ path: ['network', key, field], value: v }))
+      : [{ path: ['network', key], value }],
+  );
 }
 
-export const nicCommands: CommandModule = {
-  register(program, ctx) {
-    const nic = program.command('nic').description('one-off network changes: the second NIC');
-    addOneOffFlags(nic.command('setup'))
-      .description(
-        'configure the internal and external NIC, static routes and TURN relay-ip (restarts network and TURN)',
-      )
-      .option(
-        '--internal <addr/mask>',
-        'internal NIC (eth0/nic0), e.g. 10.40.0.2/24 or 10.40.0.2/255.255.255.0',
-      )
-      .option('--external <addr/mask>', 'external NIC (eth1/nic1), e.g. 198.51.100.130/25')
-      .option('--gateway <ip>', 'default gateway, on the external network')
-      .option('--dns <a,b>', 'DNS servers, comma-separated')
-      .option(
-        '--route <net/mask:gw>',
-        'static route, repeatable: 10.0.50.0/24:10.40.0.1 (replaces the inventory routes)',
-        (value: string, previous: string[] = []) => [...previous, value],
-      )
-      .option('--management-address <host>', 'reconnect over this after the restart (default: the SSH host)')
-      .option('--save', 'write the given fields into the inventory for the appliances that reached them')
-      .addHelpText(
-        'after',
-        `
+export const nicSetup: ChangeCommand<NetworkFields> = {
+  kind: 'change',
+  path: ['nic', 'setup'],
+  summary:
+    'configure the internal and external NIC, static routes and TURN relay-ip (restarts network and TURN)',
+  options: [
+    {
+      flags: '--internal <addr/mask>',
+      description: 'internal NIC (eth0/nic0), e.g. 10.40.0.2/24 or 10.40.0.2/255.255.255.0',
+    },
+    { flags: '--external <addr/mask>', description: 'external NIC (eth1/nic1), e.g. 198.51.100.130/25' },
+    { flags: '--gateway <ip>', description: 'default gateway, on the external network' },
+    { flags: '--dns <a,b>', description: 'DNS servers, comma-separated' },
+    {
+      flags: '--route <net/mask:gw>',
+      description: 'static route, repeatable: 10.0.50.0/24:10.40.0.1 (replaces the inventory routes)',
+      repeatable: true,
+    },
+    {
+      flags: '--management-address <host>',
+      description: 'reconnect over this after the restart (default: the SSH host)',
+    },
+  ],
+  disruptive: true,
+  commitConfirmed: true,
+  help: `
 Flags replace the matching fields of the inventory's network section; the rest comes from it.
 Restarting the network and TURN cuts calls: without --allow-disruptive nothing changes (exit 2).
 With it the change is commit-confirmed: the appliance arms a rollback, restarts its network,
 and rolls back by itself after --confirm-timeout seconds (default 120) unless rpctl reconnects
-over the management address, sees the addresses and routes it expects, and confirms.
-
-Exit codes: 0 done and confirmed, 1 a host failed (it rolled back) or is unreachable,
-2 deferred (no --allow-disruptive) or declined, 3 invalid input (nothing contacted).
-
-Examples:
-  rpctl nic setup -i inventories/prod.yaml --limit rp1                # from the inventory: shows, defers
-  rpctl nic setup -i inventories/prod.yaml --limit rp1 --internal 10.40.0.2/24 \\
-      --external 198.51.100.130/25 --gateway 198.51.100.129 --dns 8.8.8.8,8.8.4.4 \\
-      --route 10.0.50.0/24:10.40.0.1 --allow-disruptive --save
-  rpctl nic setup -i inventories/prod.yaml --limit rp1 --allow-disruptive --confirm-timeout 60 --yes`,
-      )
-      .action((flags: SetupFlags) => setup(ctx, flags));
-  },
+over the management address, sees the addresses and routes it expects, and confirms.`,
+  exitCodes: { 1: 'an appliance failed (it rolled back) or is unreachable' },
+  examples: [
+    'rpctl nic setup -i inventories/prod.yaml --limit rp1                # from the inventory: shows, defers',
+    'rpctl nic setup -i inventories/prod.yaml --limit rp1 --internal 10.40.0.2/24 \\',
+    '    --external 198.51.100.130/25 --gateway 198.51.100.129 --dns 8.8.8.8,8.8.4.4 \\',
+    '    --route 10.0.50.0/24:10.40.0.1 --allow-disruptive --save',
+    'rpctl nic setup -i inventories/prod.yaml --limit rp1 --allow-disruptive --confirm-timeout 60 --yes',
+  ],
+  input: ({ options }) => networkFlags(options as SetupFlags),
+  recipes: () => [secondNicRecipe],
+  section: 'network',
+  override: (fields, current, name) => withNetwork(name, current, fields),
+  save: { writes: 'the network fields given', values: (fields) => savedFields(fields) },
 };
+
+export const nicCommands: readonly AnyOneOffCommand[] = [nicSetup];

@@ -2,207 +2,162 @@
  * `rpctl turn credentials` and `rpctl turn external-ip`: the one-off versions of the turn-credentials
  * and turn-nat recipes. The flags replace the inventory's `turn` values for the selected appliances
  * (the rest of the section stays: realm, exclusive, and the credentials the NAT check allocates
- * with); `--save` writes them back into the inventory for the appliances that reached them.
- *
- * The password never comes from argv: a file, an environment variable, or a prompt (typed twice).
+ * with). The password never comes from argv: a file, an environment variable, or a prompt (typed
+ * twice).
  */
-import { relative, resolve } from 'node:path';
-import type { Command } from 'commander';
+import { turnCredentialsRecipe } from '../../../recipes/turn-credentials.js';
+import { turnNatRecipe } from '../../../recipes/turn-nat.js';
 import {
   externalIpProblem,
   INFINITY_REMINDER,
   type TurnSection,
   turnUsernameProblem,
 } from '../../../recipes/turn-schema.js';
-import type { Recipe } from '../../engine/recipe.js';
+import type {
+  AnyOneOffCommand,
+  ChangeCommand,
+  OneOffGroup,
+  OneOffInputContext,
+  SecretRef,
+} from '../../engine/one-off.js';
 import { InputError } from '../../errors.js';
-import type { ApplianceConfig, SecretRef } from '../../inventory/model.js';
-import { parseSecretRef, valueSecretRef } from '../../inventory/secrets.js';
-import type { InventoryOptions } from '../common.js';
-import { runFleetCommand } from '../fleet.js';
-import type { CommandContext, CommandModule } from '../program.js';
-import { addOneOffFlags, ONE_OFF_FORMATS, type RunFlags } from '../run-options.js';
-import { saveReached } from '../save.js';
 
-const FORMATS = ONE_OFF_FORMATS;
+export const turnGroup: OneOffGroup = {
+  name: 'turn',
+  description: 'one-off TURN changes: credentials (turnadmin) and the NAT external-ip',
+};
 
-interface CredentialsFlags extends RunFlags, InventoryOptions {
+interface NewCredentials {
   username: string;
-  passwordFile?: string;
-  passwordEnv?: string;
-  save?: boolean;
+  password: SecretRef;
+  /** how --save writes the password reference; undefined for a typed one */
+  saved?: string;
 }
 
-interface ExternalIpFlags extends RunFlags, InventoryOptions {
-  unset?: boolean;
-  save?: boolean;
-}
+type Options = Readonly<Record<string, unknown>>;
 
-const oneOff = (command: Command) =>
-  addOneOffFlags(command).option(
-    '--save',
-    'write the new value into the inventory for the appliances that reached it',
-  );
-
-function recipe(ctx: CommandContext, name: string): Recipe {
-  const found = ctx.registry.recipes.find((r) => r.name === name);
-  if (!found) throw new InputError(`recipe ${name} is not available in this build`);
-  return found;
-}
-
-/** The appliance with its `turn` section changed by `edit`. */
-function withTurn(appliance: ApplianceConfig, edit: (turn: TurnSection) => TurnSection): ApplianceConfig {
-  const turn = (appliance.sections.turn ?? {}) as TurnSection;
-  return { ...appliance, sections: { ...appliance.sections, turn: edit(turn) } };
-}
-
-interface NewPassword {
-  ref: SecretRef;
-  /** how --save writes it, relative to the inventory's directory; undefined for a prompt */
-  saved?(inventoryDir: string): string;
-}
-
-async function newPassword(ctx: CommandContext, flags: CredentialsFlags): Promise<NewPassword> {
-  if (flags.passwordFile !== undefined && flags.passwordEnv !== undefined)
+async function newPassword(
+  options: Options,
+  save: boolean,
+  ctx: OneOffInputContext,
+): Promise<{ ref: SecretRef; saved?: string }> {
+  const file = options.passwordFile as string | undefined;
+  const env = options.passwordEnv as string | undefined;
+  if (file !== undefined && env !== undefined)
     throw new InputError('--password-file and --password-env: give one of them');
-  const fromRef = (text: string) => {
-    const parsed = parseSecretRef(text);
-    if ('problem' in parsed) throw new InputError(`the new TURN password: ${parsed.problem}`);
-    return parsed.ref;
-  };
-  if (flags.passwordFile !== undefined) {
-    const path = resolve(ctx.io.cwd, flags.passwordFile);
-    return {
-      ref: fromRef(`file:${path}`),
-      saved: (dir) => `file:${relative(dir, path).startsWith('..') ? path : relative(dir, path)}`,
-    };
+  const what = 'the new TURN password';
+  if (file !== undefined) {
+    const path = ctx.file('--password-file', file);
+    return { ref: ctx.secretRef(`file:${path}`, what), saved: `file:${ctx.savedPath(path)}` };
   }
-  if (flags.passwordEnv !== undefined) {
-    const text = `env:${flags.passwordEnv}`;
-    return { ref: fromRef(text), saved: () => text };
-  }
-  if (!ctx.io.stdinIsTTY) {
+  if (env !== undefined) return { ref: ctx.secretRef(`env:${env}`, what), saved: `env:${env}` };
+  if (!ctx.interactive) {
     throw new InputError(
       'no new TURN password: pass --password-file FILE or --password-env NAME (passwords are never taken from the command line)',
     );
   }
-  if (flags.save)
+  if (save)
     throw new InputError('--save writes a reference to the password: use --password-file or --password-env');
-  const first = await ctx.io.prompt('New TURN password: ', { secret: true });
-  const again = await ctx.io.prompt('The same again: ', { secret: true });
+  const first = await ctx.prompt('New TURN password: ', { secret: true });
+  const again = await ctx.prompt('The same again: ', { secret: true });
   if (first !== again) throw new InputError('the two TURN passwords typed differ; nothing was changed');
-  return { ref: valueSecretRef(first, 'the password prompt') };
+  return { ref: ctx.typedSecret(first, 'the password prompt') };
 }
 
-async function credentials(ctx: CommandContext, flags: CredentialsFlags): Promise<void> {
-  const problem = turnUsernameProblem(flags.username);
-  if (problem) throw new InputError(`--username: ${problem}`);
-  const turnCredentials = recipe(ctx, 'turn-credentials');
-  const password = await newPassword(ctx, flags);
-  const result = await runFleetCommand(ctx, {
-    mode: 'apply',
-    flags,
-    formats: FORMATS,
-    recipes: [turnCredentials],
-    override: (appliance) =>
-      withTurn(appliance, (turn) => ({
-        ...turn,
-        credentials: { ...turn.credentials, username: flags.username, password: password.ref },
-      })),
-    after(run) {
-      // only where a password was set: removing other users (exclusive) changes nothing in Infinity
-      const set = run.hosts
-        .filter(
-          (h) => h.status === 'changed' && h.changes.some((c) => c.change.steps?.some((s) => s.secretFiles)),
-        )
-        .map((h) => h.name);
-      return set.length
-        ? `Reminder: ${INFINITY_REMINDER} (username ${flags.username}; changed on ${set.join(', ')}).\n`
-        : undefined;
+const section = (current: unknown) => (current ?? {}) as TurnSection;
+
+export const turnCredentials: ChangeCommand<NewCredentials> = {
+  kind: 'change',
+  path: ['turn', 'credentials'],
+  summary: 'set the TURN username and password on the selected appliances (no restart, calls survive)',
+  options: [
+    { flags: '--username <name>', description: 'the TURN username (letters, digits and . _ @ + -; no ":")' },
+    {
+      flags: '--password-file <file>',
+      description: 'read the new password from FILE (one trailing newline dropped)',
     },
-  });
-  if (flags.save && password.saved) {
-    const saved = password.saved;
-    await saveReached(ctx, flags, result, (name, dir) => [
-      { op: 'set', path: ['appliances', name, 'turn', 'credentials', 'username'], value: flags.username },
-      { op: 'set', path: ['appliances', name, 'turn', 'credentials', 'password'], value: saved(dir) },
-    ]);
-  }
-}
-
-async function externalIp(
-  ctx: CommandContext,
-  ip: string | undefined,
-  flags: ExternalIpFlags,
-): Promise<void> {
-  if (ip !== undefined && flags.unset)
-    throw new InputError('turn external-ip: give an address or --unset, not both');
-  if (ip === undefined && !flags.unset)
-    throw new InputError('turn external-ip: give the public NAT address (e.g. 203.0.113.10) or --unset');
-  const problem = ip === undefined ? undefined : externalIpProblem(ip);
-  if (problem) throw new InputError(`turn external-ip: ${problem}`);
-  const value = ip ?? null;
-  const result = await runFleetCommand(ctx, {
-    mode: 'apply',
-    flags,
-    formats: FORMATS,
-    recipes: [recipe(ctx, 'turn-nat')],
-    override: (appliance) => withTurn(appliance, (turn) => ({ ...turn, externalIp: value })),
-  });
-  if (flags.save) {
-    await saveReached(ctx, flags, result, (name) => [
-      { op: 'set', path: ['appliances', name, 'turn', 'externalIp'], value },
-    ]);
-  }
-}
-
-export const turnCommands: CommandModule = {
-  register(program, ctx) {
-    const turn = program
-      .command('turn')
-      .description('one-off TURN changes: credentials (turnadmin) and the NAT external-ip');
-
-    oneOff(turn.command('credentials'))
-      .description(
-        'set the TURN username and password on the selected appliances (no restart, calls survive)',
-      )
-      .requiredOption('--username <name>', 'the TURN username (letters, digits and . _ @ + -; no ":")')
-      .option('--password-file <file>', 'read the new password from FILE (one trailing newline dropped)')
-      .option('--password-env <name>', 'read the new password from the environment variable NAME')
-      .addHelpText(
-        'after',
-        `
+    {
+      flags: '--password-env <name>',
+      description: 'read the new password from the environment variable NAME',
+    },
+  ],
+  help: `
 The password is never an argument: --password-file, --password-env, or typed twice at a prompt.
 The realm is each appliance's realm= (an inventory turn.credentials.realm must match it); an
 unchanged password runs nothing. Verified with TURN allocations: the new credentials get a relayed
-address, a wrong password gets 401. Then update Pexip Infinity (Call Control > TURN Servers).
-
-Exit codes: 0 done, 1 a host failed or was unreachable, 2 not applied (declined), 3 invalid input.
-
-Examples:
-  rpctl turn credentials -i inventories/prod.yaml --limit turn --username pexip --password-file secrets/turn-password
-  RP_TURN_PASSWORD=... rpctl turn credentials -i inventories/prod.yaml --username pexip --password-env RP_TURN_PASSWORD --yes --save`,
+address, a wrong password gets 401. Then update Pexip Infinity (Call Control > TURN Servers).`,
+  examples: [
+    'rpctl turn credentials -i inventories/prod.yaml --limit turn --username pexip --password-file secrets/turn-password',
+    'RP_TURN_PASSWORD=... rpctl turn credentials -i inventories/prod.yaml --limit turn --username pexip --password-env RP_TURN_PASSWORD --yes --save',
+  ],
+  async input({ options, save }, ctx) {
+    const username = options.username as string | undefined;
+    if (username === undefined)
+      throw new InputError("--username: required (the TURN username, e.g. 'pexip')");
+    const problem = turnUsernameProblem(username);
+    if (problem) throw new InputError(`--username: ${problem}`);
+    const password = await newPassword(options, save, ctx);
+    return { username, password: password.ref, saved: password.saved };
+  },
+  recipes: () => [turnCredentialsRecipe],
+  section: 'turn',
+  override: (input, current) => {
+    const turn = section(current);
+    return {
+      ...turn,
+      credentials: { ...turn.credentials, username: input.username, password: input.password },
+    };
+  },
+  save: {
+    writes: 'turn.credentials.username and .password',
+    values: (input) => [
+      { path: ['turn', 'credentials', 'username'], value: input.username },
+      { path: ['turn', 'credentials', 'password'], value: input.saved },
+    ],
+  },
+  after(input, run) {
+    // only where a password was set: removing other users (exclusive) changes nothing in Infinity
+    const set = run.hosts
+      .filter(
+        (h) => h.status === 'changed' && h.changes.some((c) => c.change.steps?.some((s) => s.secretFiles)),
       )
-      .action((flags: CredentialsFlags) => credentials(ctx, flags));
-
-    oneOff(turn.command('external-ip'))
-      .description('set or remove the external-ip= (public NAT address) of the TURN server; restarts TURN')
-      .argument('[ip]', 'the public NAT address, IPv4 or IPv6')
-      .option('--unset', 'remove the external-ip line instead')
-      .addHelpText(
-        'after',
-        `
-Restarting TURN cuts every call relayed through the appliance: without --allow-disruptive the
-change is shown and deferred (exit 2). Verified with a fresh allocation relayed at the new address.
-
-Exit codes: 0 done, 2 deferred (no --allow-disruptive) or declined, 1 a host failed or was
-unreachable, 3 invalid input (e.g. not an IP address; nothing is contacted).
-
-Examples:
-  rpctl turn external-ip -i inventories/prod.yaml --limit rp-lon-1 203.0.113.10                      # shows, defers
-  rpctl turn external-ip -i inventories/prod.yaml --limit rp-lon-1 203.0.113.10 --allow-disruptive --save
-  rpctl turn external-ip -i inventories/prod.yaml --limit rp-lon-1 --unset --allow-disruptive --yes`,
-      )
-      .action((ip: string | undefined, flags: ExternalIpFlags) => externalIp(ctx, ip, flags));
+      .map((h) => h.name);
+    return set.length
+      ? `Reminder: ${INFINITY_REMINDER} (username ${input.username}; changed on ${set.join(', ')}).\n`
+      : undefined;
   },
 };
+
+export const turnExternalIp: ChangeCommand<string | null> = {
+  kind: 'change',
+  path: ['turn', 'external-ip'],
+  summary: 'set or remove the external-ip= (public NAT address) of the TURN server; restarts TURN',
+  arguments: [{ name: 'ip', description: 'the public NAT address, IPv4 or IPv6' }],
+  options: [{ flags: '--unset', description: 'remove the external-ip line instead' }],
+  disruptive: true,
+  help: `
+Restarting TURN cuts every call relayed through the appliance: without --allow-disruptive the
+change is shown and deferred (exit 2). Verified with a fresh allocation relayed at the new address.`,
+  examples: [
+    'rpctl turn external-ip -i inventories/prod.yaml --limit rp-lon-1 203.0.113.10                      # shows, defers',
+    'rpctl turn external-ip -i inventories/prod.yaml --limit rp-lon-1 203.0.113.10 --allow-disruptive --save',
+    'rpctl turn external-ip -i inventories/prod.yaml --limit rp-lon-1 --unset --allow-disruptive --yes',
+  ],
+  input({ args: [ip], options }) {
+    if (typeof ip === 'string' && options.unset)
+      throw new InputError('turn external-ip: give an address or --unset, not both');
+    if (typeof ip !== 'string') {
+      if (options.unset) return null;
+      throw new InputError('turn external-ip: give the public NAT address (e.g. 203.0.113.10) or --unset');
+    }
+    const problem = externalIpProblem(ip);
+    if (problem) throw new InputError(`turn external-ip: ${problem}`);
+    return ip;
+  },
+  recipes: () => [turnNatRecipe],
+  section: 'turn',
+  override: (ip, current) => ({ ...section(current), externalIp: ip }),
+  save: { writes: 'turn.externalIp', values: (ip) => [{ path: ['turn', 'externalIp'], value: ip }] },
+};
+
+export const turnCommands: readonly AnyOneOffCommand[] = [turnCredentials, turnExternalIp];

@@ -1,124 +1,132 @@
 /**
  * `rpctl upstream list|add|remove`: one-off changes to the conferencing nodes of `upstream pexip`,
- * planned against each appliance's current block, with the same validation, graceful reload,
- * verification and rollback as `apply`. `--save` writes the result into the inventory so the next
- * drift check stays clean.
+ * planned by the engine against each appliance's current block (upstreamsEditRecipe), with the same
+ * validation, graceful reload, verification and rollback as `apply`. `--save` adds or removes the
+ * nodes in the inventory's `upstreams.nodes` where it is declared, so the next drift check stays
+ * clean; `list` is a plan of the upstreams recipe, reported node by node.
  */
-import type { Command } from 'commander';
 import { formatEndpoint } from '../../../recipes/nginx-upstream.js';
-import { upstreamsRecipe } from '../../../recipes/upstreams.js';
+import { type UpstreamNode, upstreamsRecipe } from '../../../recipes/upstreams.js';
 import {
   currentNodes,
   parseNodeArgument,
   savedNodes,
+  type UpstreamsEdit,
   upstreamsEditRecipe,
 } from '../../../recipes/upstreams-oneoff.js';
-import type { FleetResult } from '../../engine/run.js';
-import { oneLine } from '../../errors.js';
-import { updateInventoryFile } from '../../inventory/save.js';
-import { addInventoryOptions, type Selection } from '../common.js';
-import { runFleetCommand } from '../fleet.js';
-import type { CommandContext, CommandModule } from '../program.js';
-import { addApplyFlags, addConnectionFlags, addOutputFlags, type RunFlags } from '../run-options.js';
-import { reachedHosts } from '../save.js';
+import { type UpstreamsSection, upstreamNodes } from '../../../recipes/upstreams-schema.js';
+import type {
+  AnyOneOffCommand,
+  ChangeCommand,
+  HostOutcome,
+  OneOffGroup,
+  ReportCommand,
+} from '../../engine/one-off.js';
+import { InputError, oneLine } from '../../errors.js';
 
-interface EditFlags extends RunFlags {
-  save?: boolean;
+export const upstreamGroup: OneOffGroup = {
+  name: 'upstream',
+  description: 'list, add or remove the conferencing nodes nginx forwards to (one-off)',
+};
+
+type InventoryNodes = Parameters<typeof savedNodes>[0];
+
+const same = (a: UpstreamNode, b: UpstreamNode) => a.address === b.address && a.port === b.port;
+
+/** The inventory's nodes after the edit: kept entries as written, added ones in their short form. */
+function editedNodes(edit: UpstreamsEdit, current: unknown, appliance: string): InventoryNodes {
+  const section = current as UpstreamsSection | undefined;
+  if (!section?.nodes) {
+    throw new InputError(
+      `--save: ${appliance} has no upstreams.nodes in the inventory to edit; declare them first (rpctl upstream list shows the current ones)`,
+    );
+  }
+  const kept = upstreamNodes(section).filter((node) => !edit.remove.some((r) => same(r, node)));
+  const added = edit.add.filter((node) => !kept.some((k) => same(k, node)));
+  return savedNodes(section.nodes as InventoryNodes, [...kept, ...added]);
 }
 
-async function saveResult(result: FleetResult, selection: Selection): Promise<string> {
-  const edits = reachedHosts(result).flatMap((host) => {
-    if (!host.facts) return [];
-    const appliance = selection.appliances.find((a) => a.name === host.name);
-    const inventoryNodes = (appliance?.sections.upstreams as { nodes?: never[] } | undefined)?.nodes;
-    const value = savedNodes(inventoryNodes, currentNodes(host.facts, host.name));
-    return [{ op: 'set' as const, path: ['appliances', host.name, 'upstreams', 'nodes'], value }];
-  });
-  if (edits.length === 0) return 'nothing saved: no appliance was changed\n';
-  await updateInventoryFile(selection.inventory.file, edits);
-  return `saved upstreams.nodes of ${edits.map((e) => e.path[1]).join(', ')} in ${selection.inventory.file}\n`;
+function editCommand(verb: 'add' | 'remove'): ChangeCommand<UpstreamsEdit> {
+  return {
+    kind: 'change',
+    path: ['upstream', verb],
+    summary: `${verb} conferencing nodes in upstream pexip on the selected appliances`,
+    arguments: [
+      {
+        name: 'nodes',
+        description: 'ADDRESS or ADDRESS:PORT (default port 443), IPv6 as [ADDRESS]:PORT',
+        required: true,
+        variadic: true,
+      },
+    ],
+    help: `
+The appliance's current block is edited: kept server lines stay byte for byte, nginx -t validates,
+a graceful reload applies (calls survive), and nginx -T verifies; a failure restores the file.`,
+    examples: [
+      `rpctl upstream ${verb} -i inventories/prod.yaml --limit rp-lon-1,rp-lon-2 10.40.0.13 --serial 1`,
+      `rpctl upstream ${verb} -i inventories/prod.yaml --limit dc1 '[2001:db8::13]:443' --yes --save`,
+    ],
+    input({ args: [given] }) {
+      const nodes = ((given ?? []) as readonly string[]).map(parseNodeArgument);
+      return verb === 'add' ? { add: nodes, remove: [] } : { add: [], remove: nodes };
+    },
+    recipes: (edit) => [upstreamsEditRecipe(edit)],
+    section: 'upstreams',
+    save: {
+      writes: 'upstreams.nodes',
+      values: (edit, current, appliance) => [
+        { path: ['upstreams', 'nodes'], value: editedNodes(edit, current, appliance) },
+      ],
+    },
+  };
 }
 
-function editCommand(program: Command, ctx: CommandContext, verb: 'add' | 'remove') {
-  const command = program
-    .command(verb)
-    .description(`${verb} conferencing nodes in upstream pexip on the selected appliances`)
-    .argument('<nodes...>', 'ADDRESS or ADDRESS:PORT (default port 443), IPv6 as [ADDRESS]:PORT')
-    .option('--save', 'write the resulting nodes into the inventory (comments kept)');
-  addOutputFlags(addConnectionFlags(addApplyFlags(addInventoryOptions(command))), ['text', 'json']);
-  command.addHelpText(
-    'after',
-    `
-Exit codes: 0 done, 1 a host failed (its file restored), 3 invalid input (nothing contacted).
-
-Examples:
-  rpctl upstream ${verb} -i inventories/prod.yaml --limit rp-lon-1,rp-lon-2 10.40.0.13 --serial 1
-  rpctl upstream ${verb} -i inventories/prod.yaml --limit dc1 '[2001:db8::13]:443' --yes --save`,
-  );
-  command.action(async (args: string[], flags: EditFlags) => {
-    const nodes = args.map(parseNodeArgument);
-    const edit = verb === 'add' ? { add: nodes, remove: [] } : { add: [], remove: nodes };
-    await runFleetCommand(ctx, {
-      mode: 'apply',
-      flags,
-      formats: ['text', 'json'],
-      recipes: [upstreamsEditRecipe(edit)],
-      after: (result, selection) =>
-        flags.save && result.confirmed ? saveResult(result, selection) : undefined,
-    });
-  });
+interface ListRow {
+  name: string;
+  nodes?: string[];
+  inventory?: 'in sync' | 'differs' | 'not managed';
+  error?: string;
 }
 
-export const upstreamCommands: CommandModule = {
-  register(program, ctx) {
-    const upstream = program
-      .command('upstream')
-      .description('list, add or remove the conferencing nodes nginx forwards to (one-off)');
-    addOutputFlags(addConnectionFlags(addInventoryOptions(upstream.command('list'))), ['text', 'json'])
-      .description('show the nodes of upstream pexip on each appliance, and whether they match the inventory')
-      .addHelpText(
-        'after',
-        '\nExamples:\n  rpctl upstream list -i inventories/prod.yaml --limit dc1 --format json',
+function listRow(host: HostOutcome): ListRow {
+  if (!host.facts) return { name: host.name, error: host.error?.message ?? host.status };
+  try {
+    const nodes = currentNodes(host.facts, host.name).map(formatEndpoint);
+    const managed = host.managed.some((m) => m.recipe === upstreamsRecipe.name);
+    const inventory = !managed ? 'not managed' : host.status === 'in-sync' ? 'in sync' : 'differs';
+    return { name: host.name, nodes, inventory };
+  } catch (err) {
+    return { name: host.name, error: oneLine(err) };
+  }
+}
+
+const list: ReportCommand<void> = {
+  kind: 'report',
+  path: ['upstream', 'list'],
+  summary: 'show the nodes of upstream pexip on each appliance, and whether they match the inventory',
+  exitCodes: {
+    0: 'read; every managed appliance matches the inventory',
+    2: "an appliance's nodes differ from the inventory",
+  },
+  examples: ['rpctl upstream list -i inventories/prod.yaml --limit dc1 --format json'],
+  input: () => undefined,
+  mode: 'plan',
+  recipes: () => [upstreamsRecipe],
+  render(format, result) {
+    const rows = result.hosts.map(listRow);
+    if (format === 'json') return `${JSON.stringify({ hosts: rows }, null, 2)}\n`;
+    return rows
+      .map((r) =>
+        r.error
+          ? `${r.name}: ${r.error}\n`
+          : `${r.name}: ${r.nodes?.join(', ')} (inventory: ${r.inventory})\n`,
       )
-      .action(async (flags: RunFlags) => {
-        await runFleetCommand(ctx, {
-          mode: 'facts',
-          flags,
-          formats: ['text', 'json'],
-          recipes: [upstreamsRecipe],
-          render: (format, result, selection) => {
-            const rows = result.hosts.map((host) => {
-              if (!host.facts) return { name: host.name, error: host.error?.message ?? host.status };
-              try {
-                const nodes = currentNodes(host.facts, host.name).map(formatEndpoint);
-                const appliance = selection.appliances.find((a) => a.name === host.name)!;
-                const wanted = upstreamsRecipe.desired({
-                  appliance,
-                  secret: (r) => selection.secrets.get(r),
-                });
-                const inventory = wanted
-                  ? upstreamsRecipe.plan(wanted, host.facts, { host: host.name, now: new Date() }).changes
-                      .length === 0
-                    ? 'in sync'
-                    : 'differs'
-                  : 'not managed';
-                return { name: host.name, nodes, inventory };
-              } catch (err) {
-                return { name: host.name, error: oneLine(err) };
-              }
-            });
-            if (format === 'json') return `${JSON.stringify({ hosts: rows }, null, 2)}\n`;
-            return rows
-              .map((r) =>
-                'error' in r
-                  ? `${r.name}: ${r.error}\n`
-                  : `${r.name}: ${r.nodes.join(', ')} (inventory: ${r.inventory})\n`,
-              )
-              .join('');
-          },
-        });
-      });
-    editCommand(upstream, ctx, 'add');
-    editCommand(upstream, ctx, 'remove');
+      .join('');
   },
 };
+
+export const upstreamCommands: readonly AnyOneOffCommand[] = [
+  list,
+  editCommand('add'),
+  editCommand('remove'),
+];

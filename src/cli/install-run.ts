@@ -1,0 +1,200 @@
+/**
+ * What runs `rpctl install -i INV --limit HOSTS [--rerun]` (its spec: commands/install.ts): the
+ * first login (PAM's forced password change) and the install wizard of freshly deployed
+ * appliances, answered from the inventory, in parallel; then the reboot, and a plan with every recipe to show the appliance is as the inventory says.
+ * See src/cli/install-host.ts for one appliance's steps, install-reboot.ts for host keys.
+ *
+ * Everything is checked before any appliance is contacted (exit 3): the answers the inventory
+ * gives (recipes/install-answers.ts), the new password's complexity, the recipes' desired state.
+ */
+import { mkdirSync } from 'node:fs';
+import { hostname, userInfo } from 'node:os';
+import { join } from 'node:path';
+import pLimit from 'p-limit';
+import { passwordPolicyProblem, type WizardAnswers, wizardAnswers } from '../../recipes/install-answers.js';
+import type { InstallSection } from '../../recipes/install-schema.js';
+import { FACTORY_PASSWORD } from '../../recipes/install-wizard.js';
+import { turnPasswordProblem } from '../../recipes/turn-schema.js';
+import { newRunId } from '../engine/host.js';
+import { runFleet } from '../engine/run.js';
+import { defaultProbes } from '../engine/verify.js';
+import { ExitCode, InputError } from '../errors.js';
+import type { ApplianceConfig, SecretRef } from '../inventory/model.js';
+import { describeSecretRef, valueSecretRef } from '../inventory/secrets.js';
+import { stateDir, writeFileAtomic } from '../report/records.js';
+import { JumpHosts, openSession } from '../transport/ssh.js';
+import { type InventoryOptions, loadSelection, type Selection } from './common.js';
+import { type InstallContext, type InstallTarget, installHost } from './install-host.js';
+import { installExitCode, installReport, renderInstall } from './install-report.js';
+import type { CommandContext } from './program.js';
+import { DEFAULT_HANDSHAKES, parseCount, parseFormat } from './run-options.js';
+
+const FORMATS = ['text', 'json'] as const;
+export const DEFAULT_INSTALL_CONCURRENCY = 20;
+const DEFAULT_REBOOT_TIMEOUT_S = 300;
+
+/** What `rpctl install` takes besides the inventory: checked by the spec before this runs. */
+export interface InstallInput {
+  rerun: boolean;
+  acceptRegeneratedHostKey: boolean;
+}
+
+interface InstallFlags extends InventoryOptions {
+  concurrency?: string;
+  handshakes?: string;
+  acceptNewHostKeys?: boolean;
+  yes?: boolean;
+  format?: string;
+  output?: string;
+}
+
+/** Check one appliance's install inputs with its secrets resolved; throws InputError. */
+function target(
+  ctx: CommandContext,
+  appliance: ApplianceConfig,
+  selection: Selection,
+  factory: SecretRef,
+): InstallTarget {
+  const { name } = appliance;
+  const answers: WizardAnswers = wizardAnswers(appliance);
+  const install = appliance.sections.install as InstallSection;
+  const secret = (ref: SecretRef) => selection.secrets.get(ref);
+  const initialPassword = install.initialPassword ?? factory;
+  const newPassword = answers.loginPassword;
+  const where = describeSecretRef(newPassword);
+  const problem = passwordPolicyProblem(secret(newPassword));
+  if (problem)
+    throw new InputError(
+      `${name}: the new password (${where}) does not meet the appliance's policy: ${problem}`,
+    );
+  if (answers.turn && answers.turn.mode === 'permissive') {
+    const shared = answers.turn.sharedSecret;
+    const sharedProblem = turnPasswordProblem(secret(shared));
+    if (sharedProblem)
+      throw new InputError(
+        `${name}: install.turn.sharedSecret (${describeSecretRef(shared)}): ${sharedProblem.replace('TURN password', 'shared secret')}`,
+      );
+  }
+  if (secret(newPassword) === secret(initialPassword))
+    throw new InputError(`${name}: the new password (${where}) is the initial password`);
+  for (const [field, ref] of [
+    ['sudo.password', appliance.sudo.password],
+    ['ssh.password', appliance.ssh.password],
+  ] as const) {
+    if (ref && secret(ref) !== secret(newPassword))
+      throw new InputError(
+        `${name}: ${field} (${describeSecretRef(ref)}) differs from the new password (${where}); after the install they must be the same`,
+      );
+  }
+  // The plan after the install must not fail on input: every recipe's desired state now.
+  for (const recipe of ctx.registry.recipes)
+    recipe.desired({ appliance, secret, addSecret: (v) => selection.redactor.add(v) });
+  return {
+    appliance,
+    answers,
+    initialPassword,
+    newPassword,
+    rebootTimeoutMs: 1000 * (install.rebootTimeout ?? DEFAULT_REBOOT_TIMEOUT_S),
+  };
+}
+
+async function confirmRerun(ctx: CommandContext, names: string[]): Promise<boolean> {
+  const question = `Rerun the install wizard on ${names.join(', ')}? Each appliance reboots at the end (calls through it are cut). Only "yes" proceeds: `;
+  return (await ctx.io.prompt(question)).trim().toLowerCase() === 'yes';
+}
+
+export async function runInstall(
+  ctx: CommandContext,
+  input: InstallInput,
+  flags: InstallFlags,
+): Promise<void> {
+  const format = parseFormat(flags.format, FORMATS);
+  const concurrency = parseCount('--concurrency', flags.concurrency, DEFAULT_INSTALL_CONCURRENCY, 1, 1000);
+  const handshakes = parseCount('--handshakes', flags.handshakes, DEFAULT_HANDSHAKES, 1, 1000);
+  if (input.rerun && !flags.yes && !ctx.io.stdinIsTTY)
+    throw new InputError(
+      'install --rerun reboots the appliances and asks first; there is no terminal: pass --yes',
+    );
+  const selection = await loadSelection(ctx, flags);
+  const factory = valueSecretRef(FACTORY_PASSWORD, 'the factory password');
+  await selection.secrets.resolve([{ ref: factory, label: 'the factory password' }]);
+  selection.redactor.add(FACTORY_PASSWORD);
+  const targets = selection.appliances.map((appliance) => target(ctx, appliance, selection, factory));
+  if (
+    input.rerun &&
+    !flags.yes &&
+    !(await confirmRerun(
+      ctx,
+      targets.map((t) => t.appliance.name),
+    ))
+  ) {
+    ctx.io.stderr.write('Nothing was done.\n');
+    ctx.exitWith(ExitCode.changes);
+    return;
+  }
+
+  const runId = newRunId();
+  const transcripts = join(stateDir(ctx.io.env), 'install');
+  mkdirSync(transcripts, { recursive: true, mode: 0o700 });
+  const handshakeLimit = pLimit(handshakes);
+  const jumpHosts = new JumpHosts();
+  const secret = (ref: SecretRef) => selection.secrets.get(ref);
+  const say = (line: string) => ctx.io.stderr.write(selection.redactor.redact(`${line}\n`));
+  const installContext: InstallContext = {
+    rerun: Boolean(input.rerun),
+    acceptRegeneratedHostKey: Boolean(input.acceptRegeneratedHostKey),
+    secret,
+    redactor: selection.redactor,
+    connect: (appliance, options) =>
+      openSession(appliance, {
+        secret,
+        acceptNewHostKeys: Boolean(flags.acceptNewHostKeys || options?.acceptNewHostKey),
+        handshakeLimit,
+        jumpHosts,
+      }),
+    verify: async (appliance, session) => {
+      const result = await runFleet({
+        mode: 'plan',
+        appliances: [appliance],
+        groups: selection.inventory.groups,
+        recipes: ctx.registry.recipes,
+        baseFacts: ctx.registry.baseFacts,
+        connect: async () => session,
+        secret,
+        redactor: selection.redactor,
+        probes: defaultProbes,
+        concurrency: 1,
+        allowDisruptive: false,
+        lockWaitSeconds: 0,
+        holder: { user: userInfo().username, host: hostname(), pid: process.pid, command: 'rpctl install' },
+      });
+      return result.hosts[0]!;
+    },
+    transcriptPath: (name) => join(transcripts, `${runId}-${name}.log`),
+    log: (name, line) => say(`${name}: ${line}`),
+    turnTimeoutMs: 120_000,
+  };
+  const limit = pLimit(concurrency);
+  let outcomes: Awaited<ReturnType<typeof installHost>>[];
+  try {
+    outcomes = await Promise.all(
+      targets.map((t) =>
+        limit(async () => {
+          const outcome = await installHost(t, installContext);
+          say(
+            `${t.appliance.name}: ${outcome.status === 'installed' ? 'installed' : 'FAILED'}; transcript ${outcome.transcript}`,
+          );
+          return outcome;
+        }),
+      ),
+    );
+  } finally {
+    await jumpHosts.shutdown();
+  }
+  const report =
+    format === 'json' ? `${JSON.stringify(installReport(outcomes), null, 2)}\n` : renderInstall(outcomes);
+  const safe = selection.redactor.redact(report);
+  if (flags.output) writeFileAtomic(flags.output, safe, 0o644);
+  else ctx.io.stdout.write(safe);
+  ctx.exitWith(installExitCode(outcomes));
+}

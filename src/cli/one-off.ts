@@ -125,7 +125,7 @@ const DEFAULT_EXIT_CODES: Record<'change' | 'report', Required<ExitCodeText>> = 
     0: 'done: every selected appliance is in the new state',
     1: 'an appliance failed (its change rolled back) or was unreachable',
     2: 'not applied: the confirmation was declined',
-    3: 'invalid input, no --limit, or --save refused: nothing was contacted',
+    3: 'invalid input or no --limit: nothing was contacted',
   },
   report: {
     0: 'read',
@@ -141,11 +141,14 @@ function helpText(spec: AnySpec): string {
   if (spec.kind === 'change' && spec.disruptive && !spec.exitCodes?.[2])
     codes[2] =
       'not applied: disruptive changes deferred (no --allow-disruptive), or the confirmation was declined';
+  if (spec.kind === 'change' && spec.save && !spec.exitCodes?.[3])
+    codes[3] = 'invalid input, no --limit, or --save refused: nothing was contacted';
   const limit = changes(spec) ? "\n--limit is required: name the appliances to change ('*' for all).\n" : '';
   const save =
     spec.kind === 'change' && spec.save
-      ? `--save writes ${spec.save.writes} where the inventory declares it (defaults, a group or the appliance) and says where;\n` +
-        'it refuses (exit 3) when that level also gives the value to appliances outside --limit.\n'
+      ? `--save writes ${spec.save.writes} at the level the inventory declares it (defaults, a group\n` +
+        'or the appliance; an undeclared value on the appliance) and says where. It refuses (exit 3)\n' +
+        'when that level also gives the value to appliances outside --limit.\n'
       : '';
   return [
     spec.help ? `\n${spec.help.trim()}\n` : '',

@@ -237,18 +237,33 @@ async function writeSaved(ctx: CommandContext, flags: Flags, result: FleetResult
   const reached = new Set(
     result.hosts.filter((h) => h.status === 'changed' || h.status === 'in-sync').map((h) => h.name),
   );
-  const [done, notDone] = [edits.filter((e) => e.appliances.every((a) => reached.has(a))), [] as LevelEdit[]];
-  notDone.push(...edits.filter((e) => !done.includes(e)));
+  const done = edits.filter((e) => e.appliances.every((a) => reached.has(a)));
   if (done.length > 0) {
     await updateInventoryFile(
       file,
       done.map((e) => ({ op: 'set' as const, path: e.docPath, value: e.value })),
     );
   }
-  const where = (e: LevelEdit) =>
-    `${e.path.join('.')} in ${e.level && e.level.kind !== 'appliance' ? describeLevel(e.level) : `appliance ${e.appliances[0]}`} (for ${e.appliances.join(', ')})`;
-  for (const e of done) ctx.io.stderr.write(`saved ${where(e)} to ${file}\n`);
-  for (const e of notDone) ctx.io.stderr.write(`not saved: ${where(e)}: not every appliance reached it\n`);
+  for (const [where, group] of byLevel(done)) {
+    ctx.io.stderr.write(`saved ${group.map((e) => e.path.join('.')).join(', ')} ${where} in ${file}\n`);
+  }
+  for (const [where, group] of byLevel(edits.filter((e) => !done.includes(e)))) {
+    const missed = [...new Set(group.flatMap((e) => e.appliances))].filter((a) => !reached.has(a));
+    ctx.io.stderr.write(`not saved ${where}: ${missed.join(', ')} did not reach the new state\n`);
+  }
+}
+
+/** Edits grouped by the level they write: "on appliance rp1", "in group pair (for rp3, rp4)". */
+function byLevel(edits: readonly LevelEdit[]): Map<string, LevelEdit[]> {
+  const groups = new Map<string, LevelEdit[]>();
+  for (const edit of edits) {
+    const shared = edit.level && edit.level.kind !== 'appliance';
+    const where = shared
+      ? `in ${describeLevel(edit.level!)} (for ${edit.appliances.join(', ')})`
+      : `on appliance ${edit.appliances[0]}`;
+    groups.set(where, [...(groups.get(where) ?? []), edit]);
+  }
+  return groups;
 }
 
 async function runReport<Input>(

@@ -322,7 +322,9 @@ describe('fail2ban input', () => {
     ]);
     expect(forced.code, forced.stderr).toBe(0);
     expect(forced.stdout).toMatch(/warning: fail2ban: fail2ban runs on an appliance flagged usersBehindNat/);
-    expect(forced.stderr).toContain(`saved fail2ban.enabled of ${v4}`);
+    expect(forced.stderr).toContain(
+      `saved fail2ban.enabled, fail2ban.force on appliance ${v4} in ${inventory}`,
+    );
     expect(readFileSync(inventory, 'utf8')).toMatch(
       /fail2ban:\n\s+usersBehindNat: true\n\s+enabled: true\n\s+force: true\n/,
     );

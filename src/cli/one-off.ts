@@ -80,6 +80,18 @@ export function addOneOff(
     const name = `${arg.name}${arg.variadic ? '...' : ''}`;
     command.argument(arg.required ? `<${name}>` : `[${name}]`, arg.description);
   }
+  addFlags(command, spec);
+  command.addHelpText('after', helpText(spec));
+  command.action(async (...params: unknown[]) => {
+    const flags = (params.at(-1) as Command).opts<Flags>();
+    const args = params.slice(0, spec.arguments?.length ?? 0) as OneOffGiven['args'];
+    await runOneOff(ctx, spec, { args, options: flags, save: Boolean(flags.save) }, runners);
+  });
+  return command;
+}
+
+/** The spec's own flags between the common ones, and only the apply flags that apply to it. */
+function addFlags(command: Command, spec: AnySpec): void {
   addInventoryOptions(command);
   for (const option of spec.options ?? []) {
     const added = new Option(option.flags, option.description);
@@ -95,29 +107,27 @@ export function addOneOff(
   } else if (spec.kind === 'custom' && spec.changes) {
     command.option('-y, --yes', 'do not ask for confirmation');
   }
-  command.addHelpText('after', helpText(spec));
-  command.action(async (...params: unknown[]) => {
-    const flags = (params.at(-1) as Command).opts<Flags>();
-    const args = params.slice(0, spec.arguments?.length ?? 0) as OneOffGiven['args'];
-    const words = `rpctl ${spec.path.join(' ')}`;
-    if (changes(spec) && !flags.limit) {
-      throw new InputError(
-        `${spec.path.join(' ')}: --limit is required: name the appliances to change (names, groups, globs; '*' for all)`,
-      );
-    }
-    const input = await spec.input(
-      { args, options: flags, save: Boolean(flags.save) },
-      inputContext(ctx, flags),
+}
+
+/** --limit first (before the inventory, a prompt or a secret), then the spec's input, then its run. */
+async function runOneOff(
+  ctx: CommandContext,
+  spec: AnySpec,
+  given: OneOffGiven,
+  runners: Partial<Record<string, CustomRunnerFn>>,
+): Promise<void> {
+  const flags = given.options as Flags;
+  if (changes(spec) && !flags.limit) {
+    throw new InputError(
+      `${spec.path.join(' ')}: --limit is required: name the appliances to change (names, groups, globs; '*' for all)`,
     );
-    if (spec.kind === 'change') await runChange(ctx, spec, input, flags);
-    else if (spec.kind === 'report') await runReport(ctx, spec, input, flags);
-    else {
-      const runner = runners[spec.runner];
-      if (!runner) throw new Error(`${words}: no runner ${spec.runner} in this build`);
-      await runner(ctx, input, flags);
-    }
-  });
-  return command;
+  }
+  const input = await spec.input(given, inputContext(ctx, flags));
+  if (spec.kind === 'change') return runChange(ctx, spec, input, flags);
+  if (spec.kind === 'report') return runReport(ctx, spec, input, flags);
+  const runner = runners[spec.runner];
+  if (!runner) throw new Error(`rpctl ${spec.path.join(' ')}: no runner ${spec.runner} in this build`);
+  return runner(ctx, input, flags);
 }
 
 const DEFAULT_EXIT_CODES: Record<'change' | 'report', Required<ExitCodeText>> = {

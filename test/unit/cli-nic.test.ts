@@ -42,7 +42,7 @@ describe('rpctl nic setup: bad input is exit 3 with one line, nothing contacted'
     const cases: [string[], string][] = [
       [
         ['--internal', '10.40.0.2'],
-        '--internal: "10.40.0.2" is not an address with its netmask (address/prefix or address/netmask, e.g. 10.40.0.2/24)',
+        '--internal: expected ADDRESS/PREFIX or ADDRESS/NETMASK, e.g. 10.40.0.2/24, got "10.40.0.2"',
       ],
       [['--gateway', 'gw.example.com'], '--gateway: expected an IPv4 address, got "gw.example.com"'],
       [['--dns', '8.8.8.8,dns1'], '--dns: expected IP addresses, comma-separated, got "8.8.8.8,dns1"'],

@@ -6,7 +6,7 @@
  */
 import { fail2banRecipe } from '../../../recipes/fail2ban.js';
 import type { Fail2banSection, Tunable } from '../../../recipes/fail2ban-schema.js';
-import { LIMITS, TUNABLES, tunableProblem } from '../../../recipes/fail2ban-schema.js';
+import { LIMITS, PERMANENT_BAN, TUNABLES, tunableProblem } from '../../../recipes/fail2ban-schema.js';
 import { fail2banStatusProbe, renderStatusText, statusRows } from '../../../recipes/fail2ban-status.js';
 import type {
   AnyOneOffCommand,
@@ -15,7 +15,7 @@ import type {
   ReportCommand,
   SavedValue,
 } from '../../engine/one-off.js';
-import { InputError } from '../../errors.js';
+import { badFlagValue, InputError } from '../../errors.js';
 
 export const fail2banGroup: OneOffGroup = {
   name: 'fail2ban',
@@ -35,7 +35,8 @@ interface OneOffInput {
 export function parseTunableFlag(key: Tunable, text: string): number {
   const value = /^-?[0-9]{1,12}$/.test(text.trim()) ? Number(text) : Number.NaN;
   const problem = tunableProblem(key, value);
-  if (problem) throw new InputError(`--${key}: ${problem}, got ${JSON.stringify(text)}`);
+  if (problem === PERMANENT_BAN) throw new InputError(`--${key}: ${problem}`);
+  if (problem) throw badFlagValue(`--${key}`, problem.replace(/^must be /, ''), text);
   return value;
 }
 

@@ -26,7 +26,8 @@ type NetworkFields = Partial<NetworkSection>;
 
 function nicFlag(flag: string, value: string): { address: string; netmask: string } {
   const parsed = parsePrefixed(value, 'an address with its netmask');
-  if ('problem' in parsed) throw new InputError(`${flag}: ${parsed.problem}`);
+  if ('problem' in parsed)
+    throw badFlagValue(flag, 'ADDRESS/PREFIX or ADDRESS/NETMASK, e.g. 10.40.0.2/24', value);
   return { address: parsed.address, netmask: netmaskOf(parsed.prefix) };
 }
 

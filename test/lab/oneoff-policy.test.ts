@@ -99,6 +99,34 @@ describe('a declined confirmation', () => {
   });
 });
 
+describe('upstream list: a plan of the upstreams recipe through the engine', () => {
+  it('lists each appliance’s nodes, and says (exit 2) where they differ from the inventory', async () => {
+    const nodes = spec(first).nodes;
+    const same = await rpctl([
+      'upstream',
+      'list',
+      '-i',
+      labInventoryFile(),
+      '--limit',
+      first,
+      '--format',
+      'json',
+    ]);
+    expect(same.code, same.stderr).toBe(0);
+    expect(JSON.parse(same.stdout)).toEqual({
+      hosts: [{ name: first, nodes: nodes.map((n) => `${n}:443`), inventory: 'in sync' }],
+    });
+    const other = labInventoryFile((doc: InventoryDoc) => {
+      doc.appliances[first].upstreams.nodes = [...nodes, NEW_NODE];
+    });
+    const differs = await rpctl(['upstream', 'list', '-i', other, '--limit', first]);
+    expect(differs.code).toBe(2);
+    expect(differs.stdout).toBe(
+      `${first}: ${nodes.map((n) => `${n}:443`).join(', ')} (inventory: differs)\n`,
+    );
+  });
+});
+
 describe('upstream add --save where the nodes come from a group', () => {
   const pool = [first, second];
   const base = spec(first).nodes;

@@ -1,6 +1,6 @@
 /**
  * Errors as typed values: a one-line human message, optional detail behind it, and the
- * exit code the CLI turns it into (see DESIGN.md "CLI contract").
+ * exit code the CLI turns it into.
  *
  *   throw new InputError('inventory prod.yaml:12:7: appliances.rp1.host: not an IPv4/IPv6 address or hostname');
  *
@@ -37,12 +37,53 @@ export class InputError extends RpctlError {
   }
 }
 
+/**
+ * Why one host failed, short and machine-friendly (JSON reports and run records carry it). A
+ * reason not listed here does not compile: add it here, with the place that raises it.
+ */
+export type HostErrorReason =
+  // reaching and logging in to the host (src/transport)
+  | 'config'
+  | 'unreachable'
+  | 'handshake'
+  | 'auth'
+  | 'host-key-mismatch'
+  | 'host-key-unknown'
+  | 'host-key-revoked'
+  | 'connection'
+  | 'timeout'
+  | 'stream'
+  | 'upload'
+  | 'sudo'
+  | 'sudo-auth'
+  // reading facts and planning (the engine and the recipes' planners)
+  | 'facts'
+  | 'not-an-appliance'
+  | 'ambiguous-generation'
+  | 'locked'
+  | 'plan'
+  // applying (apply-script.ts stages) and checking the result
+  | 'stale'
+  | 'install'
+  | 'step'
+  | 'validation'
+  | 'handler'
+  | 'apply'
+  | 'verification'
+  | 'unconfirmed'
+  // TURN probes
+  | 'turn-protocol'
+  | 'turn-timeout'
+  | 'turn-unreachable'
+  // waiting for an installed appliance to reboot
+  | 'still-going-down'
+  | 'reboot-timeout';
+
 /** One host failed (unreachable, auth, sudo, validation, verification): exit 1, other hosts go on. */
 export class HostError extends RpctlError {
-  /** short machine-friendly reason, e.g. `unreachable`, `host-key-mismatch`, `sudo-auth`, `validation` */
-  readonly reason: string;
+  readonly reason: HostErrorReason;
 
-  constructor(reason: string, message: string, options: { detail?: string; cause?: unknown } = {}) {
+  constructor(reason: HostErrorReason, message: string, options: { detail?: string; cause?: unknown } = {}) {
     super(message, { ...options, exitCode: ExitCode.failed });
     this.reason = reason;
   }

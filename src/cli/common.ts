@@ -9,12 +9,12 @@
  *     });
  */
 import type { Command } from 'commander';
+import { Redactor } from '../engine/redact.js';
 import { InputError } from '../errors.js';
 import { selectAppliances } from '../inventory/limit.js';
 import { collectSecretUses, loadInventory } from '../inventory/load.js';
 import type { ApplianceConfig, Inventory } from '../inventory/model.js';
 import { Secrets } from '../inventory/secrets.js';
-import { Redactor } from '../report/redact.js';
 import type { CommandContext } from './program.js';
 
 export interface InventoryOptions {

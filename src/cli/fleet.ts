@@ -7,6 +7,7 @@ import { hostname, userInfo } from 'node:os';
 import pLimit from 'p-limit';
 import type { Recipe } from '../engine/recipe.js';
 import { type FleetResult, type HostOutcome, type RunMode, runFleet } from '../engine/run.js';
+import { sshTarget } from '../engine/ssh-target.js';
 import { defaultProbes } from '../engine/verify.js';
 import { ExitCode, InputError } from '../errors.js';
 import type { ApplianceConfig, Inventory } from '../inventory/model.js';
@@ -120,8 +121,7 @@ export async function runFleetCommand(ctx: CommandContext, command: FleetCommand
       recipes,
       baseFacts: registry.baseFacts,
       connect: (appliance) =>
-        openSession(appliance, {
-          secret,
+        openSession(sshTarget(appliance, secret), {
           acceptNewHostKeys: Boolean(flags.acceptNewHostKeys),
           handshakeLimit,
           jumpHosts,

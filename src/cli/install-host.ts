@@ -20,11 +20,11 @@ import {
   WizardConversation,
 } from '../../recipes/install-wizard.js';
 import { converse, plainText } from '../engine/conversation.js';
+import type { Redactor } from '../engine/redact.js';
 import type { HostOutcome } from '../engine/run.js';
 import { HostError, oneLine } from '../errors.js';
 import type { ApplianceConfig, SecretRef } from '../inventory/model.js';
 import { writeFileAtomic } from '../report/records.js';
-import type { Redactor } from '../report/redact.js';
 import { sh } from '../transport/shell.js';
 import { TerminalWaitError } from '../transport/terminal.js';
 import type { HostSession } from '../transport/types.js';

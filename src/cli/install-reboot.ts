@@ -11,6 +11,7 @@
  * the new key is refused as any changed key is, unless --accept-regenerated-host-key says to
  * record it for this host (the old entries are removed and the offered key is recorded).
  */
+import { sshTarget } from '../engine/ssh-target.js';
 import { HostError } from '../errors.js';
 import type { ApplianceConfig } from '../inventory/model.js';
 import {
@@ -63,7 +64,7 @@ export async function readHostKeys(session: HostSession): Promise<PublicKey[]> {
 }
 
 function endpointOf(appliance: ApplianceConfig) {
-  return planConnection(appliance, environment()).target;
+  return planConnection(sshTarget(appliance), environment()).target;
 }
 
 /** The keys known_hosts has for the appliance now. */

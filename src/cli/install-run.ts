@@ -17,6 +17,7 @@ import { FACTORY_PASSWORD } from '../../recipes/install-wizard.js';
 import { turnPasswordProblem } from '../../recipes/turn-schema.js';
 import { newRunId } from '../engine/host.js';
 import { runFleet } from '../engine/run.js';
+import { sshTarget } from '../engine/ssh-target.js';
 import { defaultProbes } from '../engine/verify.js';
 import { ExitCode, InputError } from '../errors.js';
 import type { ApplianceConfig, SecretRef } from '../inventory/model.js';
@@ -146,8 +147,7 @@ export async function runInstall(
     secret,
     redactor: selection.redactor,
     connect: (appliance, options) =>
-      openSession(appliance, {
-        secret,
+      openSession(sshTarget(appliance, secret), {
         acceptNewHostKeys: Boolean(flags.acceptNewHostKeys || options?.acceptNewHostKey),
         handshakeLimit,
         jumpHosts,

@@ -15,6 +15,9 @@
  *
  * The decision is atomic on the host: a confirmation arriving as the timer runs out either wins or
  * finds the rollback under way, never both.
+ *
+ * The states and transitions are in commit-confirmed-states.ts (pure); this file sends the apply,
+ * reads the host, runs verification, asks for the decision, and turns the final state into a result.
  */
 import { HostError, oneLine } from '../errors.js';
 import type { ShellCommand } from '../transport/shell.js';
@@ -29,6 +32,20 @@ import {
 } from './apply-result.js';
 import { type ApplyOutcome, applyScript, parseApplyOutput } from './apply-script.js';
 import {
+  armed,
+  type FinalAction,
+  gaveUp,
+  type HostReading,
+  isFinal,
+  type NextAction,
+  onDecision,
+  onReading,
+  onVerified,
+  type Progress,
+  rollbackCause,
+  type Step,
+} from './commit-confirmed-states.js';
+import {
   type ConfirmState,
   confirmDir,
   confirmStateScript,
@@ -39,7 +56,7 @@ import {
 } from './confirm-script.js';
 import { factsBody, type GatheredFacts, parseFacts } from './facts.js';
 import type { PreparedHost } from './host.js';
-import { type CheckResult, runChecks } from './verify.js';
+import { runChecks } from './verify.js';
 
 const POLL_MS = 1000;
 const EXEC_TIMEOUT_MS = 20_000;
@@ -94,178 +111,228 @@ export async function applyCommitConfirmed(
   ctx: ApplyContext,
   prepared: PreparedApply,
 ): Promise<ApplyResult> {
-  const name = host.appliance.name;
-  const dir = confirmDir(ctx.runId);
-  const windowMs = ctx.confirmSeconds * 1000;
-  const { files } = prepared;
-  const input = { ...prepared.input, confirm: { dir, seconds: ctx.confirmSeconds } };
-  const failed = (error: HostError): ApplyResult => ({
-    status: 'failed',
-    error,
-    verification: [],
-    rolledBack: false,
-  });
-
-  await host.session.upload(host.uploadDir, prepared.uploads);
-  const sentAt = Date.now();
-  // The apply itself, on the first connection. A handler may cut it and nothing tells a cut
-  // connection from a slow one, so after a quarter of the window the next connection is tried (it
-  // waits for handlers still running).
-  const firstTimeoutMs = Math.min(ctx.applyTimeoutMs, Math.max(5000, windowMs / 4));
-  const first = await host.session.exec(applyScript(input), { sudo: true, timeoutMs: firstTimeoutMs }).then(
-    (result) => ({ result }),
-    (error: unknown) => ({ error }),
-  );
-  if ('result' in first) {
-    const outcome = parseApplyOutput(first.result.stdout.toString('utf8'));
-    // Stopped before the handlers (nothing armed), or a handler failed and the apply restored
-    // and disarmed by itself: the usual failure, told over the connection that is still there.
-    if (outcome.kind === 'stale' || outcome.kind === 'failed') {
-      await host.session
-        .exec(forgetScript(dir), { sudo: true, timeoutMs: EXEC_TIMEOUT_MS })
-        .catch(() => undefined);
-      return failed(applyFailure(host, files, outcome, ''));
-    }
-  } else {
-    // cut or silent: a handler took the path away (or is slow); the next connection will tell
-    void host.session.close();
-  }
-
-  const reconnections = new Reconnections(
-    ctx,
-    host.plan.commitConfirmed?.reconnectTo ?? host.appliance.ssh.host,
-  );
-  const giveUpAt = sentAt + windowMs + Math.min(ctx.applyTimeoutMs, ROLLBACK_ALLOWANCE_MS);
-  const facts = factsBody(host.spec);
-  const pause = () => sleep(ctx.confirmPollMs ?? POLL_MS);
-  let wanted: 'confirmed' | 'rollback' | undefined;
-  let verification: CheckResult[] = [];
-  let reconnectedAfterMs: number | undefined;
-  const note = (what: string) =>
-    `commit-confirmed: rollback armed for ${ctx.confirmSeconds} s; ${
-      reconnectedAfterMs === undefined
-        ? `no new SSH connection over ${reconnections.address}`
-        : `a new SSH connection over ${reconnections.address} after ${seconds(reconnectedAfterMs)}`
-    }; ${what}`;
-  // the host's rollback was cancelled: the change stands, verified with the facts read just now
-  const confirmed = (factsAfter: GatheredFacts): ApplyResult => ({
-    status: 'changed',
-    verification,
-    factsAfter,
-    rolledBack: false,
-    notes: [note(`verified; confirmed after ${seconds(Date.now() - sentAt)} (rollback cancelled)`)],
-  });
-  const finish = async (result: ApplyResult): Promise<ApplyResult> => {
-    await reconnections.closeAll();
-    return { ...result, moreSessions: reconnections.sessions.map((s) => s.stats) };
-  };
-
-  while (Date.now() < giveUpAt) {
-    const read = await reconnections.exec(confirmStateScript(dir, facts, true), giveUpAt);
-    let state: ConfirmState | undefined;
-    let now: GatheredFacts | undefined;
-    try {
-      state = read && parseConfirmState(read.stdout.toString('utf8'));
-      now = read && parseFacts(name, host.spec, read.stdout);
-    } catch {
-      // cut short: ask again
-    }
-    if (!state || !now) {
-      await pause();
-      continue;
-    }
-    reconnectedAfterMs ??= Date.now() - sentAt;
-    if (state.missing) {
-      return finish(
-        failed(
-          new HostError(
-            'apply',
-            `${name}: the commit-confirmed state ${dir} is gone from the host; check it`,
-          ),
-        ),
-      );
-    }
-    if (state.decision === 'confirmed') return finish(confirmed(now));
-    if (state.decision === 'restored-by-apply') {
-      const outcome = parseApplyOutput(state.applyOutput ?? '');
-      const error = applyFailure(host, files, outcome as Exclude<ApplyOutcome, { kind: 'applied' }>, '');
-      return finish({
-        ...failed(error),
-        factsAfter: now,
-        notes: [note('the apply restored the previous files itself')],
-      });
-    }
-    if (state.decision === 'rollback') {
-      if (!state.restored) {
-        await pause(); // the rollback is under way
-        continue;
-      }
-      const why =
-        wanted === 'rollback'
-          ? `verification failed: ${verification.find((v) => !v.ok)?.message}`
-          : wanted === 'confirmed'
-            ? `the confirmation came after the ${ctx.confirmSeconds} s window`
-            : `no new SSH connection over ${reconnections.address} within the ${ctx.confirmSeconds} s window (${reconnections.lastError}; it answered again after ${seconds(reconnectedAfterMs)})`;
-      return finish(await rolledBack(host, ctx, files, now, state, why, verification, note));
-    }
-    if (state.applyOutput === undefined) {
-      await pause(); // the apply is still running its handlers
-      continue;
-    }
-    const outcome = parseApplyOutput(state.applyOutput);
-    if (outcome.kind === 'stale' || (outcome.kind === 'failed' && outcome.stage !== 'handler')) {
-      await reconnections.exec(forgetScript(dir), giveUpAt);
-      return finish(failed(applyFailure(host, files, outcome, '')));
-    }
-    if (wanted === undefined) {
-      // applied (or cut short: then verification fails and the rollback runs now)
-      const checks = outcome.kind === 'applied' ? verifyChecks(host, now, ctx.now) : [];
-      if (outcome.kind !== 'applied')
-        checks.push({ kind: 'assert', ok: false, message: 'the apply did not finish' });
-      const context = { address: ctx.address, probes: ctx.probes, secret: ctx.secret };
-      verification = await runChecks(checks, context);
-      wanted = verification.every((v) => v.ok) ? 'confirmed' : 'rollback';
-    }
-    const decided = await reconnections.exec(decideScript(dir, wanted), giveUpAt);
-    const decision = decided && parseDecision(decided.stdout.toString('utf8'));
-    if (decision === 'confirmed') return finish(confirmed(now));
-    await pause(); // rolling back (ours, or the timer's), or the answer was lost: read again
-  }
-  const message = `${name}: no SSH connection over ${reconnections.address} within the ${ctx.confirmSeconds} s window nor after the host's automatic rollback (waited ${seconds(Date.now() - sentAt)}; ${reconnections.lastError}); check it from its console`;
-  return finish({
-    status: 'unreachable',
-    error: new HostError('unreachable', message),
-    verification,
-    rolledBack: false,
-    notes: [note('gave up')],
-  });
+  return new CommitConfirmed(host, ctx, prepared).run();
 }
 
-/** The host rolled back (by itself, or because verification failed): check that it all came back. */
-async function rolledBack(
-  host: PreparedHost,
-  ctx: ApplyContext,
-  files: PreparedApply['files'],
-  now: GatheredFacts,
-  state: ConfirmState,
-  why: string,
-  verification: CheckResult[],
-  note: (what: string) => string,
-): Promise<ApplyResult> {
-  const took = state.restored ? (state.restored.ended - state.restored.started).toFixed(1) : '?';
-  const checks = restoredChecks(host, files, now, ctx.now);
-  const restored = await runChecks(checks, { address: ctx.address, probes: ctx.probes, secret: ctx.secret });
-  const bad = restored.find((r) => !r.ok);
-  const back = bad ? `the rollback is incomplete: ${bad.message}` : 'the previous files and state are back';
-  return {
-    status: 'failed',
-    error: new HostError(
-      verification.some((v) => !v.ok) ? 'verification' : 'unconfirmed',
-      `${host.appliance.name}: ${why}; the host rolled back${verification.some((v) => !v.ok) ? '' : ' by itself'}; ${back}`,
-    ),
-    verification: [...verification, ...restored],
-    factsAfter: now,
-    rolledBack: true,
-    notes: [note(`rolled back on the host (restore took ${took} s)`)],
-  };
+/** One commit-confirmed apply on one host: the machine of commit-confirmed-states.ts, run for real. */
+class CommitConfirmed {
+  private readonly name: string;
+  private readonly dir: string;
+  private readonly reconnections: Reconnections;
+  private readonly facts: ShellCommand;
+  private sentAt = 0;
+  private progress: Progress = armed();
+
+  constructor(
+    private readonly host: PreparedHost,
+    private readonly ctx: ApplyContext,
+    private readonly prepared: PreparedApply,
+  ) {
+    this.name = host.appliance.name;
+    this.dir = confirmDir(ctx.runId);
+    this.facts = factsBody(host.spec);
+    this.reconnections = new Reconnections(
+      ctx,
+      host.plan.commitConfirmed?.reconnectTo ?? host.appliance.ssh.host,
+    );
+  }
+
+  async run(): Promise<ApplyResult> {
+    const told = await this.sendApply();
+    if (told) return told;
+    const giveUpAt =
+      this.sentAt + this.ctx.confirmSeconds * 1000 + Math.min(this.ctx.applyTimeoutMs, ROLLBACK_ALLOWANCE_MS);
+    while (Date.now() < giveUpAt) {
+      let step = onReading(this.progress, await this.read(giveUpAt));
+      if (step.action.kind === 'verify') step = await this.verify(step.progress, step.action);
+      if (step.action.kind === 'ask') step = await this.ask(step.progress, step.action, giveUpAt);
+      this.progress = step.progress;
+      if (isFinal(step.action)) return this.finish(await this.result(step.action, giveUpAt));
+      await sleep(this.ctx.confirmPollMs ?? POLL_MS); // no answer, the host is busy, or the answer was lost
+    }
+    const step = gaveUp(this.progress);
+    this.progress = step.progress;
+    return this.finish(await this.result(step.action, giveUpAt));
+  }
+
+  /**
+   * The apply itself, on the first connection. A handler may cut it and nothing tells a cut
+   * connection from a slow one, so after a quarter of the window the next connection is tried (it
+   * waits for handlers still running). A result here when the apply stopped before the handlers
+   * (nothing armed) or a handler failed and the apply restored and disarmed by itself.
+   */
+  private async sendApply(): Promise<ApplyResult | undefined> {
+    const { host, ctx, dir } = this;
+    const input = { ...this.prepared.input, confirm: { dir, seconds: ctx.confirmSeconds } };
+    await host.session.upload(host.uploadDir, this.prepared.uploads);
+    this.sentAt = Date.now();
+    const firstTimeoutMs = Math.min(ctx.applyTimeoutMs, Math.max(5000, (ctx.confirmSeconds * 1000) / 4));
+    const first = await host.session.exec(applyScript(input), { sudo: true, timeoutMs: firstTimeoutMs }).then(
+      (result) => ({ result }),
+      (error: unknown) => ({ error }),
+    );
+    if (!('result' in first)) {
+      void host.session.close(); // cut or silent: a handler took the path away (or is slow)
+      return undefined;
+    }
+    const outcome = parseApplyOutput(first.result.stdout.toString('utf8'));
+    if (outcome.kind !== 'stale' && outcome.kind !== 'failed') return undefined;
+    await host.session
+      .exec(forgetScript(dir), { sudo: true, timeoutMs: EXEC_TIMEOUT_MS })
+      .catch(() => undefined);
+    return failedResult(applyFailure(host, this.prepared.files, outcome, ''));
+  }
+
+  /** The host's commit-confirmed state and facts over a new connection; none when cut short. */
+  private async read(until: number): Promise<HostReading> {
+    const read = await this.reconnections.exec(confirmStateScript(this.dir, this.facts, true), until);
+    if (!read) return { kind: 'no-answer' };
+    try {
+      const confirm = parseConfirmState(read.stdout.toString('utf8'));
+      const facts = parseFacts(this.name, this.host.spec, read.stdout);
+      return { kind: 'answer', afterMs: Date.now() - this.sentAt, confirm, facts };
+    } catch {
+      return { kind: 'no-answer' }; // cut short: ask again
+    }
+  }
+
+  private async verify(progress: Progress, { outcome, facts }: VerifyAction): Promise<Step> {
+    const checks = verifyOutcome(this.host, outcome, facts, this.ctx.now);
+    const context = { address: this.ctx.address, probes: this.ctx.probes, secret: this.ctx.secret };
+    return onVerified(progress, await runChecks(checks, context), facts);
+  }
+
+  /** Ask the host for what verification wanted; the decision that holds comes back. */
+  private async ask(progress: Progress, { want, facts }: AskAction, until: number): Promise<Step> {
+    const decided = await this.reconnections.exec(decideScript(this.dir, want), until);
+    const decision = decided && parseDecision(decided.stdout.toString('utf8'));
+    return onDecision(progress, decision, facts);
+  }
+
+  /** The result of a final state. */
+  private async result(action: FinalAction, until: number): Promise<ApplyResult> {
+    const { host, prepared } = this;
+    switch (action.kind) {
+      case 'confirmed':
+        return this.confirmed(action.facts);
+      case 'rolled-back':
+        return this.rolledBack(action.facts, action.confirm);
+      case 'restored-by-apply':
+        return {
+          ...failedResult(applyFailure(host, prepared.files, action.outcome, '')),
+          factsAfter: action.facts,
+          notes: [this.note('the apply restored the previous files itself')],
+        };
+      case 'apply-failed':
+        await this.reconnections.exec(forgetScript(this.dir), until);
+        return failedResult(applyFailure(host, prepared.files, action.outcome, ''));
+      case 'state-gone':
+        return failedResult(
+          new HostError(
+            'apply',
+            `${this.name}: the commit-confirmed state ${this.dir} is gone from the host; check it`,
+          ),
+        );
+      case 'gave-up':
+        return this.unknown();
+    }
+  }
+
+  /** The host's rollback was cancelled: the change stands, verified with the facts read just now. */
+  private confirmed(factsAfter: GatheredFacts): ApplyResult {
+    const took = seconds(Date.now() - this.sentAt);
+    return {
+      status: 'changed',
+      verification: this.progress.verification,
+      factsAfter,
+      rolledBack: false,
+      notes: [this.note(`verified; confirmed after ${took} (rollback cancelled)`)],
+    };
+  }
+
+  /** The host rolled back (by itself, or because verification failed): check that it all came back. */
+  private async rolledBack(now: GatheredFacts, state: ConfirmState): Promise<ApplyResult> {
+    const { host, ctx } = this;
+    const { verification } = this.progress;
+    const took = state.restored ? (state.restored.ended - state.restored.started).toFixed(1) : '?';
+    const checks = restoredChecks(host, this.prepared.files, now, ctx.now);
+    const restored = await runChecks(checks, {
+      address: ctx.address,
+      probes: ctx.probes,
+      secret: ctx.secret,
+    });
+    const bad = restored.find((r) => !r.ok);
+    const back = bad ? `the rollback is incomplete: ${bad.message}` : 'the previous files and state are back';
+    const failedChecks = verification.some((v) => !v.ok);
+    return {
+      status: 'failed',
+      error: new HostError(
+        failedChecks ? 'verification' : 'unconfirmed',
+        `${this.name}: ${this.rollbackWhy()}; the host rolled back${failedChecks ? '' : ' by itself'}; ${back}`,
+      ),
+      verification: [...verification, ...restored],
+      factsAfter: now,
+      rolledBack: true,
+      notes: [this.note(`rolled back on the host (restore took ${took} s)`)],
+    };
+  }
+
+  private rollbackWhy(): string {
+    const { address, lastError } = this.reconnections;
+    const window = `the ${this.ctx.confirmSeconds} s window`;
+    switch (rollbackCause(this.progress)) {
+      case 'verification-failed':
+        return `verification failed: ${this.progress.verification.find((v) => !v.ok)?.message}`;
+      case 'confirmed-too-late':
+        return `the confirmation came after ${window}`;
+      case 'no-connection':
+        return `no new SSH connection over ${address} within ${window} (${lastError}; it answered again after ${seconds(this.progress.reconnectedAfterMs ?? 0)})`;
+    }
+  }
+
+  private unknown(): ApplyResult {
+    const { address, lastError } = this.reconnections;
+    const waited = seconds(Date.now() - this.sentAt);
+    const message = `${this.name}: no SSH connection over ${address} within the ${this.ctx.confirmSeconds} s window nor after the host's automatic rollback (waited ${waited}; ${lastError}); check it from its console`;
+    return {
+      status: 'unreachable',
+      error: new HostError('unreachable', message),
+      verification: this.progress.verification,
+      rolledBack: false,
+      notes: [this.note('gave up')],
+    };
+  }
+
+  private note(what: string): string {
+    const after = this.progress.reconnectedAfterMs;
+    const address = this.reconnections.address;
+    const connection =
+      after === undefined
+        ? `no new SSH connection over ${address}`
+        : `a new SSH connection over ${address} after ${seconds(after)}`;
+    return `commit-confirmed: rollback armed for ${this.ctx.confirmSeconds} s; ${connection}; ${what}`;
+  }
+
+  private async finish(result: ApplyResult): Promise<ApplyResult> {
+    await this.reconnections.closeAll();
+    return { ...result, moreSessions: this.reconnections.sessions.map((s) => s.stats) };
+  }
+}
+
+type VerifyAction = Extract<NextAction, { kind: 'verify' }>;
+type AskAction = Extract<NextAction, { kind: 'ask' }>;
+
+const failedResult = (error: HostError): ApplyResult => ({
+  status: 'failed',
+  error,
+  verification: [],
+  rolledBack: false,
+});
+
+/** The recipes' checks once the apply has ended; an apply cut short in a handler fails them. */
+function verifyOutcome(host: PreparedHost, outcome: ApplyOutcome, facts: GatheredFacts, now: Date) {
+  const checks = outcome.kind === 'applied' ? verifyChecks(host, facts, now) : [];
+  if (outcome.kind !== 'applied')
+    checks.push({ kind: 'assert', ok: false, message: 'the apply did not finish' });
+  return checks;
 }

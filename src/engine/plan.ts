@@ -8,11 +8,11 @@
  * every file to write, the steps, validations and handlers (each once).
  */
 import { HostError } from '../errors.js';
-import { unifiedDiff } from '../report/diff.js';
-import { REDACTED, type Redactor } from '../report/redact.js';
 import type { ShellCommand } from '../transport/shell.js';
+import { unifiedDiff } from './diff.js';
 import type { GatheredFacts } from './facts.js';
 import type { Change, FileFact, FileWrite, Handler, Recipe, RemoteStep } from './recipe.js';
+import { REDACTED, type Redactor } from './redact.js';
 
 export interface PlannedChange {
   recipe: string;

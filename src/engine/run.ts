@@ -8,17 +8,22 @@
  *
  * Desired state is computed for every host before any host is contacted, so bad input fails the
  * run with nothing touched. One host failing never stops the others (unless --max-fail says so).
+ *
+ * The steps, each a function below, share one FleetRun (options, run id, per-host progress):
+ *   1 desiredStates               2 gatherFactsAndPlan (factsAndPlanOf per host)
+ *   3 releaseHostsWithoutChanges  4 confirmChanges  5 applyInBatches  6 applyAndVerify per host
+ *   7 fleetResult
  */
 import { randomBytes } from 'node:crypto';
-import pLimit from 'p-limit';
-import { HostError, oneLine } from '../errors.js';
+import pLimit, { type LimitFunction } from 'p-limit';
+import { HostError, type HostErrorReason, oneLine } from '../errors.js';
 import type { ApplianceConfig, GroupConfig, SecretRef, Serial } from '../inventory/model.js';
-import type { Redactor } from '../report/redact.js';
 import type { HostSession, SessionStats } from '../transport/types.js';
 import { JOURNAL } from './apply-script.js';
 import { batches, failureBudget, GroupLimits } from './batches.js';
 import { type GatheredFacts, mergeFactSpecs } from './facts.js';
 import {
+  type ApplyResult,
   applyHost,
   type HostWork,
   lockAndReadFacts,
@@ -28,8 +33,15 @@ import {
   readFacts,
 } from './host.js';
 import type { LockHolder } from './lock.js';
-import { appliedChanges, deferredChanges, type PlannedChange } from './plan.js';
+import {
+  appliedChanges,
+  deferredChanges,
+  type HostPlan,
+  type PlannedChange,
+  type PlanOptions,
+} from './plan.js';
 import type { FactSpec, Recipe } from './recipe.js';
+import type { Redactor } from './redact.js';
 import type { CheckResult, Probes } from './verify.js';
 
 export type RunMode = 'plan' | 'drift' | 'apply' | 'facts';
@@ -46,7 +58,8 @@ export interface HostOutcome {
   /** disruptive changes left for --allow-disruptive, and changes not reached (max-fail stop) */
   pending: PlannedChange[];
   warnings: string[];
-  error?: { reason: string; message: string; detail?: string };
+  /** `internal`: a bug in rpctl rather than a failure of the host */
+  error?: { reason: HostErrorReason | 'internal'; message: string; detail?: string };
   verification: CheckResult[];
   rolledBack: boolean;
   facts?: GatheredFacts;
@@ -106,13 +119,50 @@ export interface FleetResult {
 
 const JOURNAL_FACT: FactSpec = { files: [{ path: JOURNAL }] };
 
+/** What the steps of one run share: its options and identity, and where each host has got to. */
+interface FleetRun {
+  options: FleetOptions;
+  runId: string;
+  startedAt: Date;
+  works: HostWork[];
+  /** hosts not yet contacted wait here: at most `concurrency` hosts are busy at once */
+  busy: LimitFunction;
+  planOptions: PlanOptions;
+  /** per host: the recipes it manages, with the digest of their desired state */
+  managed: Map<string, HostOutcome['managed']>;
+  /** per host: when its work started (Date.now()) */
+  started: Map<string, number>;
+  /** apply: hosts planned and still holding their connection and lock */
+  prepared: Map<string, PreparedHost>;
+  /** per host: its outcome, once final */
+  outcomes: Map<string, HostOutcome>;
+}
+
 export async function runFleet(options: FleetOptions): Promise<FleetResult> {
-  const now = options.now ?? (() => new Date());
-  const startedAt = now();
-  const runId = newRunId(startedAt);
-  // Desired state of every host first: an input error here stops the run before any contact.
-  // `facts` only reads: a desired state it does not use (an expired certificate) must not stop it.
-  const works: HostWork[] = options.appliances.map((appliance) => {
+  const run = startRun(options, desiredStates(options));
+  await gatherFactsAndPlan(run);
+  if (options.mode !== 'apply') return fleetResult(run, true);
+
+  const toChange = await releaseHostsWithoutChanges(run);
+  try {
+    if (!(await confirmChanges(run, toChange))) {
+      for (const host of toChange) notApplied(run, host);
+      return fleetResult(run, false);
+    }
+    await applyInBatches(run, toChange);
+    return fleetResult(run, true);
+  } finally {
+    await Promise.all([...run.prepared.values()].map((h) => releaseHost(h, h.session)));
+  }
+}
+
+/**
+ * Step 1, no host contacted: the desired state of every host and the facts its recipes need. An
+ * input error here stops the run before any contact. `facts` only reads: a desired state it does
+ * not use (an expired certificate) must not stop it.
+ */
+function desiredStates(options: FleetOptions): HostWork[] {
+  return options.appliances.map((appliance) => {
     const planned = options.mode === 'facts' ? [] : options.recipes;
     const selected = planned.flatMap((recipe) => {
       const desired = recipe.desired({
@@ -126,240 +176,263 @@ export async function runFleet(options: FleetOptions): Promise<FleetResult> {
     if (options.mode === 'facts') specs.push(...options.recipes.map((r) => r.facts));
     return { appliance, selected, spec: mergeFactSpecs(specs) };
   });
+}
 
-  const outcomes = new Map<string, HostOutcome>();
-  const prepared = new Map<string, PreparedHost>();
-  const started = new Map<string, number>();
-  const busy = pLimit(Math.max(1, options.concurrency));
-  const planOptions = {
-    allowDisruptive: options.allowDisruptive,
-    now: startedAt,
-    redactor: options.redactor,
-  };
-
-  const managed = new Map(
-    works.map((w) => [
-      w.appliance.name,
-      w.selected.map((s) => ({ recipe: s.recipe.name, digest: options.digest?.(s.desired) })),
-    ]),
-  );
-  const finish = (outcome: HostOutcome) => {
-    outcome.managed = managed.get(outcome.name) ?? [];
-    outcomes.set(outcome.name, outcome);
-    options.events?.phase?.(outcome.name, 'done', outcome.status);
-    options.events?.done?.(outcome);
-  };
-  const failure = (work: HostWork, err: unknown, session?: HostSession): HostOutcome => {
-    const error =
-      err instanceof HostError
-        ? {
-            reason: err.reason,
-            message: options.redactor.redact(err.message),
-            detail: err.detail && options.redactor.redact(err.detail),
-          }
-        : {
-            reason: 'internal',
-            message: options.redactor.redact(`${work.appliance.name}: internal error: ${oneLine(err)}`),
-          };
-    const plan = prepared.get(work.appliance.name)?.plan;
-    return {
-      name: work.appliance.name,
-      status: error.reason === 'unreachable' ? 'unreachable' : 'failed',
-      managed: [],
-      changes: plan ? appliedChanges(plan) : [],
-      pending: plan ? deferredChanges(plan) : [],
-      warnings: plan?.warnings ?? [],
-      error,
-      verification: [],
-      rolledBack: false,
-      stats: session?.stats,
-      durationMs: Date.now() - (started.get(work.appliance.name) ?? Date.now()),
-    };
-  };
-
-  // Phase 1: connect, read facts (under the lock when applying), plan.
-  await Promise.all(
-    works.map((work) =>
-      busy(async () => {
-        const name = work.appliance.name;
-        started.set(name, Date.now());
-        let session: HostSession | undefined;
-        try {
-          options.events?.phase?.(name, 'connecting');
-          session = await options.connect(work.appliance);
-          options.events?.phase?.(name, 'facts');
-          const uploadDir = `/tmp/rpctl-${runId}-${randomBytes(4).toString('hex')}`;
-          if (options.mode === 'apply') {
-            const holder = { ...options.holder, since: startedAt.toISOString() };
-            const { facts, lock } = await lockAndReadFacts(
-              session,
-              work,
-              holder,
-              options.lockWaitSeconds,
-              uploadDir,
-            );
-            prepared.set(name, prepareFromFacts(work, session, facts, planOptions, { lock, uploadDir }));
-          } else {
-            const facts = await readFacts(session, work);
-            if (options.mode === 'facts') {
-              await session.close();
-              finish(baseOutcome(name, 'in-sync', { facts, stats: session.stats, started }));
-              return;
-            }
-            const host = prepareFromFacts(work, session, facts, planOptions, { uploadDir });
-            await session.close();
-            const status = host.plan.changes.length > 0 ? 'drift' : 'in-sync';
-            finish({
-              ...baseOutcome(name, status, { facts, stats: session.stats, started }),
-              changes: appliedChanges(host.plan),
-              pending: deferredChanges(host.plan),
-              warnings: host.plan.warnings,
-            });
-          }
-          options.events?.phase?.(name, 'planned');
-        } catch (err) {
-          await releaseHost(prepared.get(name), session);
-          prepared.delete(name);
-          finish(failure(work, err, session));
-        }
-      }),
+function startRun(options: FleetOptions, works: HostWork[]): FleetRun {
+  const now = options.now ?? (() => new Date());
+  const startedAt = now();
+  return {
+    options,
+    runId: newRunId(startedAt),
+    startedAt,
+    works,
+    busy: pLimit(Math.max(1, options.concurrency)),
+    planOptions: { allowDisruptive: options.allowDisruptive, now: startedAt, redactor: options.redactor },
+    managed: new Map(
+      works.map((w) => [
+        w.appliance.name,
+        w.selected.map((s) => ({ recipe: s.recipe.name, digest: options.digest?.(s.desired) })),
+      ]),
     ),
-  );
-  if (options.mode !== 'apply') return result(true);
+    started: new Map(),
+    prepared: new Map(),
+    outcomes: new Map(),
+  };
+}
 
-  // Phase 2: confirm, then apply the hosts with changes in batches.
-  // Batches follow the inventory's order, not the order hosts finished planning in.
-  const order = new Map(options.appliances.map((a, i) => [a.name, i]));
-  const toChange = [...prepared.values()]
-    .filter((h) => appliedChanges(h.plan).length > 0)
-    .sort((a, b) => order.get(a.appliance.name)! - order.get(b.appliance.name)!);
-  for (const host of [...prepared.values()]) {
-    if (appliedChanges(host.plan).length === 0) {
-      // nothing to apply here: let go of the lock and the connection now
-      await releaseHost(host, host.session);
-      prepared.delete(host.appliance.name);
-      const pending = deferredChanges(host.plan);
-      finish({
-        ...baseOutcome(host.appliance.name, pending.length > 0 ? 'drift' : 'in-sync', {
-          facts: host.facts,
-          stats: host.session.stats,
-          started,
-        }),
-        pending,
-        warnings: host.plan.warnings,
-      });
-    }
-  }
-  let confirmed = true;
-  if (toChange.length > 0 && options.confirm) {
-    const pendingOutcomes = toChange.map((h) => ({
-      ...baseOutcome(h.appliance.name, 'drift', { started }),
-      changes: appliedChanges(h.plan),
-      pending: deferredChanges(h.plan),
-      warnings: h.plan.warnings,
-    }));
-    confirmed = await options.confirm(pendingOutcomes);
-  }
+/** Step 2, every host at once (up to `concurrency`): connect, read facts (under the lock when applying), plan. */
+async function gatherFactsAndPlan(run: FleetRun): Promise<void> {
+  await Promise.all(run.works.map((work) => run.busy(() => factsAndPlanOf(run, work))));
+}
+
+async function factsAndPlanOf(run: FleetRun, work: HostWork): Promise<void> {
+  const { options } = run;
+  const name = work.appliance.name;
+  run.started.set(name, Date.now());
+  let session: HostSession | undefined;
   try {
-    if (!confirmed) {
-      for (const host of toChange) notApplied(host);
-      return result(false);
+    options.events?.phase?.(name, 'connecting');
+    session = await options.connect(work.appliance);
+    options.events?.phase?.(name, 'facts');
+    const uploadDir = `/tmp/rpctl-${run.runId}-${randomBytes(4).toString('hex')}`;
+    if (options.mode === 'apply') {
+      // the lock and the connection stay held until the host is applied (or let go of)
+      const holder = { ...options.holder, since: run.startedAt.toISOString() };
+      const lockWait = options.lockWaitSeconds;
+      const { facts, lock } = await lockAndReadFacts(session, work, holder, lockWait, uploadDir);
+      const host = prepareFromFacts(work, session, facts, run.planOptions, { lock, uploadDir });
+      run.prepared.set(name, host);
+    } else {
+      const facts = await readFacts(session, work);
+      const plan =
+        options.mode === 'facts'
+          ? undefined
+          : prepareFromFacts(work, session, facts, run.planOptions, { uploadDir }).plan;
+      await session.close();
+      finish(run, readOnlyOutcome(run, name, session, facts, plan));
+      if (options.mode === 'facts') return;
     }
-    const members = new Map<string, number>();
-    for (const host of toChange)
-      for (const g of host.appliance.groups) members.set(g, (members.get(g) ?? 0) + 1);
-    const groupLimits = new GroupLimits(options.groups, members);
-    const budget = failureBudget(options.maxFail, works.length);
-    const failures = () =>
-      [...outcomes.values()].filter((o) => o.status === 'failed' || o.status === 'unreachable').length;
-    const rounds = batches(toChange, options.serial);
-    for (let i = 0; i < rounds.length; i++) {
-      if (budget !== undefined && failures() > budget) {
-        for (const host of rounds.slice(i).flat()) {
-          notApplied(host, `not applied: more than ${budget} host(s) failed (--max-fail)`);
-        }
-        break;
-      }
-      await Promise.all(
-        rounds[i]!.map((host) => busy(() => groupLimits.run(host.appliance.groups, () => applyOne(host)))),
-      );
-    }
-    return result(true);
-  } finally {
-    await Promise.all([...prepared.values()].map((h) => releaseHost(h, h.session)));
-  }
-
-  /** A host whose changes were planned but not made (declined, or stopped by --max-fail). */
-  function notApplied(host: PreparedHost, why?: string): void {
-    finish({
-      ...baseOutcome(host.appliance.name, 'drift', { facts: host.facts, stats: host.session.stats, started }),
-      pending: host.plan.changes,
-      warnings: why ? [...host.plan.warnings, why] : host.plan.warnings,
-    });
-  }
-
-  async function applyOne(host: PreparedHost): Promise<void> {
-    const name = host.appliance.name;
-    const work = works.find((w) => w.appliance.name === name)!;
-    try {
-      options.events?.phase?.(name, 'applying');
-      const applied = await applyHost(host, {
-        runId,
-        probes: options.probes,
-        secret: options.secret,
-        address: options.probeAddress?.(host.appliance) ?? host.appliance.ssh.host,
-        now: startedAt,
-        applyTimeoutMs: options.applyTimeoutMs ?? 300_000,
-        confirmSeconds: options.confirmTimeoutSeconds ?? DEFAULT_CONFIRM_TIMEOUT_S,
-        reconnect: (address, connectTimeout) =>
-          options.connect({
-            ...host.appliance,
-            ssh: { ...host.appliance.ssh, host: address, connectTimeout },
-          }),
-      });
-      const error = applied.error
-        ? {
-            reason: applied.error.reason,
-            message: options.redactor.redact(applied.error.message),
-            detail: applied.error.detail && options.redactor.redact(applied.error.detail),
-          }
-        : undefined;
-      finish({
-        ...baseOutcome(name, applied.status, {
-          facts: applied.factsAfter ?? host.facts,
-          stats: addStats(host.session.stats, applied.moreSessions ?? []),
-          started,
-        }),
-        changes: appliedChanges(host.plan),
-        pending: deferredChanges(host.plan),
-        warnings: host.plan.warnings,
-        error,
-        verification: applied.verification,
-        rolledBack: applied.rolledBack,
-        ...(applied.notes?.length ? { notes: applied.notes.map((n) => options.redactor.redact(n)) } : {}),
-      });
-    } catch (err) {
-      finish(failure(work, err, host.session));
-    }
-  }
-
-  function result(confirmedRun: boolean): FleetResult {
-    const hosts = options.appliances.map((a) => outcomes.get(a.name)!).filter(Boolean);
-    return {
-      runId,
-      mode: options.mode,
-      startedAt: startedAt.toISOString(),
-      durationMs: Date.now() - startedAt.getTime(),
-      hosts,
-      confirmed: confirmedRun,
-    };
+    options.events?.phase?.(name, 'planned');
+  } catch (err) {
+    await releaseHost(run.prepared.get(name), session);
+    run.prepared.delete(name);
+    finish(run, failure(run, name, err, session));
   }
 }
 
+/** plan, drift (with the host's plan) and facts (without): the outcome once the session is closed. */
+function readOnlyOutcome(
+  run: FleetRun,
+  name: string,
+  session: HostSession,
+  facts: GatheredFacts,
+  plan: HostPlan | undefined,
+): HostOutcome {
+  if (!plan) return baseOutcome(run, name, 'in-sync', { facts, stats: session.stats });
+  return {
+    ...baseOutcome(run, name, plan.changes.length > 0 ? 'drift' : 'in-sync', { facts, stats: session.stats }),
+    changes: appliedChanges(plan),
+    pending: deferredChanges(plan),
+    warnings: plan.warnings,
+  };
+}
+
+/**
+ * Step 3 (apply): hosts with nothing to apply are done (their lock and connection let go of now);
+ * the others, in the inventory's order (not the order they finished planning in), are returned.
+ */
+async function releaseHostsWithoutChanges(run: FleetRun): Promise<PreparedHost[]> {
+  const order = new Map(run.options.appliances.map((a, i) => [a.name, i]));
+  const toChange = [...run.prepared.values()]
+    .filter((h) => appliedChanges(h.plan).length > 0)
+    .sort((a, b) => order.get(a.appliance.name)! - order.get(b.appliance.name)!);
+  for (const host of [...run.prepared.values()]) {
+    if (appliedChanges(host.plan).length > 0) continue;
+    await releaseHost(host, host.session);
+    run.prepared.delete(host.appliance.name);
+    const pending = deferredChanges(host.plan);
+    finish(run, {
+      ...baseOutcome(run, host.appliance.name, pending.length > 0 ? 'drift' : 'in-sync', {
+        facts: host.facts,
+        stats: host.session.stats,
+      }),
+      pending,
+      warnings: host.plan.warnings,
+    });
+  }
+  return toChange;
+}
+
+/** Step 4 (apply): the plans of the hosts with changes shown, and the user's answer. */
+async function confirmChanges(run: FleetRun, toChange: readonly PreparedHost[]): Promise<boolean> {
+  const { confirm } = run.options;
+  if (toChange.length === 0 || !confirm) return true;
+  return confirm(
+    toChange.map((h) => ({
+      ...baseOutcome(run, h.appliance.name, 'drift', {}),
+      changes: appliedChanges(h.plan),
+      pending: deferredChanges(h.plan),
+      warnings: h.plan.warnings,
+    })),
+  );
+}
+
+/**
+ * Step 5 (apply): rolling batches (--serial), at most a group's `serial` of its members at once,
+ * stopping before the next batch once more than --max-fail hosts have failed.
+ */
+async function applyInBatches(run: FleetRun, toChange: readonly PreparedHost[]): Promise<void> {
+  const { options } = run;
+  const members = new Map<string, number>();
+  for (const host of toChange)
+    for (const g of host.appliance.groups) members.set(g, (members.get(g) ?? 0) + 1);
+  const groupLimits = new GroupLimits(options.groups, members);
+  const budget = failureBudget(options.maxFail, run.works.length);
+  const rounds = batches(toChange, options.serial);
+  for (let i = 0; i < rounds.length; i++) {
+    if (budget !== undefined && failedHosts(run) > budget) {
+      for (const host of rounds.slice(i).flat()) {
+        notApplied(run, host, `not applied: more than ${budget} host(s) failed (--max-fail)`);
+      }
+      return;
+    }
+    await Promise.all(
+      rounds[i]!.map((host) =>
+        run.busy(() => groupLimits.run(host.appliance.groups, () => applyAndVerify(run, host))),
+      ),
+    );
+  }
+}
+
+function failedHosts(run: FleetRun): number {
+  return [...run.outcomes.values()].filter((o) => o.status === 'failed' || o.status === 'unreachable').length;
+}
+
+/** Step 6, one host: apply, verify, roll back when verification fails (host.ts), and its outcome. */
+async function applyAndVerify(run: FleetRun, host: PreparedHost): Promise<void> {
+  const { options } = run;
+  const name = host.appliance.name;
+  try {
+    options.events?.phase?.(name, 'applying');
+    const applied = await applyHost(host, {
+      runId: run.runId,
+      probes: options.probes,
+      secret: options.secret,
+      address: options.probeAddress?.(host.appliance) ?? host.appliance.ssh.host,
+      now: run.startedAt,
+      applyTimeoutMs: options.applyTimeoutMs ?? 300_000,
+      confirmSeconds: options.confirmTimeoutSeconds ?? DEFAULT_CONFIRM_TIMEOUT_S,
+      reconnect: (address, connectTimeout) =>
+        options.connect({ ...host.appliance, ssh: { ...host.appliance.ssh, host: address, connectTimeout } }),
+    });
+    finish(run, appliedOutcome(run, host, applied));
+  } catch (err) {
+    finish(run, failure(run, name, err, host.session));
+  }
+}
+
+function appliedOutcome(run: FleetRun, host: PreparedHost, applied: ApplyResult): HostOutcome {
+  const { redactor } = run.options;
+  return {
+    ...baseOutcome(run, host.appliance.name, applied.status, {
+      facts: applied.factsAfter ?? host.facts,
+      stats: addStats(host.session.stats, applied.moreSessions ?? []),
+    }),
+    changes: appliedChanges(host.plan),
+    pending: deferredChanges(host.plan),
+    warnings: host.plan.warnings,
+    error: applied.error && redactedError(run, applied.error),
+    verification: applied.verification,
+    rolledBack: applied.rolledBack,
+    ...(applied.notes?.length ? { notes: applied.notes.map((n) => redactor.redact(n)) } : {}),
+  };
+}
+
+/** Step 7: every host's outcome, in the inventory's order. */
+function fleetResult(run: FleetRun, confirmed: boolean): FleetResult {
+  const hosts = run.options.appliances.map((a) => run.outcomes.get(a.name)!).filter(Boolean);
+  return {
+    runId: run.runId,
+    mode: run.options.mode,
+    startedAt: run.startedAt.toISOString(),
+    durationMs: Date.now() - run.startedAt.getTime(),
+    hosts,
+    confirmed,
+  };
+}
+
+/** A host's outcome is final: record it and tell the progress display. */
+function finish(run: FleetRun, outcome: HostOutcome): void {
+  outcome.managed = run.managed.get(outcome.name) ?? [];
+  run.outcomes.set(outcome.name, outcome);
+  run.options.events?.phase?.(outcome.name, 'done', outcome.status);
+  run.options.events?.done?.(outcome);
+}
+
+/** A host whose changes were planned but not made (declined, or stopped by --max-fail). */
+function notApplied(run: FleetRun, host: PreparedHost, why?: string): void {
+  finish(run, {
+    ...baseOutcome(run, host.appliance.name, 'drift', { facts: host.facts, stats: host.session.stats }),
+    pending: host.plan.changes,
+    warnings: why ? [...host.plan.warnings, why] : host.plan.warnings,
+  });
+}
+
+/** The outcome of a host that failed: a HostError as it is, anything else as an internal error. */
+function failure(run: FleetRun, name: string, err: unknown, session?: HostSession): HostOutcome {
+  const error =
+    err instanceof HostError
+      ? redactedError(run, err)
+      : {
+          reason: 'internal' as const,
+          message: run.options.redactor.redact(`${name}: internal error: ${oneLine(err)}`),
+        };
+  const plan = run.prepared.get(name)?.plan;
+  return {
+    ...baseOutcome(run, name, error.reason === 'unreachable' ? 'unreachable' : 'failed', {
+      stats: session?.stats,
+    }),
+    changes: plan ? appliedChanges(plan) : [],
+    pending: plan ? deferredChanges(plan) : [],
+    warnings: plan?.warnings ?? [],
+    error,
+  };
+}
+
+function redactedError(run: FleetRun, err: HostError): NonNullable<HostOutcome['error']> {
+  const { redactor } = run.options;
+  return {
+    reason: err.reason,
+    message: redactor.redact(err.message),
+    detail: err.detail && redactor.redact(err.detail),
+  };
+}
+
 function baseOutcome(
+  run: FleetRun,
   name: string,
   status: HostStatus,
-  extra: { facts?: GatheredFacts; stats?: SessionStats; started: Map<string, number> },
+  extra: { facts?: GatheredFacts; stats?: SessionStats },
 ): HostOutcome {
   return {
     name,
@@ -372,7 +445,7 @@ function baseOutcome(
     rolledBack: false,
     facts: extra.facts,
     stats: extra.stats,
-    durationMs: Date.now() - (extra.started.get(name) ?? Date.now()),
+    durationMs: Date.now() - (run.started.get(name) ?? Date.now()),
   };
 }
 

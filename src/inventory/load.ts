@@ -9,8 +9,6 @@
 import { readFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { dirname, resolve } from 'node:path';
-import type { Io } from '../cli/io.js';
-import type { InventorySection } from '../engine/recipe.js';
 import { InputError } from '../errors.js';
 import { type PathContext, toApplianceConfig, toGroupConfigs } from './appliance.js';
 import { inventoryErrorMap, type Path, type Problem, problemsFromIssues } from './issues.js';
@@ -21,12 +19,23 @@ import { formatPath, formatProblem, InventoryError, orderProblems } from './prob
 import { checkReferences } from './references.js';
 import { buildInventorySchema, buildSettingsSchema, type InventoryDocument } from './schema.js';
 import { findSecretRefs, parseSecretRef, type SecretUse } from './secrets.js';
+import type { InventorySection } from './types.js';
 import { YamlSource } from './yaml-source.js';
 
 export interface LoadOptions {
   /** the inventory sections recipes register (recipes/index.ts) */
   sections: readonly InventorySection[];
-  io: Pick<Io, 'cwd' | 'env' | 'stderr'>;
+  io: LoadIo;
+}
+
+/** What loading needs from the process; the CLI passes its Io, tests pass buffers. */
+export interface LoadIo {
+  /** relative inventory paths resolve against it */
+  cwd: string;
+  /** HOME, for `~` in paths */
+  env: NodeJS.ProcessEnv;
+  /** warnings (a secret file readable by others, ...) */
+  stderr: { write(text: string): void };
 }
 
 const PARSE_PARAMS = { error: inventoryErrorMap, reportInput: true } as const;

@@ -6,8 +6,8 @@
  * group), so the document schema only places them; `sectionSchemas` checks the merged values.
  */
 import { z } from 'zod';
-import type { InventorySection } from '../engine/recipe.js';
 import { secret } from './secrets.js';
+import type { InventorySection } from './types.js';
 import {
   hostname,
   hostnameLabel,

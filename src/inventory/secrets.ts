@@ -12,7 +12,6 @@
  */
 import { readFile } from 'node:fs/promises';
 import { z } from 'zod';
-import type { Io } from '../cli/io.js';
 import { InputError } from '../errors.js';
 import type { SecretRef } from './model.js';
 import { showValue } from './types.js';
@@ -135,10 +134,19 @@ function fileProblem(err: unknown): string {
   return `the file cannot be read (${code ?? 'error'})`;
 }
 
+/** Where secrets come from besides files: the environment and, on a terminal, the user. */
+export interface SecretsIo {
+  env: NodeJS.ProcessEnv;
+  /** `prompt` secrets are asked only when this is true */
+  stdinIsTTY: boolean;
+  /** ask on the terminal; `secret` hides the answer */
+  prompt(question: string, options?: { secret?: boolean }): Promise<string>;
+}
+
 export class Secrets {
   private readonly values = new Map<string | object, string>();
 
-  constructor(private readonly io: Pick<Io, 'env' | 'stdinIsTTY' | 'prompt'>) {}
+  constructor(private readonly io: SecretsIo) {}
 
   /**
    * Resolve every reference in `uses` (each distinct one once). All env/file problems are

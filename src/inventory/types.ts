@@ -198,3 +198,13 @@ export const jumpHost = z
     return parsed;
   })
   .meta({ description: 'an SSH jump host: [user@]host[:port]' });
+
+/**
+ * A section of the inventory (`upstreams`, `turn`, ...) with its schema: a concern declares it, the
+ * inventory validates the merged value of every appliance with it.
+ */
+export interface InventorySection {
+  key: string;
+  description: string;
+  schema: z.ZodType;
+}

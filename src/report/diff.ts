@@ -1,29 +1,7 @@
 /**
- * Unified diffs for plan and drift output, coloured only when asked (a terminal without NO_COLOR).
- *
- *   unifiedDiff('/etc/x', 'a\n', 'b\n')  ->  "--- /etc/x\n+++ /etc/x (planned)\n@@ -1 +1 @@\n-a\n+b\n"
+ * Colour for unified diffs (computed by src/engine/diff.ts), only when asked: a terminal without
+ * NO_COLOR.
  */
-import { createPatch } from 'diff';
-
-export function unifiedDiff(path: string, before: string | undefined, after: string): string {
-  const patch = createPatch(
-    path,
-    before ?? '',
-    after,
-    before === undefined ? '(new file)' : '',
-    '(planned)',
-    {
-      context: 3,
-    },
-  );
-  // createPatch starts with "Index:" and "===" lines; keep the familiar ---/+++ header only.
-  return patch
-    .split('\n')
-    .filter((line, i) => !(i < 2 && (line.startsWith('Index:') || line.startsWith('==='))))
-    .map((line) => (line.startsWith('---') || line.startsWith('+++') ? line.trimEnd() : line))
-    .join('\n')
-    .replace(/\n*$/, '\n');
-}
 
 const RED = '\u001b[31m';
 const GREEN = '\u001b[32m';

@@ -8,7 +8,6 @@
  *   await progress.stop();
  */
 import type { ListrTask } from 'listr2';
-import type { Io } from '../cli/io.js';
 import type { FleetEvents, HostOutcome, HostPhase } from '../engine/run.js';
 
 export interface Progress {
@@ -46,7 +45,7 @@ function outcomeText(o: HostOutcome): string {
 
 /** listr2 is loaded only for a terminal: scheduled runs and CI never pay for it. */
 export async function createProgress(
-  io: Io,
+  io: ProgressIo,
   options: { hosts: readonly string[]; tty: boolean; quiet?: boolean },
 ): Promise<Progress> {
   if (options.quiet) return silentProgress();
@@ -57,7 +56,12 @@ function silentProgress(): Progress {
   return { events: {}, pause: async () => {}, resume: () => {}, stop: async () => {} };
 }
 
-function lineProgress(io: Io): Progress {
+/** Where progress lines go (stderr: stdout carries only the report). */
+export interface ProgressIo {
+  stderr: { write(text: string): void };
+}
+
+function lineProgress(io: ProgressIo): Progress {
   const seconds = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
   return {
     events: {

@@ -10,10 +10,10 @@
 import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import { homedir, hostname, userInfo } from 'node:os';
 import { join } from 'node:path';
+import type { Redactor } from '../engine/redact.js';
 import type { FleetResult } from '../engine/run.js';
 import type { ChangeKind } from './history.js';
 import { jsonReport } from './json.js';
-import type { Redactor } from './redact.js';
 
 export function stateDir(env: NodeJS.ProcessEnv): string {
   if (env.RPCTL_STATE_DIR) return env.RPCTL_STATE_DIR;

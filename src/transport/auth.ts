@@ -13,7 +13,6 @@ import ssh2, {
   type ParsedKey,
   type Prompt,
 } from 'ssh2';
-import type { SecretRef } from '../inventory/model.js';
 import type { Endpoint } from './settings.js';
 
 export interface AuthMaterial {
@@ -55,15 +54,11 @@ function keyProblem(err: unknown): string {
 }
 
 /**
- * Read the keys and resolve the secrets an endpoint authenticates with. Keys named by the inventory
- * must work; keys from ~/.ssh/config or the defaults are skipped (with a log line) when they do not.
+ * Read the keys and the secrets an endpoint authenticates with. Keys named by the target must
+ * work; keys from ~/.ssh/config or the defaults are skipped (with a log line) when they do not.
  */
-export function loadAuthMaterial(
-  endpoint: Endpoint,
-  secret: (ref: SecretRef) => string,
-  log: (line: string) => void,
-): AuthMaterial {
-  const passphrase = endpoint.passphrase ? secret(endpoint.passphrase) : undefined;
+export function loadAuthMaterial(endpoint: Endpoint, log: (line: string) => void): AuthMaterial {
+  const passphrase = endpoint.passphrase?.();
   const keys: AuthMaterial['keys'] = [];
   for (const { path, required } of endpoint.identityFiles) {
     try {
@@ -77,7 +72,7 @@ export function loadAuthMaterial(
   }
   const material: AuthMaterial = { keys };
   if (endpoint.agent) material.agent = endpoint.agent;
-  if (endpoint.password) material.password = secret(endpoint.password);
+  if (endpoint.password) material.password = endpoint.password();
   return material;
 }
 

@@ -1,19 +1,27 @@
 /**
  * One authenticated ssh2 connection to an endpoint, directly over TCP or over a channel forwarded
  * by a jump host, with host key verification always on. Failures come back as `ConnectError`
- * (reason + one line without the host's inventory name, which the caller puts in front).
+ * (reason + one line without the target's name, which the caller puts in front).
  */
 import { connect as tcpConnect } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { type Algorithms, Client, type ClientErrorExtensions, type ConnectConfig } from 'ssh2';
 import { type AuthMaterial, type AuthState, authHandler } from './auth.js';
-import { type HostKeyOutcome, hostKeyAlgorithms, verifyHostKey } from './host-key.js';
+import {
+  type HostKeyFailureReason,
+  type HostKeyOutcome,
+  hostKeyAlgorithms,
+  verifyHostKey,
+} from './host-key.js';
 import type { KnownHosts } from './known-hosts.js';
 import type { Endpoint } from './settings.js';
 
+/** How a connection attempt fails; each is also a `HostError` reason once the host is named. */
+export type ConnectFailureReason = 'unreachable' | 'handshake' | 'auth' | HostKeyFailureReason;
+
 export class ConnectError extends Error {
   constructor(
-    readonly reason: string,
+    readonly reason: ConnectFailureReason,
     message: string,
   ) {
     super(message);

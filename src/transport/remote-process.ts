@@ -9,12 +9,12 @@ import type { ExecResult, SessionStats } from './types.js';
 
 export interface ExecContext {
   client: Client;
-  /** inventory name, first word of every message */
+  /** the target's name, first word of every message */
   name: string;
   /** the login user, whose password sudo asks for */
   user: string;
   stats: SessionStats;
-  /** the sudo password; throws HostError('sudo-auth') when the inventory sets none */
+  /** the sudo password; throws HostError('sudo-auth') when the target has none */
   sudoPassword(): string;
   /** why the connection is gone, once it is */
   closedReason(): string | undefined;

@@ -1,13 +1,12 @@
 /**
  * Where a connection goes and how it authenticates, after merging, per setting:
- * explicit inventory settings > ~/.ssh/config > built-in defaults.
+ * the SshTarget's settings > ~/.ssh/config > ssh(1)'s defaults.
  *
- *   const plan = planConnection(appliance, environment());
- *   plan.target   // { host: '10.40.0.11', port: 22, user: 'pexip', identityFiles: [...], ... }
- *   plan.jump     // the bastion, when the inventory or ~/.ssh/config names one
+ *   const plan = planConnection(target, environment());
+ *   plan.target   // { host: '10.40.0.11', port: 22, user: 'admin', identityFiles: [...], ... }
+ *   plan.jump     // the bastion, when the target or ~/.ssh/config names one
  */
 import { homedir, userInfo } from 'node:os';
-import type { ApplianceConfig, JumpHost, SecretRef } from '../inventory/model.js';
 import {
   expandTokens,
   type JumpSpec,
@@ -16,20 +15,21 @@ import {
   SshConfigError,
   type SshConfigValues,
 } from './ssh-config.js';
+import type { JumpTarget, SecretValue, SshTarget } from './target.js';
 
+/** ssh(1)'s defaults (the user, as there, is the local one unless the target says otherwise). */
 export const DEFAULTS = {
-  user: 'pexip',
   port: 22,
   knownHostsFile: '~/.ssh/known_hosts',
   connectTimeoutSeconds: 10,
   keepaliveSeconds: 15,
-  /** tried when neither the inventory nor ~/.ssh/config names a key, as ssh(1) does */
+  /** tried when neither the target nor ~/.ssh/config names a key, as ssh(1) does */
   identityFiles: ['~/.ssh/id_ed25519', '~/.ssh/id_ecdsa', '~/.ssh/id_rsa'],
 } as const;
 
 export interface IdentityFile {
   path: string;
-  /** named by the inventory: a key that cannot be read fails the host instead of being skipped */
+  /** named by the target: a key that cannot be read fails the host instead of being skipped */
   required: boolean;
 }
 
@@ -39,9 +39,9 @@ export interface Endpoint {
   port: number;
   user: string;
   identityFiles: IdentityFile[];
-  passphrase?: SecretRef;
+  passphrase?: SecretValue;
   /** login password: password and keyboard-interactive authentication */
-  password?: SecretRef;
+  password?: SecretValue;
   /** ssh-agent socket */
   agent?: string;
   knownHostsFiles: string[];
@@ -90,25 +90,27 @@ interface Explicit {
   alias: string;
   port?: number;
   user?: string;
+  /** when neither the target nor ~/.ssh/config names a user */
+  defaultUser: string;
   identityFile?: string;
-  passphrase?: SecretRef;
+  passphrase?: SecretValue;
   knownHosts?: string[];
   connectTimeout?: number;
   keepaliveInterval?: number;
 }
 
-/** Merge one server's settings: `explicit` (inventory) over `config` (~/.ssh/config) over defaults. */
+/** Merge one server's settings: `explicit` (the target) over `config` (~/.ssh/config) over defaults. */
 function endpoint(
   explicit: Explicit,
   config: SshConfigValues,
   env: Environment,
 ): Omit<Endpoint, 'password' | 'agent'> {
   const host = config.hostName
-    ? expandTokens(config.hostName, { ...tokenBase(explicit.alias, env), host: explicit.alias }, 'HostName')
+    ? expandTokens(config.hostName, { ...tokenBase(explicit, env), host: explicit.alias }, 'HostName')
     : explicit.alias;
   const port = explicit.port ?? config.port ?? DEFAULTS.port;
-  const user = explicit.user ?? config.user ?? DEFAULTS.user;
-  const tokens = { ...tokenBase(explicit.alias, env), host, port, remoteUser: user };
+  const user = explicit.user ?? config.user ?? explicit.defaultUser;
+  const tokens = { ...tokenBase(explicit, env), host, port, remoteUser: user };
   const expand = (path: string, what: string) => expandTokens(path, tokens, what);
 
   let identityFiles: IdentityFile[];
@@ -141,12 +143,12 @@ function endpoint(
   return result;
 }
 
-function tokenBase(alias: string, env: Environment) {
+function tokenBase({ alias, defaultUser }: Explicit, env: Environment) {
   return {
     alias,
     host: alias,
     port: DEFAULTS.port,
-    remoteUser: DEFAULTS.user,
+    remoteUser: defaultUser,
     localUser: env.localUser,
     home: env.home,
   };
@@ -163,9 +165,9 @@ function jumpFromConfig(config: SshConfigValues): JumpSpec | undefined {
     : parseProxyJump(config.proxyJump, config.origin.proxy ?? 'ProxyJump');
 }
 
-/** Decide every connection setting of an appliance (and of its jump host, if any). */
-export function planConnection(appliance: ApplianceConfig, env: Environment): ConnectionPlan {
-  const ssh = appliance.ssh;
+/** Decide every connection setting of a target (and of its jump host, if any). */
+export function planConnection(ssh: SshTarget, env: Environment): ConnectionPlan {
+  const defaultUser = ssh.defaultUser ?? env.localUser;
   const readOptions = { home: env.home, ...(env.sshConfigPath ? { path: env.sshConfigPath } : {}) };
   const config = readSshConfig(ssh.host, readOptions);
   const agent = agentSocket(ssh.agent, env);
@@ -173,6 +175,7 @@ export function planConnection(appliance: ApplianceConfig, env: Environment): Co
   const target: Endpoint = endpoint(
     {
       alias: ssh.host,
+      defaultUser,
       ...pick(ssh, [
         'port',
         'user',
@@ -190,7 +193,7 @@ export function planConnection(appliance: ApplianceConfig, env: Environment): Co
   if (agent) target.agent = agent;
   const plan: ConnectionPlan = { target, notes: [...config.notes] };
 
-  const jump: JumpHost | JumpSpec | undefined = ssh.jump ?? jumpFromConfig(config);
+  const jump: JumpTarget | JumpSpec | undefined = ssh.jump ?? jumpFromConfig(config);
   if (jump) {
     const jumpConfig = readSshConfig(jump.host, readOptions);
     if (jumpConfig.proxyJump !== undefined && jumpConfig.proxyJump.toLowerCase() !== 'none') {
@@ -203,6 +206,7 @@ export function planConnection(appliance: ApplianceConfig, env: Environment): Co
     const bastion: Endpoint = endpoint(
       {
         alias: jump.host,
+        defaultUser,
         ...pick(jump, ['port', 'user']),
         ...(jumpConfig.identityFiles.length === 0 ? pick(ssh, ['identityFile', 'passphrase']) : {}),
         ...pick(ssh, ['knownHosts', 'connectTimeout', 'keepaliveInterval']),

@@ -1,21 +1,20 @@
 /**
- * `openSession`: the one SSH connection rpctl makes to an appliance in a run, over ssh2. Every exec,
+ * `openSession`: the one SSH connection rpctl makes to a host in a run, over ssh2. Every exec,
  * sudo exec, long-lived command and SFTP upload of that host goes over it.
  *
  *   const handshakeLimit = pLimit(64);
  *   const jumpHosts = new JumpHosts();
- *   const session = await openSession(appliance, { secret, acceptNewHostKeys: false, handshakeLimit, jumpHosts });
+ *   const session = await openSession(target, { acceptNewHostKeys: false, handshakeLimit, jumpHosts });
  *   const { stdout } = await session.exec(sh`cat /etc/turnserver.conf`, { sudo: true });
  *   await session.close();
  *   await jumpHosts.shutdown();
  *
- * Failures are `HostError`s with a one-line message naming the host: reasons `config`, `unreachable`,
+ * Failures are `HostError`s with a one-line message naming the target: reasons `config`, `unreachable`,
  * `handshake`, `auth`, `host-key-mismatch`, `host-key-unknown`, `host-key-revoked`, `sudo-auth`,
  * `sudo`, `timeout`, `connection`, `upload`, `stream`.
  */
 import type { LimitFunction } from 'p-limit';
 import { HostError } from '../errors.js';
-import type { ApplianceConfig, SecretRef } from '../inventory/model.js';
 import { type AuthMaterial, AuthSetupError, loadAuthMaterial } from './auth.js';
 import { ConnectError, type Connection, connectEndpoint } from './connect.js';
 import { type ExecContext, execCommand, execStream } from './exec.js';
@@ -24,6 +23,7 @@ import { KnownHosts } from './known-hosts.js';
 import { type Endpoint, type Environment, environment, planConnection } from './settings.js';
 import type { ShellCommand } from './shell.js';
 import { SshConfigError } from './ssh-config.js';
+import type { SshTarget } from './target.js';
 import { openTerminal, type Terminal, type TerminalOptions } from './terminal.js';
 import type { ExecOptions, ExecResult, ExecStream, HostSession, SessionStats, UploadFile } from './types.js';
 import { uploadFiles } from './upload.js';
@@ -31,8 +31,6 @@ import { uploadFiles } from './upload.js';
 export { JumpHosts } from './jump-hosts.js';
 
 export interface OpenSessionOptions {
-  /** the value of a secret reference (the run's secrets registry) */
-  secret(ref: SecretRef): string;
   /** trust on first use: record an unknown host key in known_hosts instead of refusing the host */
   acceptNewHostKeys: boolean;
   /** shared by the run: caps simultaneous SSH handshakes (not the number of busy hosts) */
@@ -57,26 +55,18 @@ function loadKnownHosts(name: string, endpoint: Endpoint): KnownHosts {
   }
 }
 
-function material(
-  name: string,
-  endpoint: Endpoint,
-  options: OpenSessionOptions,
-  log: (l: string) => void,
-): AuthMaterial {
+function material(name: string, endpoint: Endpoint, log: (l: string) => void): AuthMaterial {
   try {
-    return loadAuthMaterial(endpoint, options.secret, log);
+    return loadAuthMaterial(endpoint, log);
   } catch (err) {
     if (err instanceof AuthSetupError) throw new HostError('auth', `${name}: ${err.message}`);
     throw err;
   }
 }
 
-/** Open the connection of one appliance (through its jump host, if it has one). */
-export async function openSession(
-  appliance: ApplianceConfig,
-  options: OpenSessionOptions,
-): Promise<HostSession> {
-  const { name } = appliance;
+/** Open the connection to one target (through its jump host, if it has one). */
+export async function openSession(ssh: SshTarget, options: OpenSessionOptions): Promise<HostSession> {
+  const { name } = ssh;
   const log = (line: string) => options.log?.(`${name}: ${line}`);
   const limit = <T>(handshake: () => Promise<T>): Promise<T> =>
     options.handshakeLimit ? options.handshakeLimit(handshake) : handshake();
@@ -86,7 +76,7 @@ export async function openSession(
   });
   let plan: ReturnType<typeof planConnection>;
   try {
-    plan = planConnection(appliance, env);
+    plan = planConnection(ssh, env);
   } catch (err) {
     if (err instanceof SshConfigError) throw new HostError('config', `${name}: ${err.message}`);
     throw err;
@@ -94,7 +84,7 @@ export async function openSession(
   for (const note of plan.notes) log(note);
   const { target, jump } = plan;
   const knownHosts = loadKnownHosts(name, target);
-  const auth = material(name, target, options, log);
+  const auth = material(name, target, log);
 
   let forwarded: ForwardedChannel | undefined;
   let privatePool: JumpHosts | undefined;
@@ -107,7 +97,7 @@ export async function openSession(
         limit(() =>
           connectEndpoint({
             endpoint: jump,
-            auth: material(name, jump, options, log),
+            auth: material(name, jump, log),
             knownHosts: loadKnownHosts(name, jump),
             acceptNewHostKeys: options.acceptNewHostKeys,
             log: (line) => log(`jump host ${jumpLabel}: ${line}`),
@@ -134,7 +124,7 @@ export async function openSession(
     log(
       `connected to ${target.user}@${target.host}:${target.port}${route} in ${connection.handshakeMs} ms (${connection.authMethod}; ${connection.summary})`,
     );
-    return new SshSession(appliance, target, connection, options, () => {
+    return new SshSession(ssh, target, connection, options, () => {
       forwarded?.release();
       void privatePool?.shutdown();
     });
@@ -156,13 +146,13 @@ class SshSession implements HostSession {
   private readonly ended: Promise<void>;
 
   constructor(
-    private readonly appliance: ApplianceConfig,
+    ssh: SshTarget,
     endpoint: Endpoint,
     private readonly connection: Connection,
     options: OpenSessionOptions,
     private readonly onClosed: () => void,
   ) {
-    this.name = appliance.name;
+    this.name = ssh.name;
     this.counters = { connections: 1, execs: 0, sftpSessions: 0, handshakeMs: connection.handshakeMs };
     const { client } = connection;
     let sudoPassword: string | undefined;
@@ -172,14 +162,13 @@ class SshSession implements HostSession {
       user: endpoint.user,
       stats: this.counters as SessionStats,
       sudoPassword: () => {
-        const ref = this.appliance.sudo.password;
-        if (!ref) {
+        if (!ssh.sudoPassword) {
           throw new HostError(
             'sudo-auth',
-            `${this.name}: sudo needs the password of ${endpoint.user}, but the inventory sets no sudo.password`,
+            `${this.name}: sudo needs the password of ${endpoint.user}, but none was given`,
           );
         }
-        sudoPassword ??= options.secret(ref);
+        sudoPassword ??= ssh.sudoPassword(endpoint.user);
         return sudoPassword;
       },
       closedReason: () => this.lost,

@@ -59,7 +59,7 @@ export interface SessionStats {
 }
 
 export interface HostSession {
-  /** the inventory name of the host */
+  /** the target's name (an appliance's inventory name) */
   readonly name: string;
   /** one exec round trip */
   exec(command: ShellCommand, options?: ExecOptions): Promise<ExecResult>;

@@ -1,6 +1,7 @@
 /**
- * The SSH transport against the lab's real OpenSSH sshd and sudo. Builds ApplianceConfig objects
- * directly (no inventory loader), pointing at the lab's client files.
+ * The SSH transport against the lab's real OpenSSH sshd and sudo. Builds appliance settings
+ * directly (no inventory loader), pointing at the lab's client files, and connects to them as the
+ * engine does (sshTarget: the `pexip` default user, secrets read on demand).
  *
  * Connections are counted on both sides: the session's `stats`, and the appliance's established
  * TCP connections on port 22 (`ss` inside the appliance: the lab has no syslog daemon, so sshd's
@@ -13,11 +14,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pLimit, { type LimitFunction } from 'p-limit';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { sshTarget } from '../../src/engine/ssh-target.js';
 import { HostError } from '../../src/errors.js';
 import type { ApplianceConfig, SecretRef, SshSettings } from '../../src/inventory/model.js';
 import { fingerprint, KnownHosts } from '../../src/transport/known-hosts.js';
 import { sh } from '../../src/transport/shell.js';
 import { JumpHosts, type OpenSessionOptions, openSession } from '../../src/transport/ssh.js';
+import type { SshTarget } from '../../src/transport/target.js';
 import type { HostSession } from '../../src/transport/types.js';
 import { clientFiles, labConfig, labSh, reset, spec } from './lab.js';
 
@@ -39,7 +42,11 @@ function appliance(
   name: string,
   ssh: Partial<SshSettings> = {},
   sudo: SecretRef | null = sudoRef,
-): ApplianceConfig {
+): SshTarget {
+  return sshTarget(applianceConfig(name, ssh, sudo), secret);
+}
+
+function applianceConfig(name: string, ssh: Partial<SshSettings>, sudo: SecretRef | null): ApplianceConfig {
   return {
     name,
     groups: [],
@@ -57,7 +64,6 @@ function appliance(
 
 function options(extra: Partial<OpenSessionOptions> = {}): OpenSessionOptions {
   return {
-    secret,
     acceptNewHostKeys: false,
     log: (line) => logLines.push(line),
     environment: { home: emptyHome, sshAuthSock: undefined },
@@ -87,10 +93,7 @@ async function failure(promise: Promise<unknown>): Promise<HostError> {
 }
 
 const open: HostSession[] = [];
-async function session(
-  config: ApplianceConfig,
-  extra: Partial<OpenSessionOptions> = {},
-): Promise<HostSession> {
+async function session(config: SshTarget, extra: Partial<OpenSessionOptions> = {}): Promise<HostSession> {
   const s = await openSession(config, options(extra));
   open.push(s);
   return s;

@@ -16,8 +16,8 @@ import { HostError } from '../../src/errors.js';
 import { fingerprint, KnownHosts } from '../../src/transport/known-hosts.js';
 import { removeHostEntries } from '../../src/transport/known-hosts-edit.js';
 import type { HostSession } from '../../src/transport/types.js';
-import { tempDir } from './helpers.js';
 import { applianceToInstall } from './install-fixtures.js';
+import { tempDir } from './support/helpers.js';
 
 /** An ed25519 public key line as ssh-keygen writes it (random key material; only its form matters). */
 function publicKeyLine(comment = 'root@proxy'): string {

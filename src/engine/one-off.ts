@@ -11,7 +11,7 @@
  *     recipes: () => [turnNatRecipe],
  *     section: 'turn',
  *     override: (ip, turn) => ({ ...turn, externalIp: ip }),
- *     save: { writes: ['turn.externalIp'], values: (ip) => [{ path: ['turn', 'externalIp'], value: ip }] },
+ *     save: { writes: 'turn.externalIp', values: (ip) => [{ path: ['turn', 'externalIp'], value: ip }] },
  *   };
  *
  * Types only: a spec never imports the CLI; what it needs from it comes through the interfaces

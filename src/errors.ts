@@ -89,6 +89,11 @@ export class HostError extends RpctlError {
   }
 }
 
+/** The one wording of a bad flag value: `--serial: expected N or N%, got "x"`. */
+export function badFlagValue(flag: string, expected: string, got: string): InputError {
+  return new InputError(`${flag}: expected ${expected}, got ${JSON.stringify(got)}`);
+}
+
 /** Render any thrown value as one line, without a stack trace. */
 export function oneLine(err: unknown): string {
   if (err instanceof Error) return err.message.split('\n')[0] ?? err.name;

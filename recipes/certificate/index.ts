@@ -3,6 +3,7 @@
  * certificate's expiry for `rpctl drift`, and the TLS probe that verifies what is served.
  */
 import { defineConcern } from '../../src/engine/contract.js';
+import { certCommands, certGroup } from './commands.js';
 import { describeCertificateFacts } from './describe.js';
 import { certificateExpiry } from './expiry.js';
 import { certificateRecipe } from './recipe.js';
@@ -16,4 +17,6 @@ export const certificateConcern = defineConcern({
   describeFacts: (facts, _host, now) => describeCertificateFacts(facts, now),
   driftChecks: [certificateExpiry],
   probes: [TLS_PROBE],
+  commands: certCommands,
+  commandGroups: [certGroup],
 });

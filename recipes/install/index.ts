@@ -4,10 +4,12 @@
  * recipes plan the appliance as usual.
  */
 import { defineConcern } from '../../src/engine/contract.js';
+import { install } from './commands.js';
 import { installInventorySection } from './schema.js';
 
 export const installConcern = defineConcern({
   name: 'install',
   recipes: [],
   sections: [installInventorySection],
+  commands: [install],
 });

@@ -1,5 +1,6 @@
 /** The second NIC: internal and external addresses, static routes, TURN's relay-ip. */
 import { defineConcern } from '../../src/engine/contract.js';
+import { nicCommands, nicGroup } from './commands.js';
 import { networkInventorySection } from './schema.js';
 import { secondNicRecipe } from './second-nic.js';
 
@@ -7,4 +8,6 @@ export const networkConcern = defineConcern({
   name: 'network',
   recipes: [secondNicRecipe],
   sections: [networkInventorySection],
+  commands: nicCommands,
+  commandGroups: [nicGroup],
 });

@@ -4,6 +4,7 @@
  */
 import { defineConcern } from '../../src/engine/contract.js';
 import { TURN_ALLOCATE_PROBE } from './allocate-probe.js';
+import { turnCommands, turnGroup } from './commands.js';
 import { turnCredentialsRecipe } from './credentials.js';
 import { describeTurn } from './describe.js';
 import { turnNatRecipe } from './nat.js';
@@ -16,4 +17,6 @@ export const turnConcern = defineConcern({
   sections: [turnInventorySection],
   describeFacts: describeTurn,
   probes: [TURN_ALLOCATE_PROBE],
+  commands: turnCommands,
+  commandGroups: [turnGroup],
 });

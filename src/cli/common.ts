@@ -57,7 +57,7 @@ export interface Selection {
 }
 
 /**
- * Load, select, apply a one-off's `override`, and resolve the selected appliances' secrets (asking
+ * Load, select, run a one-off's `check` and `override`, and resolve the selected appliances' secrets (asking
  * on the terminal for `prompt`).
  * Every input problem surfaces here as an InputError, before any host is contacted.
  */
@@ -65,9 +65,11 @@ export async function loadSelection(
   ctx: CommandContext,
   options: InventoryOptions,
   override?: (appliance: ApplianceConfig, inventory: Inventory) => ApplianceConfig,
+  check?: (inventory: Inventory, selected: readonly ApplianceConfig[]) => void | Promise<void>,
 ): Promise<Selection> {
   const inventory = await loadInventoryFor(ctx, options);
   const selected = selectAppliances(inventory, options.limit);
+  await check?.(inventory, selected); // e.g. where --save will write: refused before any secret is read
   // before resolving: a one-off's own secrets (a --password-file) are resolved with the others
   const appliances = override ? selected.map((a) => override(a, inventory)) : selected;
   const secrets = new Secrets(ctx.io);

@@ -55,6 +55,8 @@ export interface FleetCommand {
    * before secrets are resolved, so secret refs it adds are resolved with the inventory's
    */
   override?(appliance: ApplianceConfig, inventory: Inventory): ApplianceConfig;
+  /** one-off commands: refuse the selection before any secret is read or host contacted (--save) */
+  checkSelection?(inventory: Inventory, selected: readonly ApplianceConfig[]): void | Promise<void>;
   /** after the report: print a reminder, save to the inventory (`--save`)... */
   after?(result: FleetResult, selection: Selection): Promise<string | undefined> | string | undefined;
   /** render the report in a command-specific format (may probe, e.g. TLS); undefined falls back to text/json */
@@ -95,7 +97,7 @@ export async function runFleetCommand(ctx: CommandContext, command: FleetCommand
       'apply asks for confirmation and there is no terminal: pass --yes to apply without asking',
     );
   }
-  const selection = await loadSelection(ctx, flags, command.override);
+  const selection = await loadSelection(ctx, flags, command.override, command.checkSelection);
   const appliances = command.select ? command.select(selection.appliances) : selection.appliances;
   const history = new History(io.env);
   const keepsHistory = mode === 'drift' || mode === 'apply';

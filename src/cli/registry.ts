@@ -4,11 +4,13 @@
  * checks and the probe kinds. src/cli/main.ts builds it; commands read it from their context.
  */
 import type {
+  AnyOneOffCommand,
   Concern,
   DriftCheck,
   FactSpec,
   HostFacts,
   InventorySection,
+  OneOffGroup,
   ProbeRegistry,
   Recipe,
 } from '../engine/contract.js';
@@ -25,6 +27,9 @@ export interface Registry {
   driftChecks?: readonly DriftCheck[];
   /** the verification probes recipes' checks name */
   probes?: ProbeRegistry;
+  /** the concerns' one-off commands and the groups they sit under */
+  commands?: readonly AnyOneOffCommand[];
+  commandGroups?: readonly OneOffGroup[];
 }
 
 export function registryOf(concerns: readonly Concern[]): Required<Registry> {
@@ -39,5 +44,7 @@ export function registryOf(concerns: readonly Concern[]): Required<Registry> {
     },
     driftChecks: concerns.flatMap((c) => c.driftChecks ?? []),
     probes,
+    commands: concerns.flatMap((c) => c.commands ?? []),
+    commandGroups: concerns.flatMap((c) => c.commandGroups ?? []),
   };
 }

@@ -6,9 +6,8 @@
 import type { Command } from 'commander';
 import type { Recipe } from '../engine/contract.js';
 import { DEFAULT_CONFIRM_TIMEOUT_S } from '../engine/run.js';
-import { InputError } from '../errors.js';
+import { badFlagValue, InputError } from '../errors.js';
 import type { Serial } from '../inventory/model.js';
-import { addInventoryOptions } from './common.js';
 
 export interface RunFlags {
   recipes?: string;
@@ -34,9 +33,9 @@ export { DEFAULT_CONFIRM_TIMEOUT_S };
 /** commit-confirmed: a host whose change is not confirmed within this many seconds rolls back */
 export const CONFIRM_TIMEOUT_RANGE = [10, 3600] as const;
 
-export function addConnectionFlags(command: Command): Command {
+export function addConnectionFlags(command: Command, concurrency = DEFAULT_CONCURRENCY): Command {
   return command
-    .option('--concurrency <n>', `hosts worked on at once (default ${DEFAULT_CONCURRENCY})`)
+    .option('--concurrency <n>', `hosts worked on at once (default ${concurrency})`)
     .option('--handshakes <n>', `SSH handshakes at once (default ${DEFAULT_HANDSHAKES})`)
     .option(
       '--accept-new-host-keys',
@@ -58,20 +57,28 @@ export function addOutputFlags(command: Command, formats: readonly string[]): Co
     .option('--no-color', 'no colour, even on a terminal');
 }
 
-export function addApplyFlags(command: Command): Command {
-  return command
+/** The flags of a change; a one-off shows --allow-disruptive and --confirm-timeout only where they apply. */
+export function addApplyFlags(
+  command: Command,
+  applies: { disruptive?: boolean; commitConfirmed?: boolean } = { disruptive: true, commitConfirmed: true },
+): Command {
+  command
     .option('--serial <n|n%>', 'change at most N hosts (or N% of them) at a time, batch after batch')
-    .option('--max-fail <n|n%>', 'stop before the next batch once more than N hosts (or N%) failed')
-    .option('--allow-disruptive', 'also make changes that interrupt live calls (TURN restarts)')
+    .option('--max-fail <n|n%>', 'stop before the next batch once more than N hosts (or N%) failed');
+  if (applies.disruptive)
+    command.option('--allow-disruptive', 'also make changes that interrupt live calls (TURN restarts)');
+  command
     .option('-y, --yes', 'do not ask for confirmation')
     .option(
       '--lock-timeout <seconds>',
       `wait this long for another run's lock (default ${DEFAULT_LOCK_TIMEOUT_S})`,
-    )
-    .option(
+    );
+  if (applies.commitConfirmed)
+    command.option(
       '--confirm-timeout <seconds>',
       `network changes are commit-confirmed: a host rpctl cannot reach and confirm within this many seconds rolls back by itself (${CONFIRM_TIMEOUT_RANGE.join('-')}, default ${DEFAULT_CONFIRM_TIMEOUT_S})`,
     );
+  return command;
 }
 
 export function parseCount(
@@ -83,9 +90,7 @@ export function parseCount(
 ): number {
   if (value === undefined) return fallback;
   if (!/^\d+$/.test(value) || Number(value) < min || Number(value) > max) {
-    throw new InputError(
-      `${flag}: expected a whole number from ${min} to ${max}, got ${JSON.stringify(value)}`,
-    );
+    throw badFlagValue(flag, `a whole number from ${min} to ${max}`, value);
   }
   return Number(value);
 }
@@ -96,17 +101,14 @@ export function parseSerial(flag: string, value: string | undefined, allowZero =
   const match = /^(\d+)(%?)$/.exec(value);
   const n = Number(match?.[1]);
   if (!match || (match[2] ? n < (allowZero ? 0 : 1) || n > 100 : n < (allowZero ? 0 : 1))) {
-    throw new InputError(
-      `${flag}: expected N or N% (${allowZero ? '0' : '1'}..100%), got ${JSON.stringify(value)}`,
-    );
+    throw badFlagValue(flag, `N or N% (${allowZero ? '0' : '1'}..100%)`, value);
   }
   return match[2] ? { percent: n } : { count: n };
 }
 
 export function parseFormat(value: string | undefined, formats: readonly string[]): string {
   const format = value ?? formats[0]!;
-  if (!formats.includes(format))
-    throw new InputError(`--format: expected one of ${formats.join(', ')}, got ${JSON.stringify(format)}`);
+  if (!formats.includes(format)) throw badFlagValue('--format', `one of ${formats.join(', ')}`, format);
   return format;
 }
 
@@ -123,12 +125,4 @@ export function selectRecipes(all: readonly Recipe[], value: string | undefined)
     );
   }
   return all.filter((r) => names.includes(r.name));
-}
-
-/** What a one-off change command can print. */
-export const ONE_OFF_FORMATS = ['text', 'json'] as const;
-
-/** The flags of a one-off change command (cert replace, turn …, nic setup): inventory, SSH, output, apply. */
-export function addOneOffFlags(command: Command): Command {
-  return addApplyFlags(addOutputFlags(addConnectionFlags(addInventoryOptions(command)), ONE_OFF_FORMATS));
 }

@@ -18,9 +18,10 @@ import type { z } from 'zod';
 import type { ApplianceConfig, SecretRef } from '../inventory/model.js';
 import type { InventorySection } from '../inventory/types.js';
 import type { ShellCommand } from '../transport/shell.js';
+import type { AnyOneOffCommand, OneOffGroup } from './one-off.js';
 
 // What recipes need from the rest of rpctl, so that this module is all they import.
-export { HostError, InputError, oneLine } from '../errors.js';
+export { badFlagValue, HostError, InputError, oneLine, RpctlError } from '../errors.js';
 export type { ApplianceConfig, SecretRef } from '../inventory/model.js';
 export { resolveInventoryPath } from '../inventory/paths.js';
 export { describeSecretRef, secret } from '../inventory/secrets.js';
@@ -28,6 +29,8 @@ export type { InventorySection } from '../inventory/types.js';
 export { joinCommands, type ShellCommand, script, sh } from '../transport/shell.js';
 export type { Conversation, Turn } from './conversation.js';
 export { mergeFactSpecs, sha256 } from './facts.js';
+export type * from './one-off.js';
+export { type TlsObservation, tlsHandshake } from './tls.js';
 export { uploadedFile } from './uploads.js';
 
 // ---------------------------------------------------------------------------------------------
@@ -326,11 +329,10 @@ export interface Concern {
   describeFacts?(facts: HostFacts, host: string, now: Date): Record<string, unknown>;
   driftChecks?: readonly DriftCheck[];
   probes?: readonly ProbeKind[];
-  /**
-   * one-off commands (`rpctl upstream add`...), filled in as they move into their concerns.
-   * TODO(coordinator): type as the one-off spec of src/engine/one-off.ts once it exists.
-   */
-  commands?: readonly unknown[];
+  /** one-off commands (`rpctl upstream add`...), through the CLI's one policy for them */
+  commands?: readonly AnyOneOffCommand[];
+  /** the command groups they sit under (`rpctl upstream`), for --help */
+  commandGroups?: readonly OneOffGroup[];
 }
 
 export function defineConcern(concern: Concern): Concern {

@@ -17,6 +17,8 @@ export interface Merged {
   value: Record<string, unknown>;
   /** the document path of a merged path (the deepest written prefix, plus the rest) */
   originOf(path: Path): Path;
+  /** the document path of the layer that writes exactly `path` last (wins), or undefined */
+  declaredAt(path: Path): Path | undefined;
 }
 
 export const isPlainObject = (value: unknown): value is Record<string, unknown> =>
@@ -65,6 +67,10 @@ export function mergeLayers(layers: readonly Layer[]): Merged {
         if (origin) return [...origin, ...path.slice(length)];
       }
       return layers.at(-1)?.docPath ?? [];
+    },
+    declaredAt(path) {
+      const origin = origins.get(keyOf(path));
+      return origin?.slice(0, origin.length - path.length);
     },
   };
 }

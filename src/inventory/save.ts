@@ -5,6 +5,7 @@
  *
  *   await updateInventoryFile('inventories/prod.yaml', [
  *     { op: 'set', path: ['appliances', 'rp1', 'upstreams', 'nodes'], value: ['10.0.0.1', '10.0.0.2'] },
+ *     { op: 'set', path: ['groups', 'proxies', 'vars', 'fail2ban', 'maxretry'], value: 10 },
  *   ]);
  *
  * Edits are text splices at the positions yaml reports. A value inside a list or a flow
@@ -45,16 +46,21 @@ export function applyInventoryEdits(text: string, edits: readonly InventoryEdit[
 
 function applyEdit(text: string, edit: InventoryEdit): string {
   const [root, name] = edit.path;
-  if ((root !== 'appliances' && root !== 'groups') || typeof name !== 'string' || edit.path.length < 3) {
+  const named = root === 'appliances' || root === 'groups';
+  if (
+    (!named && root !== 'defaults') ||
+    (named && (typeof name !== 'string' || edit.path.length < 3)) ||
+    edit.path.length < 2
+  ) {
     throw new InputError(
-      `cannot edit ${formatPath(edit.path)}: only values under appliances.NAME or groups.NAME`,
+      `cannot edit ${formatPath(edit.path)}: only values under defaults, appliances.NAME or groups.NAME`,
     );
   }
   const editor = new TextEditor(text);
-  if (!editor.doc.hasIn([root, name])) {
-    throw new InputError(
-      `cannot edit ${formatPath(edit.path)}: the inventory has no ${root.slice(0, -1)} ${name}`,
-    );
+  const owner = named ? [root, name!] : [root];
+  if (!editor.doc.hasIn(owner)) {
+    const what = named ? `${root.slice(0, -1)} ${name}` : 'defaults';
+    throw new InputError(`cannot edit ${formatPath(edit.path)}: the inventory has no ${what}`);
   }
   const result = edit.op === 'set' ? editor.set(edit.path, edit.value) : editor.delete(edit.path);
   verify(result, edit);

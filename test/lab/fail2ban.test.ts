@@ -276,15 +276,15 @@ describe('fail2ban input', () => {
       ],
       [
         ['fail2ban', 'tune', '-i', labInventoryFile(), '--limit', v4, '--maxretry', '0', '--yes'],
-        /--maxretry: must be a whole number from 1 to 1000, got "0"/,
+        /--maxretry: expected a whole number from 1 to 1000, got "0"/,
       ],
       [
         ['fail2ban', 'tune', '-i', labInventoryFile(), '--limit', v4, '--bantime', '-5', '--yes'],
-        /--bantime: must be whole seconds from 1 to 31536000, got "-5"/,
+        /--bantime: expected whole seconds from 1 to 31536000, got "-5"/,
       ],
       [
         ['fail2ban', 'enable', '-i', labInventoryFile(), '--limit', v4, '--findtime', 'ten', '--yes'],
-        /--findtime: must be whole seconds from 1 to 604800, got "ten"/,
+        /--findtime: expected whole seconds from 1 to 604800, got "ten"/,
       ],
       [['fail2ban', 'enable', '-i', labInventoryFile(), '--yes'], /--limit is required/],
     ];
@@ -322,7 +322,9 @@ describe('fail2ban input', () => {
     ]);
     expect(forced.code, forced.stderr).toBe(0);
     expect(forced.stdout).toMatch(/warning: fail2ban: fail2ban runs on an appliance flagged usersBehindNat/);
-    expect(forced.stderr).toContain(`saved fail2ban.enabled of ${v4}`);
+    expect(forced.stderr).toContain(
+      `saved fail2ban.enabled, fail2ban.force on appliance ${v4} in ${inventory}`,
+    );
     expect(readFileSync(inventory, 'utf8')).toMatch(
       /fail2ban:\n\s+usersBehindNat: true\n\s+enabled: true\n\s+force: true\n/,
     );

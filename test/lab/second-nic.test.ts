@@ -329,7 +329,7 @@ network:
     ]);
     expect(flags).toMatchObject({ code: 3, stdout: '' });
     expect(flags.stderr).toMatch(
-      /^rpctl: --external: "198\.51\.100\.300\/25" is not an address with its netmask/,
+      /^rpctl: --external: expected ADDRESS\/PREFIX or ADDRESS\/NETMASK, e\.g\. 10\.40\.0\.2\/24, got "198\.51\.100\.300\/25"\n$/,
     );
     expect(HOSTS.map(acceptedLogins)).toEqual(logins);
     expect(HOSTS.map(snapshot)).toEqual(before);

@@ -284,10 +284,38 @@ describe('bad TURN values', () => {
     const empty = /the TURN username must not be empty/;
     const colon = /a TURN username must not contain ":"/;
     const cases: [string[], RegExp][] = [
-      [['turn', 'external-ip', '-i', inventory, 'not-an-ip', '--allow-disruptive', '--yes'], notAnIp],
-      [['turn', 'credentials', '-i', inventory, '--username', '', '--password-file', file, '--yes'], empty],
       [
-        ['turn', 'credentials', '-i', inventory, '--username', 'pex:ip', '--password-file', file, '--yes'],
+        ['turn', 'external-ip', '-i', inventory, ...limit(NAT), 'not-an-ip', '--allow-disruptive', '--yes'],
+        notAnIp,
+      ],
+      [
+        [
+          'turn',
+          'credentials',
+          '-i',
+          inventory,
+          ...limit(CRED),
+          '--username',
+          '',
+          '--password-file',
+          file,
+          '--yes',
+        ],
+        empty,
+      ],
+      [
+        [
+          'turn',
+          'credentials',
+          '-i',
+          inventory,
+          ...limit(CRED),
+          '--username',
+          'pex:ip',
+          '--password-file',
+          file,
+          '--yes',
+        ],
         colon,
       ],
       [['apply', '-i', withTurn({ externalIp: '203.0.113.300' }), '--yes'], notAnIp],

@@ -247,8 +247,9 @@ describe('upstreams input', () => {
       const result = await rpctl(['plan', '-i', inventory]);
       expect(result.code).toBe(3);
       expect(result.stderr).toMatch(/upstreams\.nodes\.1/);
-      const oneOff = await rpctl(['upstream', 'add', '-i', labInventoryFile(), hostile, '--yes']);
+      const oneOff = await rpctl(['upstream', 'add', '-i', labInventoryFile(), ...limit, hostile, '--yes']);
       expect(oneOff.code).toBe(3);
+      expect(oneOff.stderr).toMatch(/^rpctl: node ".*": expected an IPv4\/IPv6 address or host name/);
       expect(hosts.map(acceptedLogins)).toEqual(logins);
     },
   );

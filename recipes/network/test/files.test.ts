@@ -1,6 +1,6 @@
 /** The second NIC's pure parts: IPv4 arithmetic, the section's checks, the two file formats, ip facts. */
 import { describe, expect, it } from 'vitest';
-import { parseRouteFlag } from '../../../src/cli/commands/nic.js';
+import { parseRouteFlag } from '../commands.js';
 import {
   describeInterfaces,
   droppedByRewrite,
@@ -48,10 +48,10 @@ describe('IPv4 arithmetic', () => {
       via: '10.40.0.1',
     });
     expect(() => parseRouteFlag('10.0.50.0/24')).toThrow(
-      '--route: "10.0.50.0/24" is not NET/MASK:GATEWAY, e.g. 10.0.50.0/24:10.40.0.1',
+      '--route: expected NET/MASK:GATEWAY, e.g. 10.0.50.0/24:10.40.0.1, got "10.0.50.0/24"',
     );
     expect(() => parseRouteFlag('10.0.50.0/24:gw')).toThrow(
-      '--route: the gateway "gw" is not an IPv4 address',
+      '--route: expected an IPv4 gateway after the colon (NET/MASK:GATEWAY, e.g. 10.0.50.0/24:10.40.0.1), got "10.0.50.0/24:gw"',
     );
   });
 });

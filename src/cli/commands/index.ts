@@ -1,23 +1,23 @@
 /** Every command group of the CLI, in the order `rpctl --help` lists them. */
+
+import { runInstall } from '../install-run.js';
+import { oneOffModule } from '../one-off.js';
 import type { CommandModule } from '../program.js';
-import { certCommands } from './cert.js';
 import { driftCommands } from './drift.js';
-import { fail2banCommands } from './fail2ban.js';
-import { installCommands } from './install.js';
 import { inventoryCommands } from './inventory.js';
-import { nicCommands } from './nic.js';
 import { runCommands } from './run.js';
-import { turnCommands } from './turn.js';
-import { upstreamCommands } from './upstream.js';
+
+/** The concerns' one-off commands, through the one helper that owns their policy (src/cli/one-off.ts). */
+const oneOffCommands: CommandModule = {
+  register(program, ctx) {
+    const { commandGroups = [], commands = [] } = ctx.registry;
+    oneOffModule(commandGroups, commands, { install: runInstall }).register(program, ctx);
+  },
+};
 
 export const commandModules: CommandModule[] = [
   runCommands,
   driftCommands,
-  upstreamCommands,
-  certCommands,
-  turnCommands,
-  fail2banCommands,
-  nicCommands,
-  installCommands,
+  oneOffCommands,
   inventoryCommands,
 ];

@@ -46,7 +46,10 @@ describe('rpctl cert: refused input (exit 3, one line, nothing contacted)', () =
       ['--limit', 'rp1', '--pem', 'missing.pem'],
       '--pem missing.pem: the file does not exist or cannot be read',
     ],
-    [['--pem', good.cert], "needs --limit: name the appliances (--limit '*' for all)"],
+    [
+      ['--pem', good.cert],
+      "cert replace: --limit is required: name the appliances to change (names, groups, globs; '*' for all)",
+    ],
     [['--limit', 'rp1', '--save'], '--save needs the certificate to save'],
     [['--limit', 'rp1'], 'rp1: no certificate section in the inventory: pass --pem FILE'],
     [
@@ -68,7 +71,9 @@ describe('rpctl cert: refused input (exit 3, one line, nothing contacted)', () =
   it('cert rollback needs --limit', async () => {
     const { code, stderr } = await rpctl('cert', 'rollback', '-i', inventory, '--yes');
     expect(code).toBe(3);
-    expect(stderr).toBe("rpctl: cert rollback needs --limit: name the appliances (--limit '*' for all)\n");
+    expect(stderr).toBe(
+      "rpctl: cert rollback: --limit is required: name the appliances to change (names, groups, globs; '*' for all)\n",
+    );
   });
 });
 

@@ -69,7 +69,7 @@ describe('rpctl install: bad input is exit 3, nothing contacted', () => {
       'no --limit',
       {},
       [],
-      'rpctl: install: name the appliances with --limit (an install acts only on those)\n',
+      "rpctl: install: --limit is required: name the appliances to change (names, groups, globs; '*' for all)\n",
     ],
     [
       'a new password the appliance would refuse',

@@ -40,24 +40,34 @@ describe('rpctl nic setup: bad input is exit 3 with one line, nothing contacted'
     const cases: [string[], string][] = [
       [
         ['--internal', '10.40.0.2'],
-        '--internal: "10.40.0.2" is not an address with its netmask (address/prefix or address/netmask, e.g. 10.40.0.2/24)',
+        '--internal: expected ADDRESS/PREFIX or ADDRESS/NETMASK, e.g. 10.40.0.2/24, got "10.40.0.2"',
       ],
-      [['--gateway', 'gw.example.com'], '--gateway: "gw.example.com" is not an IPv4 address'],
-      [['--dns', '8.8.8.8,dns1'], '--dns: "dns1" is not an IP address'],
+      [['--gateway', 'gw.example.com'], '--gateway: expected an IPv4 address, got "gw.example.com"'],
+      [['--dns', '8.8.8.8,dns1'], '--dns: expected IP addresses, comma-separated, got "8.8.8.8,dns1"'],
       [
         ['--route', '10.0.50.0/24'],
-        '--route: "10.0.50.0/24" is not NET/MASK:GATEWAY, e.g. 10.0.50.0/24:10.40.0.1',
+        '--route: expected NET/MASK:GATEWAY, e.g. 10.0.50.0/24:10.40.0.1, got "10.0.50.0/24"',
       ],
       [['--confirm-timeout', '5'], '--confirm-timeout: expected a whole number from 10 to 3600, got "5"'],
     ];
     for (const [flags, message] of cases) {
-      const result = await rpctl(['nic', 'setup', '-i', inv, '--yes', ...FULL, ...flags]);
+      const result = await rpctl(['nic', 'setup', '-i', inv, '--limit', 'rp1', '--yes', ...FULL, ...flags]);
       expect(result).toEqual({ code: 3, stdout: '', stderr: `rpctl: ${message}\n` });
     }
   });
 
   it('fields missing from both the flags and the inventory', async () => {
-    const result = await rpctl(['nic', 'setup', '-i', inventory(), '--yes', '--internal', '10.40.0.2/24']);
+    const result = await rpctl([
+      'nic',
+      'setup',
+      '-i',
+      inventory(),
+      '--limit',
+      'rp1',
+      '--yes',
+      '--internal',
+      '10.40.0.2/24',
+    ]);
     expect(result.code).toBe(3);
     expect(result.stderr).toBe(
       'rpctl: rp1: no external NIC: pass --external ADDR/MASK; no gateway: pass --gateway GW; no DNS servers: pass --dns A,B (or set them under network: in the inventory)\n',
@@ -70,7 +80,17 @@ describe('rpctl nic setup: bad input is exit 3 with one line, nothing contacted'
       '  internal: { address: 10.40.0.2, netmask: 255.255.255.0 }',
       '  external: { address: 198.51.100.130, netmask: 255.255.255.128, gateway: 198.51.100.129, dns: [8.8.8.8] }',
     ]);
-    const result = await rpctl(['nic', 'setup', '-i', inv, '--yes', '--route', '10.0.50.0/24:172.16.0.1']);
+    const result = await rpctl([
+      'nic',
+      'setup',
+      '-i',
+      inv,
+      '--limit',
+      'rp1',
+      '--yes',
+      '--route',
+      '10.0.50.0/24:172.16.0.1',
+    ]);
     expect(result).toEqual({
       code: 3,
       stdout: '',
@@ -130,7 +150,7 @@ describe('a bad network section: exit 3 naming the file, line, column and field,
       for (const argv of [
         ['apply', '-i', inv, '--yes', '--allow-disruptive'],
         ['plan', '-i', inv],
-        ['nic', 'setup', '-i', inv, '--yes', '--allow-disruptive'],
+        ['nic', 'setup', '-i', inv, '--limit', 'rp1', '--yes', '--allow-disruptive'],
       ]) {
         const result = await rpctl(argv);
         expect(result).toEqual({ code: 3, stdout: '', stderr: `rpctl: ${inv}${where}\n` });

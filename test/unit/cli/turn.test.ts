@@ -29,11 +29,16 @@ function inventory(turnLines: string[] = []): string {
 describe('rpctl turn: bad input is exit 3 with one line, nothing contacted', () => {
   it('external-ip that is not an address, both or neither of IP and --unset', async () => {
     const inv = inventory();
-    const bad = await rpctl(['turn', 'external-ip', '-i', inv, '--yes', '1.2.3']);
+    const bad = await rpctl(['turn', 'external-ip', '-i', inv, '--limit', 'rp1', '--yes', '1.2.3']);
     expect(bad).toMatchObject({ code: 3, stdout: '' });
     expect(bad.stderr).toBe('rpctl: turn external-ip: "1.2.3" is not an IPv4 or IPv6 address\n');
-    expect((await rpctl(['turn', 'external-ip', '-i', inv, '--yes'])).stderr).toMatch(/or --unset\n$/);
-    expect((await rpctl(['turn', 'external-ip', '-i', inv, '--yes', '--unset', '203.0.113.5'])).code).toBe(3);
+    expect((await rpctl(['turn', 'external-ip', '-i', inv, '--limit', 'rp1', '--yes'])).stderr).toMatch(
+      /or --unset\n$/,
+    );
+    expect(
+      (await rpctl(['turn', 'external-ip', '-i', inv, '--limit', 'rp1', '--yes', '--unset', '203.0.113.5']))
+        .code,
+    ).toBe(3);
   });
 
   it('an empty username, or one with ":"', async () => {
@@ -43,6 +48,8 @@ describe('rpctl turn: bad input is exit 3 with one line, nothing contacted', () 
       'credentials',
       '-i',
       inv,
+      '--limit',
+      'rp1',
       '--yes',
       '--username',
       '',
@@ -58,6 +65,8 @@ describe('rpctl turn: bad input is exit 3 with one line, nothing contacted', () 
       'credentials',
       '-i',
       inv,
+      '--limit',
+      'rp1',
       '--yes',
       '--username',
       'a:b',
@@ -75,6 +84,8 @@ describe('rpctl turn: bad input is exit 3 with one line, nothing contacted', () 
       'credentials',
       '-i',
       inv,
+      '--limit',
+      'rp1',
       '--yes',
       '--username',
       'pexip',
@@ -83,14 +94,24 @@ describe('rpctl turn: bad input is exit 3 with one line, nothing contacted', () 
     ]);
     expect(flag.code).toBe(3);
     expect(flag.stderr).toContain("unknown option '--password'");
-    const none = await rpctl(['turn', 'credentials', '-i', inv, '--yes', '--username', 'pexip']);
+    const none = await rpctl([
+      'turn',
+      'credentials',
+      '-i',
+      inv,
+      '--limit',
+      'rp1',
+      '--yes',
+      '--username',
+      'pexip',
+    ]);
     expect(none.code).toBe(3);
     expect(none.stderr).toMatch(/--password-file FILE or --password-env NAME/);
   });
 
   it('asks twice at a terminal and stops when the two differ; --save refuses a typed password', async () => {
     const inv = inventory();
-    const argv = ['turn', 'credentials', '-i', inv, '--yes', '--username', 'pexip'];
+    const argv = ['turn', 'credentials', '-i', inv, '--limit', 'rp1', '--yes', '--username', 'pexip'];
     const differ = await rpctl(argv, { tty: true, answers: ['one-Pass-1', 'other-Pass-1'] });
     expect(differ).toMatchObject({
       code: 3,

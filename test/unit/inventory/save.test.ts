@@ -160,8 +160,24 @@ describe('applyInventoryEdits', () => {
     );
   });
 
-  it('only edits under an existing appliance or group', () => {
-    expect(() => edit({ op: 'set', path: ['defaults', 'ssh', 'user'], value: 'x' })).toThrow(InputError);
+  it('edits defaults and group vars in place (--save of a shared value)', () => {
+    const text = edit(
+      { op: 'set', path: ['defaults', 'ssh', 'user'], value: 'admin' },
+      { op: 'set', path: ['defaults', 'fail2ban', 'maxretry'], value: 10 },
+      {
+        op: 'set',
+        path: ['groups', 'proxies', 'vars', 'upstreams', 'nodes'],
+        value: ['10.0.0.1', '10.0.0.3'],
+      },
+    );
+    expect(text).toContain('  ssh: { user: admin }   # flow, untouched\n  fail2ban:\n    maxretry: 10\n');
+    expect(text).toContain('nodes:   # the conferencing nodes\n          - 10.0.0.1\n          - 10.0.0.3\n');
+    expect(text).toContain('# Production fleet. Keep this comment.');
+  });
+
+  it('only edits under defaults or an existing appliance or group', () => {
+    expect(() => edit({ op: 'set', path: ['defaults'], value: {} })).toThrow(InputError);
+    expect(() => edit({ op: 'set', path: ['allowInlineSecrets'], value: true })).toThrow(InputError);
     expect(() => edit({ op: 'set', path: ['appliances', 'rp1'], value: {} })).toThrow(InputError);
     expect(() => edit({ op: 'set', path: ['appliances', 'rp9', 'host'], value: 'x' })).toThrow(
       'cannot edit appliances.rp9.host: the inventory has no appliance rp9',

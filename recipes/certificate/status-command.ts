@@ -11,15 +11,17 @@
  */
 import type { X509Certificate } from 'node:crypto';
 import pLimit from 'p-limit';
-import { applianceFacts } from '../../../recipes/appliance/facts.js';
-import { describeCertificate, pemCertificates } from '../../../recipes/certificate/describe.js';
-import { certificateRecipe, inventoryFqdn, PEXIP_PEM } from '../../../recipes/certificate/recipe.js';
-import { tlsHandshake } from '../../../recipes/certificate/tls-probe.js';
-import type { GatheredFacts } from '../../engine/facts.js';
-import type { FleetResult, HostOutcome } from '../../engine/run.js';
-import { oneLine, RpctlError } from '../../errors.js';
-import type { ApplianceConfig } from '../../inventory/model.js';
-import type { Selection } from '../common.js';
+import type {
+  ApplianceConfig,
+  FleetResult,
+  HostFacts,
+  HostOutcome,
+  ReportContext,
+} from '../../src/engine/contract.js';
+import { oneLine, RpctlError } from '../../src/engine/contract.js';
+import { applianceFacts } from '../appliance/facts.js';
+import { describeCertificate, pemCertificates } from './describe.js';
+import { certificateRecipe, inventoryFqdn, PEXIP_PEM } from './recipe.js';
 
 type CertificateInfo = ReturnType<typeof describeCertificate>;
 
@@ -40,16 +42,10 @@ const PROBES_AT_ONCE = 20;
 
 function desiredSha256(
   appliance: ApplianceConfig,
-  selection: Selection,
+  ctx: ReportContext,
 ): { sha256?: string; problem?: string } {
   try {
-    const desired = certificateRecipe.desired({
-      appliance,
-      secret: (ref) => selection.secrets.get(ref),
-      addSecret: (value) => selection.redactor.add(value),
-      now: new Date(),
-    });
-    return { sha256: desired?.sha256 };
+    return { sha256: ctx.desired(certificateRecipe, appliance)?.sha256 };
   } catch (err) {
     if (err instanceof RpctlError) return { problem: err.message };
     throw err;
@@ -59,7 +55,7 @@ function desiredSha256(
 async function hostStatus(
   outcome: HostOutcome,
   appliance: ApplianceConfig,
-  selection: Selection,
+  ctx: ReportContext,
   now: Date,
 ): Promise<CertificateStatus> {
   const name = outcome.name;
@@ -67,7 +63,7 @@ async function hostStatus(
     const status = outcome.status === 'unreachable' ? 'unreachable' : 'failed';
     return { name, status, error: outcome.error?.message ?? 'no facts were read', matchesDesired: null };
   }
-  const facts: GatheredFacts = outcome.facts;
+  const facts: HostFacts = outcome.facts;
   let certs: X509Certificate[];
   try {
     certs = pemCertificates(facts.text(PEXIP_PEM));
@@ -80,7 +76,7 @@ async function hostStatus(
     ? { ...describeCertificate(leaf, now), chain: chain.map((c) => describeCertificate(c, now)) }
     : null;
   const file = facts.file(PEXIP_PEM);
-  const desired = desiredSha256(appliance, selection);
+  const desired = desiredSha256(appliance, ctx);
   const matchesDesired = desired.sha256 === undefined ? null : file.exists && file.sha256 === desired.sha256;
   let fqdn = inventoryFqdn(appliance);
   try {
@@ -90,12 +86,12 @@ async function hostStatus(
   }
   let served: CertificateStatus['served'];
   try {
-    const seen = await tlsHandshake(appliance.ssh.host, 443, fqdn, 5000);
+    const seen = await ctx.tlsChain(appliance.ssh.host, 443, fqdn);
     const matchesInstalled =
       installed !== null &&
-      seen.chain[0] === installed.fingerprint256 &&
-      installed.chain.every((c, i) => seen.chain[i + 1] === c.fingerprint256);
-    served = { fingerprint256: seen.chain[0] ?? '', chain: seen.chain.slice(1), matchesInstalled };
+      seen[0] === installed.fingerprint256 &&
+      installed.chain.every((c, i) => seen[i + 1] === c.fingerprint256);
+    served = { fingerprint256: seen[0] ?? '', chain: seen.slice(1), matchesInstalled };
   } catch (err) {
     served = { error: oneLine(err) };
   }
@@ -120,16 +116,12 @@ async function hostStatus(
 
 export async function certificateStatuses(
   result: FleetResult,
-  selection: Selection,
+  ctx: ReportContext,
 ): Promise<CertificateStatus[]> {
   const now = new Date(result.startedAt);
   const limit = pLimit(PROBES_AT_ONCE);
   return Promise.all(
-    result.hosts.map((outcome) =>
-      limit(() =>
-        hostStatus(outcome, selection.appliances.find((a) => a.name === outcome.name)!, selection, now),
-      ),
-    ),
+    result.hosts.map((outcome) => limit(() => hostStatus(outcome, ctx.appliance(outcome.name), ctx, now))),
   );
 }
 

@@ -1,8 +1,8 @@
 /**
- * `rpctl install -i INV --limit HOSTS [--rerun]`: the first login (PAM's forced password change)
- * and the install wizard of freshly deployed appliances, answered from the inventory, in parallel;
- * then the reboot, and a plan with every recipe to show the appliance is as the inventory says.
- * See src/cli/install-host.ts for one appliance's steps, src/engine/reboot.ts for host keys.
+ * What runs `rpctl install -i INV --limit HOSTS [--rerun]` (its spec: recipes/install/commands.ts): the
+ * first login (PAM's forced password change) and the install wizard of freshly deployed
+ * appliances, answered from the inventory, in parallel; then the reboot, and a plan with every recipe to show the appliance is as the inventory says.
+ * See src/cli/install-host.ts for one appliance's steps, install-reboot.ts for host keys.
  *
  * Everything is checked before any appliance is contacted (exit 3): the answers the inventory
  * gives (recipes/install/answers.ts), the new password's complexity, the recipes' desired state.
@@ -10,40 +10,39 @@
 import { mkdirSync } from 'node:fs';
 import { hostname, userInfo } from 'node:os';
 import { join } from 'node:path';
-import type { Command } from 'commander';
 import pLimit from 'p-limit';
-import {
-  passwordPolicyProblem,
-  type WizardAnswers,
-  wizardAnswers,
-} from '../../../recipes/install/answers.js';
-import type { InstallSection } from '../../../recipes/install/schema.js';
-import { FACTORY_PASSWORD } from '../../../recipes/install/wizard.js';
-import { turnPasswordProblem } from '../../../recipes/turn/schema.js';
-import { newRunId } from '../../engine/host.js';
-import { runFleet } from '../../engine/run.js';
-import { sshTarget } from '../../engine/ssh-target.js';
-import { ExitCode, InputError } from '../../errors.js';
-import type { ApplianceConfig, SecretRef } from '../../inventory/model.js';
-import { describeSecretRef, valueSecretRef } from '../../inventory/secrets.js';
-import { stateDir, writeFileAtomic } from '../../report/records.js';
-import { JumpHosts, openSession } from '../../transport/ssh.js';
-import { addInventoryOptions, type InventoryOptions, loadSelection, type Selection } from '../common.js';
-import { type InstallContext, type InstallTarget, installHost } from '../install-host.js';
-import { installExitCode, installReport, renderInstall } from '../install-report.js';
-import type { CommandContext, CommandModule } from '../program.js';
-import { DEFAULT_HANDSHAKES, parseCount, parseFormat } from '../run-options.js';
+import { passwordPolicyProblem, type WizardAnswers, wizardAnswers } from '../../recipes/install/answers.js';
+import type { InstallSection } from '../../recipes/install/schema.js';
+import { FACTORY_PASSWORD } from '../../recipes/install/wizard.js';
+import { turnPasswordProblem } from '../../recipes/turn/schema.js';
+import { newRunId } from '../engine/host.js';
+import { runFleet } from '../engine/run.js';
+import { sshTarget } from '../engine/ssh-target.js';
+import { ExitCode, InputError } from '../errors.js';
+import type { ApplianceConfig, SecretRef } from '../inventory/model.js';
+import { describeSecretRef, valueSecretRef } from '../inventory/secrets.js';
+import { stateDir, writeFileAtomic } from '../report/records.js';
+import { JumpHosts, openSession } from '../transport/ssh.js';
+import { type InventoryOptions, loadSelection, type Selection } from './common.js';
+import { type InstallContext, type InstallTarget, installHost } from './install-host.js';
+import { installExitCode, installReport, renderInstall } from './install-report.js';
+import type { CommandContext } from './program.js';
+import { DEFAULT_HANDSHAKES, parseCount, parseFormat } from './run-options.js';
 
 const FORMATS = ['text', 'json'] as const;
-const DEFAULT_INSTALL_CONCURRENCY = 20;
+export const DEFAULT_INSTALL_CONCURRENCY = 20;
 const DEFAULT_REBOOT_TIMEOUT_S = 300;
 
+/** What `rpctl install` takes besides the inventory: checked by the spec before this runs. */
+export interface InstallInput {
+  rerun: boolean;
+  acceptRegeneratedHostKey: boolean;
+}
+
 interface InstallFlags extends InventoryOptions {
-  rerun?: boolean;
   concurrency?: string;
   handshakes?: string;
   acceptNewHostKeys?: boolean;
-  acceptRegeneratedHostKey?: boolean;
   yes?: boolean;
   format?: string;
   output?: string;
@@ -104,13 +103,15 @@ async function confirmRerun(ctx: CommandContext, names: string[]): Promise<boole
   return (await ctx.io.prompt(question)).trim().toLowerCase() === 'yes';
 }
 
-async function install(ctx: CommandContext, flags: InstallFlags): Promise<void> {
+export async function runInstall(
+  ctx: CommandContext,
+  input: InstallInput,
+  flags: InstallFlags,
+): Promise<void> {
   const format = parseFormat(flags.format, FORMATS);
   const concurrency = parseCount('--concurrency', flags.concurrency, DEFAULT_INSTALL_CONCURRENCY, 1, 1000);
   const handshakes = parseCount('--handshakes', flags.handshakes, DEFAULT_HANDSHAKES, 1, 1000);
-  if (!flags.limit)
-    throw new InputError('install: name the appliances with --limit (an install acts only on those)');
-  if (flags.rerun && !flags.yes && !ctx.io.stdinIsTTY)
+  if (input.rerun && !flags.yes && !ctx.io.stdinIsTTY)
     throw new InputError(
       'install --rerun reboots the appliances and asks first; there is no terminal: pass --yes',
     );
@@ -120,7 +121,7 @@ async function install(ctx: CommandContext, flags: InstallFlags): Promise<void> 
   selection.redactor.add(FACTORY_PASSWORD);
   const targets = selection.appliances.map((appliance) => target(ctx, appliance, selection, factory));
   if (
-    flags.rerun &&
+    input.rerun &&
     !flags.yes &&
     !(await confirmRerun(
       ctx,
@@ -140,8 +141,8 @@ async function install(ctx: CommandContext, flags: InstallFlags): Promise<void> 
   const secret = (ref: SecretRef) => selection.secrets.get(ref);
   const say = (line: string) => ctx.io.stderr.write(selection.redactor.redact(`${line}\n`));
   const installContext: InstallContext = {
-    rerun: Boolean(flags.rerun),
-    acceptRegeneratedHostKey: Boolean(flags.acceptRegeneratedHostKey),
+    rerun: Boolean(input.rerun),
+    acceptRegeneratedHostKey: Boolean(input.acceptRegeneratedHostKey),
     secret,
     redactor: selection.redactor,
     connect: (appliance, options) =>
@@ -196,48 +197,3 @@ async function install(ctx: CommandContext, flags: InstallFlags): Promise<void> 
   else ctx.io.stdout.write(safe);
   ctx.exitWith(installExitCode(outcomes));
 }
-
-export const installCommands: CommandModule = {
-  register(program: Command, ctx: CommandContext) {
-    addInventoryOptions(program.command('install'))
-      .description(
-        'first login and install wizard of freshly deployed appliances, answered from the inventory; then reboot and plan',
-      )
-      .option(
-        '--rerun',
-        'run the wizard again on installed appliances (saved answers kept where the inventory agrees)',
-      )
-      .option('--concurrency <n>', `appliances installed at once (default ${DEFAULT_INSTALL_CONCURRENCY})`)
-      .option('--handshakes <n>', `SSH handshakes at once (default ${DEFAULT_HANDSHAKES})`)
-      .option('--accept-new-host-keys', "trust and record a fresh appliance's host key (trust on first use)")
-      .option(
-        '--accept-regenerated-host-key',
-        'after the reboot, record the host key the appliance offers when the keys the wizard generated could not be read before it (this host only)',
-      )
-      .option('-y, --yes', 'do not ask before --rerun reboots appliances')
-      .option('--format <format>', `output format: ${FORMATS.join(', ')}`, 'text')
-      .option('--output <file>', 'write the report to FILE instead of standard output')
-      .addHelpText(
-        'after',
-        `
-Per appliance: log in as pexip with install.initialPassword (default the factory PEXIP), answer
-PAM's forced change with install.newPassword (default sudo.password; 8+ characters, 3 of lower,
-upper, digit, special: checked here first), log in again; ~/.profile starts the wizard, whose
-questions are recognised by their text and answered from the inventory. An unknown question, an
-answer the wizard refuses ("Invalid: ...") or one the inventory lacks stops it (Ctrl-C, nothing
-saved) and the host fails with the state it is in. The wizard regenerates the SSH host keys: the
-new ones are read over the verified session before the reboot and replace this host's entries in
-known_hosts (both fingerprints are printed). After the reboot, every recipe's plan must be empty.
-
-Transcripts (secrets redacted): $RPCTL_STATE_DIR/install/RUN-HOST.log (path printed per host).
-
-Exit codes: 0 installed and in sync, 2 installed but the plan has changes (run rpctl apply),
-1 an appliance failed, 3 invalid input (nothing contacted).
-
-Examples:
-  rpctl install -i inventories/prod.yaml --limit 'rp-new-*' --accept-new-host-keys
-  rpctl install -i inventories/prod.yaml --limit rp1 --rerun --yes`,
-      )
-      .action((flags: InstallFlags) => install(ctx, flags));
-  },
-};

@@ -1,0 +1,170 @@
+/**
+ * One-off commands as data. A concern declares what a command is (its words, arguments, flags, what
+ * it runs, what `--save` writes); the CLI's one helper (src/cli/one-off.ts) turns every spec into a
+ * command and owns the policy they all share: `--limit` required to change appliances, `--save`
+ * written where the inventory declares the value, exit codes, confirmation, --format/--output.
+ *
+ *   export const externalIp: OneOffCommand<string | null> = {
+ *     kind: 'change',
+ *     path: ['turn', 'external-ip'],
+ *     ...
+ *     recipes: () => [turnNatRecipe],
+ *     section: 'turn',
+ *     override: (ip, turn) => ({ ...turn, externalIp: ip }),
+ *     save: { writes: 'turn.externalIp', values: (ip) => [{ path: ['turn', 'externalIp'], value: ip }] },
+ *   };
+ *
+ * Types only: a spec never imports the CLI; what it needs from it comes through the interfaces
+ * below, which the CLI implements.
+ */
+import type { ApplianceConfig, SecretRef } from '../inventory/model.js';
+import type { HostFacts, Recipe } from './contract.js';
+import type { FleetResult, HostOutcome } from './run.js';
+
+export type { ApplianceConfig, FleetResult, HostFacts, HostOutcome, Recipe, SecretRef };
+
+export interface OneOffArgument {
+  /** `nodes`, shown as <nodes...> */
+  name: string;
+  description: string;
+  required?: boolean;
+  variadic?: boolean;
+}
+
+export interface OneOffOption {
+  /** as commander writes them: '--maxretry <n>', '--unset' */
+  flags: string;
+  description: string;
+  /** the flag may be given several times; its values arrive as a list */
+  repeatable?: boolean;
+}
+
+/** What the command line gave, before validation: arguments in order, flags by camelCase name. */
+export interface OneOffGiven {
+  args: readonly (string | readonly string[] | undefined)[];
+  options: Readonly<Record<string, unknown>>;
+  /** --save was given */
+  save: boolean;
+}
+
+/** What the CLI offers a spec while it validates its input; nothing here contacts a host. */
+export interface OneOffInputContext {
+  /** the working directory, for file flags */
+  cwd: string;
+  /** a terminal is there to ask on */
+  interactive: boolean;
+  prompt(question: string, options?: { secret?: boolean }): Promise<string>;
+  /** `file:PATH` or `env:NAME` as a secret reference; an InputError naming `what` when malformed */
+  secretRef(text: string, what: string): SecretRef;
+  /** a value typed at a prompt, as a reference the run resolves with the inventory's secrets */
+  typedSecret(value: string, label: string): SecretRef;
+  /** an existing regular file named by `flag`, made absolute; an InputError otherwise */
+  file(flag: string, value: string): string;
+  /** how --save writes an absolute path: relative to the inventory's directory when inside it */
+  savedPath(absolute: string): string;
+}
+
+/** One value --save writes: a settings path (`['turn', 'externalIp']`) and the new value. */
+export interface SavedValue {
+  path: readonly string[];
+  value: unknown;
+}
+
+/** Exit code meanings a command words its own way (the helper words the rest). */
+export type ExitCodeText = Partial<Record<0 | 1 | 2 | 3, string>>;
+
+interface OneOffBase<Input> {
+  /** the command's words: ['upstream', 'add'], or ['install'] */
+  path: readonly string[];
+  /** one line for the parent's command list */
+  summary: string;
+  /** what --help says between the flags and the exit codes */
+  help?: string;
+  /** full command lines, shown under Examples: */
+  examples: readonly string[];
+  arguments?: readonly OneOffArgument[];
+  options?: readonly OneOffOption[];
+  exitCodes?: ExitCodeText;
+  /** check every argument and flag: an InputError is exit 3 with nothing contacted */
+  input(given: OneOffGiven, ctx: OneOffInputContext): Input | Promise<Input>;
+}
+
+/**
+ * Set a value, then apply: the appliance's section is replaced by `override` for this run
+ * (what the flags leave out comes from the inventory) and `recipes` converge it, with the
+ * confirmation, validation, verification and rollback of `apply`.
+ */
+export interface ChangeCommand<Input> extends OneOffBase<Input> {
+  kind: 'change';
+  recipes(input: Input): readonly Recipe[];
+  /** its changes may interrupt calls: --allow-disruptive is offered */
+  disruptive?: boolean;
+  /** applied commit-confirmed (the network restarts): --confirm-timeout is offered */
+  commitConfirmed?: boolean;
+  /** the inventory section the command edits ('turn'): what `override` and `save` are given */
+  section?: string;
+  /** the section this run applies: a pure function of the input and the effective section */
+  override?(input: Input, current: unknown, appliance: string): unknown;
+  /**
+   * The override is inventory input (plain values from flags merged into the section): validate it
+   * with the section's schema as the loader would, so rules across fields (a route's gateway inside
+   * a network) hold for flags too. Off for overrides holding already-parsed values (secret refs).
+   */
+  validateOverride?: boolean;
+  save?: {
+    /** the settings --save writes, for --help: 'turn.externalIp' */
+    writes: string;
+    /** what --save writes for one appliance: a pure function of the input and its effective section */
+    values(input: Input, current: unknown, appliance: string): readonly SavedValue[];
+  };
+  /** one more message for stderr after the report (a reminder) */
+  after?(input: Input, result: FleetResult): string | undefined;
+}
+
+/** What a reporting command may ask the CLI while it renders. */
+export interface ReportContext {
+  appliance(name: string): ApplianceConfig;
+  /** a recipe's desired state for an appliance, with the inventory's secrets (InputError if invalid) */
+  desired<D>(recipe: Recipe<D>, appliance: ApplianceConfig): D | undefined;
+  /** the certificate chain (hex SHA-256 fingerprints) served at host:port for servername */
+  tlsChain(host: string, port: number, servername: string): Promise<string[]>;
+  /** the command's outcome: 2 (differs from the inventory) or 1 (an appliance failed) */
+  exitWith(code: 1 | 2): void;
+}
+
+/** Read-only: gather facts (or plan) with `recipes`, then render a report of its own. */
+export interface ReportCommand<Input> extends OneOffBase<Input> {
+  kind: 'report';
+  /** facts: read only; plan: also plan each recipe against the inventory (in sync or not) */
+  mode: 'facts' | 'plan';
+  recipes(input: Input): readonly Recipe[];
+  render(format: 'text' | 'json', result: FleetResult, ctx: ReportContext): string | Promise<string>;
+}
+
+/** Commands the CLI runs itself, by name: the first login and install wizard. */
+export type CustomRunner = 'install';
+
+/** Neither "set a value then apply" nor a report: the CLI's runner of that name runs it. */
+export interface CustomCommand<Input> extends OneOffBase<Input> {
+  kind: 'custom';
+  /** it changes appliances: --limit is required */
+  changes: boolean;
+  runner: CustomRunner;
+  /** appliances worked on at once unless --concurrency says otherwise */
+  defaultConcurrency?: number;
+}
+
+/** A word that groups one-off commands (`rpctl turn ...`), with its line in `rpctl --help`. */
+export interface OneOffGroup {
+  name: string;
+  description: string;
+}
+
+export type OneOffCommand<Input = unknown> =
+  | ChangeCommand<Input>
+  | ReportCommand<Input>
+  | CustomCommand<Input>;
+
+/** A list of commands with different input types (a concern's `commands`). */
+// biome-ignore lint/suspicious/noExplicitAny: each command checks its own input type
+export type AnyOneOffCommand = OneOffCommand<any>;

@@ -7,6 +7,7 @@
  *   // rpctl: certificate.acme.directory = acme.directoryUrl, caFile = acme.listenerCaFile
  *   const root = await pebbleRoot();                        // what issued certificates chain to
  *   setAcmeNames({ 'lab-1.lab.example.com': undefined });  // lab-1 stops resolving (NXDOMAIN)
+ *   await startAcme(specs, cfg, names, { eabKeys: { kid: hmac } }); // accounts need EAB
  *   stopAcme();
  *
  * Pebble validates HTTP-01 on port 80 of the address dnsmasq gives (the appliance's nginx), rejects
@@ -27,11 +28,10 @@ import {
   writeFileSync,
 } from 'node:fs';
 import { request } from 'node:https';
-import { createConnection } from 'node:net';
 import { join } from 'node:path';
 import type { ApplianceSpec } from './files.js';
 import { fqdn } from './files.js';
-import { type LabConfig, labConfig } from './lab.js';
+import { type LabConfig, labConfig, tcpOpen } from './lab.js';
 
 export const ACME_DIRECTORY_PORT = 14000;
 export const ACME_MANAGEMENT_PORT = 15000;
@@ -99,7 +99,8 @@ function ensureListenerCertificate(acme: AcmeLab): void {
   );
 }
 
-function pebbleConfig(acme: AcmeLab): string {
+/** `eabKeys`: external account binding required, with these key identifiers and HMAC keys. */
+function pebbleConfig(acme: AcmeLab, eabKeys?: Record<string, string>): string {
   return `${JSON.stringify(
     {
       pebble: {
@@ -110,7 +111,8 @@ function pebbleConfig(acme: AcmeLab): string {
         httpPort: 80, // the appliances' nginx
         tlsPort: 443,
         ocspResponderURL: '',
-        externalAccountBindingRequired: false,
+        externalAccountBindingRequired: eabKeys !== undefined,
+        ...(eabKeys ? { externalAccountMACKeys: eabKeys } : {}),
       },
     },
     null,
@@ -145,19 +147,6 @@ function startDetached(acme: AcmeLab, name: string, argv: string[], env: NodeJS.
   child.unref();
 }
 
-function tcpOpen(host: string, port: number): Promise<boolean> {
-  return new Promise((done) => {
-    const socket = createConnection({ host, port });
-    const finish = (open: boolean) => {
-      socket.destroy();
-      done(open);
-    };
-    socket.setTimeout(500, () => finish(false));
-    socket.once('connect', () => finish(true));
-    socket.once('error', () => finish(false));
-  });
-}
-
 async function waitListening(acme: AcmeLab, port: number): Promise<void> {
   for (let i = 0; i < 100; i++) {
     if (await tcpOpen(acme.address, port)) return;
@@ -178,13 +167,14 @@ export async function startAcme(
   specs: readonly ApplianceSpec[],
   cfg: LabConfig = labConfig(),
   names: AcmeNames = applianceNames(specs),
+  options: { eabKeys?: Record<string, string> } = {},
 ): Promise<AcmeLab> {
   const acme = acmeLab(cfg);
   stopAcme(cfg);
   mkdirSync(acme.dir, { recursive: true, mode: 0o700 });
   ensureListenerCertificate(acme);
   writeHosts(acme, names);
-  writeFileSync(join(acme.dir, 'pebble.json'), pebbleConfig(acme));
+  writeFileSync(join(acme.dir, 'pebble.json'), pebbleConfig(acme, options.eabKeys), { mode: 0o600 });
   // Authoritative for the lab's domain from the hosts file only: no upstream, no /etc/hosts.
   startDetached(acme, 'dnsmasq', [
     'dnsmasq',

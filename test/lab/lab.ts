@@ -445,7 +445,7 @@ function startSupervisor(cfg: LabConfig, name: string): void {
   child.unref();
 }
 
-function tcpOpen(host: string, port: number, timeoutMs = 500): Promise<boolean> {
+export function tcpOpen(host: string, port: number, timeoutMs = 500): Promise<boolean> {
   return new Promise((resolveOpen) => {
     const socket = createConnection({ host, port });
     const done = (open: boolean) => {

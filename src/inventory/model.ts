@@ -15,7 +15,9 @@ export type SecretRef =
   | { kind: 'env'; name: string }
   | { kind: 'file'; path: string } // absolute, resolved against the inventory's directory
   | { kind: 'prompt'; origin?: string }
-  | { kind: 'inline'; origin?: string }; // only with `allowInlineSecrets: true`; the value is registered at load time
+  | { kind: 'inline'; origin?: string } // only with `allowInlineSecrets: true`; the value is registered at load time
+  /** a command run without a shell (`exec:pass show pexip/sudo`); its standard output is the secret */
+  | { kind: 'exec'; argv: string[]; timeoutSeconds: number; origin?: string; at?: string };
 
 /** Where a value came from, for error messages: file:line:column. */
 export interface SourceLocation {

@@ -16,8 +16,14 @@ import { applianceLayers, isPlainObject, type Merged, mergeLayers } from './merg
 import type { ApplianceConfig, Inventory, SecretRef, SourceLocation } from './model.js';
 import { resolveInventoryPath } from './paths.js';
 import { formatPath, formatProblem, InventoryError, orderProblems } from './problems.js';
+import { parseDuration } from './duration.js';
 import { checkReferences } from './references.js';
-import { buildInventorySchema, buildSettingsSchema, type InventoryDocument } from './schema.js';
+import {
+  buildInventorySchema,
+  buildSettingsSchema,
+  DEFAULT_HISTORY_KEEP,
+  type InventoryDocument,
+} from './schema.js';
 import { findSecretRefs, parseSecretRef, type SecretUse } from './secrets.js';
 import type { InventorySection } from './types.js';
 import { YamlSource } from './yaml-source.js';
@@ -116,6 +122,8 @@ class InventoryLoader {
     for (const warning of this.warnings) this.options.io.stderr.write(`rpctl: warning: ${warning}\n`);
     return {
       file: this.path,
+      fleet: this.document.fleet ?? this.path,
+      historyKeepMs: parseDuration(this.document.history?.keep ?? DEFAULT_HISTORY_KEEP)!,
       appliances,
       groups: toGroupConfigs(this.document, (name) => this.source.locate(['groups', name], true)),
       allowInlineSecrets: this.allowInlineSecrets,

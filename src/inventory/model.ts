@@ -90,6 +90,10 @@ export interface GroupConfig {
 export interface Inventory {
   /** absolute path of the inventory file */
   file: string;
+  /** the fleet's identity: its `fleet:` name, else the file's absolute path (keys the drift history) */
+  fleet: string;
+  /** how long drift history is kept (`history.keep`), in milliseconds */
+  historyKeepMs: number;
   appliances: ApplianceConfig[];
   groups: Map<string, GroupConfig>;
   allowInlineSecrets: boolean;

@@ -11,12 +11,12 @@ import { homedir } from 'node:os';
 import { dirname, resolve } from 'node:path';
 import { InputError } from '../errors.js';
 import { type PathContext, toApplianceConfig, toGroupConfigs } from './appliance.js';
+import { parseDuration } from './duration.js';
 import { inventoryErrorMap, type Path, type Problem, problemsFromIssues } from './issues.js';
 import { applianceLayers, isPlainObject, type Merged, mergeLayers } from './merge.js';
 import type { ApplianceConfig, Inventory, SecretRef, SourceLocation } from './model.js';
 import { resolveInventoryPath } from './paths.js';
 import { formatPath, formatProblem, InventoryError, orderProblems } from './problems.js';
-import { parseDuration } from './duration.js';
 import { checkReferences } from './references.js';
 import {
   buildInventorySchema,

@@ -12,18 +12,17 @@
  * Desired states are kept as keyed digests (HMAC with a local key), never as values: a desired
  * state may hold a secret.
  */
-import { createHmac, randomBytes } from 'node:crypto';
+import { createHash, createHmac, randomBytes } from 'node:crypto';
 import {
   appendFileSync,
   existsSync,
   mkdirSync,
+  readdirSync,
   readFileSync,
   renameSync,
   statSync,
   writeFileSync,
 } from 'node:fs';
-import { createHash } from 'node:crypto';
-import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { FleetResult, HostStatus } from '../engine/run.js';
 import { dirModeIn, fileModeIn, stateDir } from './records.js';

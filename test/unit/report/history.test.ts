@@ -7,9 +7,9 @@ import type { FleetResult, HostOutcome } from '../../../src/engine/run.js';
 import {
   changeKind,
   driftSpans,
+  historyEntries as entriesOf,
   History,
   type HistoryEntry,
-  historyEntries as entriesOf,
   timeline,
 } from '../../../src/report/history.js';
 

@@ -11,6 +11,8 @@ import { InputError } from '../../errors.js';
 import type { ApplianceConfig } from '../../inventory/model.js';
 import { useColour } from '../../report/diff.js';
 import { type Expiry, groupedText, junit, prometheus } from '../../report/drift.js';
+import { History } from '../../report/history.js';
+import { htmlReport } from '../../report/html.js';
 import { jsonReport } from '../../report/json.js';
 import { addInventoryOptions } from '../common.js';
 import { runFleetCommand } from '../fleet.js';
@@ -24,7 +26,7 @@ import {
 } from '../run-options.js';
 import { registerDriftHistory } from './drift-history.js';
 
-const FORMATS = ['text', 'json', 'junit', 'prometheus'] as const;
+const FORMATS = ['text', 'json', 'junit', 'prometheus', 'html'] as const;
 
 interface DriftFlags extends RunFlags {
   shard?: string;
@@ -101,6 +103,7 @@ directory ($RPCTL_STATE_DIR, else ~/.local/state/rpctl).
 Examples:
   rpctl drift -i inventories/prod.yaml
   rpctl drift -i inventories/prod.yaml --format junit --output reports/drift.xml
+  rpctl drift -i inventories/prod.yaml --format html --output fleet.html
   rpctl drift -i inventories/prod.yaml --format prometheus --output /var/lib/node_exporter/textfile_collector/rpctl.prom
   rpctl drift -i inventories/prod.yaml --shard "$((JOB_COMPLETION_INDEX + 1))/8" --format json`,
       )
@@ -134,7 +137,12 @@ Examples:
             const e = expiry.get(host);
             return e ? { certificateDaysLeft: e.daysLeft } : {};
           },
-          render(format, result) {
+          render(format, result, selection) {
+            if (format === 'html') {
+              const { fleet } = selection.inventory;
+              const past = new History(ctx.io.env, fleet).read();
+              return htmlReport(result, { expiry, fleet, past, now: Date.now() });
+            }
             if (format === 'junit') return junit(result, expiry, Boolean(flags.failOnExpiry));
             if (format === 'prometheus') return prometheus(result, expiry);
             if (format === 'json') {

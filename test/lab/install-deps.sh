@@ -8,6 +8,8 @@ packages=(
   openssl sqlite3 iptables procps psmisc util-linux socat
   python3 # the install wizard of fresh appliances (test/lab/wizard: standard library only)
   prometheus # promtool, to check the Prometheus output of rpctl drift
+  chromium # renders rpctl drift --format html headless (a screenshot in test-output/)
+  gnupg pass # exec: secrets from a real password store (a throw-away GnuPG home)
 )
 missing=()
 for p in "${packages[@]}"; do

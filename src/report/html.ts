@@ -41,7 +41,8 @@ pre{margin:6px 0 0;font:12px/1.35 ui-monospace,Menlo,Consolas,monospace;white-sp
 .track{position:relative;height:18px;background:#fff;border:1px solid #d5d9e0;width:640px}
 .bar{position:absolute;top:0;bottom:0}
 .bar.in-sync{background:#7cc58a}.bar.drift{background:#f2b233}.bar.unreachable,.bar.failed{background:#e0665a}
-.mark{position:absolute;top:-2px;bottom:-2px;width:3px;background:#2f6fde}.mark.warn{background:#d93025}
+.fill{position:absolute;top:0;bottom:0;left:0;background:#9db9ec;border-right:3px solid #2f6fde}
+.fill.warn{background:#f3a49c;border-right-color:#d93025}
 .axis{display:flex;justify-content:space-between;width:640px;color:#5b6573;font-size:12px}
 .label{white-space:nowrap;padding-right:10px}
 `;
@@ -85,7 +86,7 @@ function expiryTimeline(expiry: ExpiryByHost): string {
   const rows = entries.map(([host, e]) => {
     const when = e.daysLeft < 0 ? `expired ${-e.daysLeft} days ago` : `${e.daysLeft} days left`;
     const label = `${e.notAfter.slice(0, 10)} (${when})`;
-    return `<tr><td class="label">${escapeHtml(host)}</td><td><div class="track"><div class="mark${e.warn ? ' warn' : ''}" style="left:${percent((e.daysLeft / scale) * 100)}" title="${escapeHtml(label)}"></div></div></td><td class="label">${escapeHtml(label)}</td></tr>`;
+    return `<tr><td class="label">${escapeHtml(host)}</td><td><div class="track"><div class="fill${e.warn ? ' warn' : ''}" style="width:${percent((e.daysLeft / scale) * 100)}" title="${escapeHtml(label)}"></div></div></td><td class="label">${escapeHtml(label)}</td></tr>`;
   });
   const axis = `<div class="axis"><span>today</span><span>+${Math.round(scale / 2)} days</span><span>+${scale} days</span></div>`;
   return `<table class="expiry">${rows.join('')}<tr><td></td><td>${axis}</td><td></td></tr></table>`;

@@ -15,10 +15,13 @@
 import { createHash, createHmac, randomBytes } from 'node:crypto';
 import {
   appendFileSync,
+  closeSync,
   existsSync,
   mkdirSync,
+  openSync,
   readdirSync,
   readFileSync,
+  readSync,
   renameSync,
   statSync,
   writeFileSync,
@@ -58,6 +61,17 @@ function fleetFileName(fleet: string): string {
     .replace(/^[-.]+/, '')
     .slice(-40);
   return `${slug || 'fleet'}-${createHash('sha256').update(fleet).digest('hex').slice(0, 16)}.jsonl`;
+}
+
+/** The start of a file, without reading the rest (the history may be tens of MB). */
+function firstBytes(path: string, count: number): string {
+  const fd = openSync(path, 'r');
+  try {
+    const buffer = Buffer.alloc(count);
+    return buffer.subarray(0, readSync(fd, buffer, 0, count, 0)).toString('utf8');
+  } finally {
+    closeSync(fd);
+  }
 }
 
 function parseLines(text: string): HistoryEntry[] {
@@ -112,12 +126,16 @@ export class History {
     appendFileSync(this.path, entries.map((e) => `${JSON.stringify(e)}\n`).join(''), {
       mode: fileModeIn(dir),
     });
-    const oldest = parseLines(readFileSync(this.path, 'utf8').slice(0, 64 * 1024))[0];
+    const oldest = parseLines(firstBytes(this.path, 64 * 1024))[0];
     const expired = oldest && Date.parse(oldest.time) < now - keepMs - PRUNE_SLACK_MS;
     if (expired || statSync(this.path).size > MAX_BYTES) this.prune(now - keepMs);
   }
 
-  /** Keep the entries since `cutoff`, and at most the newest half when the file is too big. */
+  /**
+   * Keep the entries since `cutoff`, and at most the newest half when the file is too big. A run
+   * appending between the read and the rename loses its lines: rare (pruning happens about once a
+   * day), and the next check writes them again.
+   */
   private prune(cutoff: number): void {
     const kept = readFileSync(this.path, 'utf8')
       .split('\n')

@@ -9,6 +9,8 @@ packages=(
   python3 # the install wizard of fresh appliances (test/lab/wizard: standard library only)
   prometheus # promtool, to check the Prometheus output of rpctl drift
   pebble dnsmasq-base # a real ACME server for the certificate.acme tests, and the DNS it asks
+  chromium # renders rpctl drift --format html headless (a screenshot in test-output/)
+  gnupg pass # exec: secrets from a real password store (a throw-away GnuPG home)
 )
 missing=()
 for p in "${packages[@]}"; do

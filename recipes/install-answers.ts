@@ -104,7 +104,7 @@ function contains(network: string, address: string): boolean {
   return networkOf(address, prefixToNetmask(Number(prefix))) === `${base}/${prefix}`;
 }
 
-function splitAddress(where: string, address: string, netmask: string | undefined): NicAnswers {
+export function splitAddress(where: string, address: string, netmask: string | undefined): NicAnswers {
   const [ip = '', prefix] = address.split('/');
   if (prefix !== undefined) {
     if (netmask !== undefined && netmask !== prefixToNetmask(Number(prefix)))
@@ -150,7 +150,7 @@ function networkAnswers(name: string, network: InstallSection['network']): Netwo
   };
 }
 
-function signalingNodes(name: string, upstreams: UpstreamsSection): string[] {
+export function signalingNodes(name: string, upstreams: UpstreamsSection): string[] {
   return upstreamNodes(upstreams).map((node, i) => {
     if (!isIPv4(node.address) || node.port !== 443) {
       throw new InputError(
@@ -216,7 +216,7 @@ function turnAnswers(
   };
 }
 
-function managementNetworks(install: InstallSection): ManagementNetwork[] {
+export function managementNetworks(install: InstallSection): ManagementNetwork[] {
   return install.managementNetworks.map((item) => {
     if (typeof item === 'string') {
       const [address = '', prefix = '0'] = item.split('/');

@@ -226,23 +226,36 @@ export function managementNetworks(install: InstallSection): ManagementNetwork[]
   });
 }
 
-/** The wizard's answers for one appliance; throws InputError when the inventory cannot answer. */
-export function wizardAnswers(appliance: ApplianceConfig): WizardAnswers {
+/** What every wizard needs: the install section, hostname and domain, pexip's new password. */
+export function installBasics(appliance: ApplianceConfig): {
+  install: InstallSection;
+  loginPassword: SecretRef;
+  hostname: string;
+  domain: string;
+} {
   const { name } = appliance;
   const raw = appliance.sections.install;
   if (raw === undefined)
     throw new InputError(
       `${name}: no install section: rpctl install needs install.network and install.managementNetworks`,
     );
-  // Validated by the section's schema when the inventory was loaded (secrets are references now).
-  const install = raw as InstallSection;
-  if (!appliance.hostname || !appliance.domain)
+  const { hostname, domain } = appliance;
+  if (!hostname || !domain)
     throw new InputError(
       `${name}: the wizard needs the appliance's hostname and domain (set both in the inventory)`,
     );
+  // Validated by the section's schema when the inventory was loaded (secrets are references now).
+  const install = raw as InstallSection;
   const loginPassword = install.newPassword ?? appliance.sudo.password;
   if (!loginPassword)
     throw new InputError(`${name}: no new password for pexip: set install.newPassword or sudo.password`);
+  return { install, loginPassword, hostname, domain };
+}
+
+/** The wizard's answers for one appliance; throws InputError when the inventory cannot answer. */
+export function wizardAnswers(appliance: ApplianceConfig): WizardAnswers {
+  const { name } = appliance;
+  const { install, loginPassword, hostname, domain } = installBasics(appliance);
   const upstreams = appliance.sections.upstreams as UpstreamsSection | undefined;
   const web = upstreams ? { nodes: signalingNodes(name, upstreams) } : false;
   const fail2ban = (appliance.sections.fail2ban as Fail2banSection | undefined)?.enabled;
@@ -250,8 +263,8 @@ export function wizardAnswers(appliance: ApplianceConfig): WizardAnswers {
   return {
     network: networkAnswers(name, install.network),
     ...(install.dns ? { dns: install.dns } : {}),
-    hostname: appliance.hostname,
-    domain: appliance.domain,
+    hostname,
+    domain,
     ...(install.ntp ? { ntp: install.ntp } : {}),
     web:
       web && install.contentSecurityPolicy !== undefined
@@ -262,7 +275,7 @@ export function wizardAnswers(appliance: ApplianceConfig): WizardAnswers {
       install,
       appliance.sections.turn as TurnSection | undefined,
       web !== false,
-      appliance.domain,
+      domain,
     ),
     managementNetworks: managementNetworks(install),
     ...(fail2ban === undefined ? {} : { fail2ban }),

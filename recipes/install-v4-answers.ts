@@ -18,7 +18,13 @@
  */
 import { InputError } from '../src/errors.js';
 import type { ApplianceConfig, SecretRef } from '../src/inventory/model.js';
-import { managementNetworks, prefixToNetmask, signalingNodes, splitAddress } from './install-answers.js';
+import {
+  installBasics,
+  managementNetworks,
+  prefixToNetmask,
+  signalingNodes,
+  splitAddress,
+} from './install-answers.js';
 import type { InstallSection } from './install-schema.js';
 import type { TurnSection } from './turn-schema.js';
 import type { UpstreamsSection } from './upstreams-schema.js';
@@ -125,18 +131,7 @@ function v4Turn(
 /** The v4 wizard's answers for one appliance; throws InputError when the v4 wizard cannot take them. */
 export function v4WizardAnswers(appliance: ApplianceConfig): V4Answers {
   const { name } = appliance;
-  const install = appliance.sections.install as InstallSection | undefined;
-  if (install === undefined)
-    throw new InputError(
-      `${name}: no install section: rpctl install needs install.network and install.managementNetworks`,
-    );
-  if (!appliance.hostname || !appliance.domain)
-    throw new InputError(
-      `${name}: the wizard needs the appliance's hostname and domain (set both in the inventory)`,
-    );
-  const loginPassword = install.newPassword ?? appliance.sudo.password;
-  if (!loginPassword)
-    throw new InputError(`${name}: no new password for pexip: set install.newPassword or sudo.password`);
+  const { install, loginPassword, hostname, domain } = installBasics(appliance);
   if (install.snmp) refuse(name, 'install.snmp', 'has no SNMP step');
   if (install.contentSecurityPolicy !== undefined)
     refuse(
@@ -155,8 +150,8 @@ export function v4WizardAnswers(appliance: ApplianceConfig): V4Answers {
   return {
     ...v4Network(name, install),
     management: v4Management(name, install),
-    hostname: appliance.hostname,
-    domain: appliance.domain,
+    hostname,
+    domain,
     dns: install.dns,
     ntp: install.ntp,
     nodes,
@@ -166,7 +161,7 @@ export function v4WizardAnswers(appliance: ApplianceConfig): V4Answers {
       install,
       appliance.sections.turn as TurnSection | undefined,
       upstreams !== undefined,
-      appliance.domain,
+      domain,
     ),
     loginPassword,
   };

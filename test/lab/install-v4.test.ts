@@ -1,7 +1,7 @@
 /**
  * rpctl install against the lab's v4 install wizard (issue 21, the 002 guide), sharing the lab's
  * appliances and running installs in parallel: a fresh v4 and a fresh v7 appliance in one run,
- * each wizard told by its text, while a third (v4) install meets a gateway the wizard refuses; then
+ * each wizard told by its text, where a third (v4) install meets a gateway the wizard refuses; then
  * the guide's TURN-only and proxy-only v4 installs in one run; and the passwords nowhere. The
  * appliances are rebuilt as installed at the end.
  */
@@ -18,6 +18,7 @@ import {
   wizardSettings,
 } from './install-harness.js';
 import { FACTORY_PASSWORD, labExec, labSh, readState, reset, spec } from './lab.js';
+import { EXTERNAL_GATEWAY, INTERNAL_ROUTER, labNics, MANAGEMENT_NETWORK } from './network-addresses.js';
 import { rpctl, scratch, stateFiles } from './rpctl.js';
 import { allocate, spawnRpctl } from './turn-probe.js';
 
@@ -39,8 +40,8 @@ const v4Install = (name: string, extra: Record<string, unknown> = {}) => ({
   ...extra,
 });
 
-async function fresh(list: string[]) {
-  await reset(list, { state: 'fresh' });
+async function fresh(list: string[], networked = false) {
+  await reset(list, { state: 'fresh', networked });
   for (const name of list) wizardSettings(name, { rebootDelaySeconds: 1 });
 }
 
@@ -65,7 +66,7 @@ beforeAll(async () => {
   await fresh([v4, v7, refusedV4]);
 });
 afterAll(async () => {
-  await reset([v4, v7, refusedV4], { state: 'installed' });
+  await reset([v4, v7, refusedV4], { state: 'installed', networked: false });
 }, 300_000);
 
 describe('rpctl install on v4 appliances', () => {
@@ -82,24 +83,25 @@ describe('rpctl install on v4 appliances', () => {
     expect(labSh(v4, 'grep -c sshd /var/log/auth.log || true')).toBe(before);
   });
 
-  it('a fresh v4 and a fresh v7 appliance in one run, each wizard told by its text; meanwhile a gateway the v4 wizard refuses stops a third install', async () => {
-    const both = installInventory(secrets, { [v4]: v4Install(v4), [v7]: singleNicInstall(v7) });
+  it('a fresh v4 and a fresh v7 appliance in one run, each wizard told by its text; in the same run a gateway the v4 wizard refuses stops a third install', async () => {
     // 127.0.99.254 is a valid address (rpctl's checks pass) outside the appliance's /24: unreachable
     const badGateway = { network: { address: `${spec(refusedV4).address}/24`, gateway: '127.0.99.254' } };
-    const refused = installInventory(secrets, { [refusedV4]: v4Install(refusedV4, badGateway) });
-    const [run, stopped] = await Promise.all([
-      spawnRpctl(['install', '-i', both.inventory, '--limit', `${v4},${v7}`, '--format', 'json'], {
-        RPCTL_STATE_DIR: `${scratch}/state`,
-      }),
-      install(refused.inventory, refusedV4),
-    ]);
+    const { inventory } = installInventory(secrets, {
+      [v4]: v4Install(v4),
+      [v7]: singleNicInstall(v7),
+      [refusedV4]: v4Install(refusedV4, badGateway),
+    });
+    const run = await spawnRpctl(
+      ['install', '-i', inventory, '--limit', `${v4},${v7},${refusedV4}`, '--format', 'json'],
+      { RPCTL_STATE_DIR: `${scratch}/state` },
+    );
     seen.push(run.stdout, run.stderr);
     for (const line of run.commandLines) localCommandLines.add(line);
 
-    // the two installs: in sync, the v4 one answered the guide's ten steps
-    expect(run.code, run.stderr).toBe(0);
+    // exit 1 (one failed); the two others installed and in sync, the v4 one through the guide's ten steps
+    expect(run.code, run.stderr).toBe(1);
     const { hosts, summary } = report(run.stdout);
-    expect(summary).toEqual({ installed: 2, inSync: 2, changesPending: 0, failed: 0 });
+    expect(summary).toEqual({ installed: 2, inSync: 2, changesPending: 0, failed: 1 });
     const v4Host = hosts.find((h) => h.name === v4)!;
     expect(run.stderr).toContain(`${v4}: v4 wizard done`);
     expect(run.stderr).toContain(`${v7}: v7 wizard done`);
@@ -120,7 +122,7 @@ describe('rpctl install on v4 appliances', () => {
     expect(transcriptOf(hosts.find((h) => h.name === v7)!)).toMatch(
       /\nTURN password \(will be displayed onscreen\)\?\n> \[REDACTED\]\n/,
     );
-    const plan = await rpctl(['plan', '-i', both.inventory, '--limit', `${v4},${v7}`, '--format', 'json']);
+    const plan = await rpctl(['plan', '-i', inventory, '--limit', `${v4},${v7}`, '--format', 'json']);
     seen.push(plan.stdout, plan.stderr);
     expect(plan.code, plan.stderr).toBe(0);
     // the v4 appliance's files as the lab's installed v4 appliances have them; its TURN user allocates
@@ -135,9 +137,8 @@ describe('rpctl install on v4 appliances', () => {
     );
     expect(await allocate(v4, secrets.turnPassword)).toMatchObject({ outcome: 'success' });
 
-    // the refused gateway: exit 1, the state said, and true
-    expect(stopped.code, stopped.stdout).toBe(1);
-    const [host] = report(stopped.stdout).hosts;
+    // the refused gateway: failed, the state said, and true
+    const host = hosts.find((h) => h.name === refusedV4);
     expect(host!.error?.message).toBe(
       `${refusedV4}: the wizard refused the answer to "Default Gateway" (127.0.99.254, from install.network.gateway): Gateway 127.0.99.254 is not reachable from ${spec(refusedV4).address}/24 (step 3 of 10, Default Gateway)`,
     );
@@ -208,6 +209,70 @@ describe('rpctl install on v4 appliances', () => {
       `    server ${spec(proxyOnly).nodes[0]}:443 weight=1 max_fails=0;\n`,
     );
     expect(labExec(proxyOnly, ['service', 'nginx', 'status']).status).toBe(0);
+  });
+
+  it("two NICs: the v4 wizard configures the internal one, the second-nic recipe adds the external one after the reboot (the guide's Appendix 2)", async () => {
+    await fresh([v4], true);
+    const nics = labNics(spec(v4));
+    const { inventory } = installInventory(
+      secrets,
+      {
+        [v4]: {
+          generation: 'v4',
+          network: { address: `${nics.internalAddress}/24`, gateway: INTERNAL_ROUTER },
+          dns: ['198.51.100.53'],
+          ntp: ['0.pexip.pool.ntp.org'],
+          managementNetworks: [MANAGEMENT_NETWORK],
+        },
+      },
+      {
+        edit: (doc) => {
+          doc.appliances[v4].network = {
+            internal: { address: nics.internalAddress, netmask: '255.255.255.0' },
+            external: {
+              address: nics.externalAddress,
+              netmask: '255.255.255.128',
+              gateway: EXTERNAL_GATEWAY,
+              dns: ['198.51.100.53'],
+            },
+            routes: [{ to: MANAGEMENT_NETWORK, via: INTERNAL_ROUTER }],
+          };
+        },
+      },
+    );
+    const installed = await install(inventory, v4);
+    // installed and reachable on the internal NIC; the second NIC is the one change left (exit 2)
+    expect(installed.code, installed.stdout + installed.stderr).toBe(2);
+    const [host] = report(installed.stdout).hosts;
+    transcriptOf(host!);
+    expect(host).toMatchObject({ status: 'installed', plan: { status: 'changes-pending' } });
+    expect(new Set(host!.plan!.changes.map((c) => (c as { recipe: string }).recipe))).toEqual(
+      new Set(['second-nic']),
+    );
+    expect(cat(v4, '/etc/network/interfaces')).toContain(
+      `iface eth0 inet static\n  address ${nics.internalAddress}\n`,
+    );
+
+    const applied = await rpctl([
+      'apply',
+      '-i',
+      inventory,
+      '--limit',
+      v4,
+      '--yes',
+      '--allow-disruptive',
+      '--confirm-timeout',
+      '10',
+    ]);
+    seen.push(applied.stdout, applied.stderr);
+    expect(applied.code, applied.stdout + applied.stderr).toBe(0);
+    expect(cat(v4, '/etc/network/interfaces')).toContain(
+      `iface eth1 inet static\n   address ${nics.externalAddress}\n`,
+    );
+    expect(cat(v4, '/etc/turnserver.conf')).toContain(`relay-ip=${nics.externalAddress}\n`);
+    const plan = await rpctl(['plan', '-i', inventory, '--limit', v4]);
+    seen.push(plan.stdout, plan.stderr);
+    expect(plan.code, plan.stdout).toBe(0);
   });
 
   it('never shows a password: output, transcripts, state files, local command lines', () => {

@@ -161,7 +161,7 @@ describe('rpctl install on v4 appliances', () => {
     const turnOnly = refusedV4;
     const proxyOnly = v4;
     await fresh([proxyOnly]);
-    const { inventory } = installInventory(
+    const { inventory, knownHosts } = installInventory(
       secrets,
       {
         [turnOnly]: v4Install(turnOnly, { generation: 'v4' }),
@@ -209,6 +209,25 @@ describe('rpctl install on v4 appliances', () => {
       `    server ${spec(proxyOnly).nodes[0]}:443 weight=1 max_fails=0;\n`,
     );
     expect(labExec(proxyOnly, ['service', 'nginx', 'status']).status).toBe(0);
+
+    // a v4 wizard is never rerun: --rerun with install.generation v4 is refused before contact;
+    // without it, an installed v4 appliance is found and refused, nothing changed
+    const rerun = await rpctl(['install', '-i', inventory, '--limit', proxyOnly, '--rerun', '--yes']);
+    seen.push(rerun.stdout, rerun.stderr);
+    expect(rerun).toMatchObject({
+      code: 3,
+      stderr: `rpctl: ${proxyOnly}: install --rerun: the v4 wizard is never rerun (install.generation is v4); reset the appliance, then install\n`,
+    });
+    const undeclared = installInventory(secrets, { [proxyOnly]: v4Install(proxyOnly) }, { knownHosts });
+    const again = await install(undeclared.inventory, proxyOnly);
+    expect(again.code).toBe(1);
+    expect(report(again.stdout).hosts[0]).toMatchObject({
+      error: {
+        reason: 'already-installed',
+        message: `${proxyOnly}: the v4 wizard has already run (pexapp exists); it is never rerun: reset the appliance (reinstall it or restore the snapshot taken after deploying the OVA), then install`,
+      },
+      state: "pexip's password was already the new one; nothing else was changed",
+    });
   });
 
   it("two NICs: the v4 wizard configures the internal one, the second-nic recipe adds the external one after the reboot (the guide's Appendix 2)", async () => {

@@ -102,6 +102,9 @@ describe('rpctl install on v4 appliances', () => {
     expect(run.code, run.stderr).toBe(1);
     const { hosts, summary } = report(run.stdout);
     expect(summary).toEqual({ installed: 2, inSync: 2, changesPending: 0, failed: 1 });
+    console.log(
+      `install, v4 + v7 + refused v4 in one run: ${(run.ms / 1000).toFixed(1)} s wall; ${hosts.map((h) => `${h.name} ${(h.durationMs / 1000).toFixed(1)} s`).join(', ')} (the lab wizards pause 1 s before rebooting)`,
+    );
     const v4Host = hosts.find((h) => h.name === v4)!;
     expect(run.stderr).toContain(`${v4}: v4 wizard done`);
     expect(run.stderr).toContain(`${v7}: v7 wizard done`);

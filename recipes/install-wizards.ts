@@ -109,6 +109,7 @@ export class InstallConversation implements Conversation {
       });
       return { kind: 'answer', text: this.secret(this.answers.loginPassword) };
     }
+    if (v7?.kind === 'failed') return stop(`the wizard stopped: ${v7.reason}`);
     if (looksLikeV4(screen)) return this.choose('v4', screen);
     if (v7 !== undefined) return this.choose('v7', screen);
     if (SHELL_PROMPT.test(screen))
@@ -131,7 +132,7 @@ export class InstallConversation implements Conversation {
         `the appliance runs the ${generation} install wizard, which the inventory cannot answer: ${answers.refused.replace(`${this.name}: `, '')} (install.generation: ${generation} checks this before connecting); nothing was answered to it`,
       );
     this.chosen =
-      'address' in answers
+      'address' in answers // V4Answers: one NIC's address; WizardAnswers: a network
         ? new V4WizardConversation(answers, this.secret)
         : new WizardConversation(answers, this.secret);
     return this.chosen.next(screen);

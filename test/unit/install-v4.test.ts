@@ -381,6 +381,12 @@ describe('InstallConversation: which wizard', () => {
     });
   });
 
+  it('a wizard that stops before its first question: stops, saying what it printed', () => {
+    expect(turns(v4Conversation(), [BANNER, 'Traceback (most recent call last):\n  File "x"\n'])[1]).toEqual({
+      stop: 'the wizard stopped: Traceback (most recent call last):',
+    });
+  });
+
   it('a login shell without a wizard, a refused sudo password: stops', () => {
     expect(turns(v4Conversation(), ['Last login: today\npexip@proxy:~$ '])).toEqual([
       {

@@ -12,13 +12,16 @@
  *
  * The transcript (everything both terminals printed, secrets redacted) is written whatever happens.
  */
-import type { WizardAnswers } from '../../recipes/install/answers.js';
 import {
   type AnsweredQuestion,
   WIZARD_CONFIG_JSON as CONFIG_JSON,
   WIZARD_COMMAND,
-  WizardConversation,
 } from '../../recipes/install/wizard.js';
+import {
+  type InstallAnswers,
+  InstallConversation,
+  WIZARD_DONE_CHECK,
+} from '../../recipes/install/wizards.js';
 import { converse, plainText } from '../engine/conversation.js';
 import { bootIdentity, type HostKeyChange, readHostKeys, recordHostKeys } from '../engine/reboot.js';
 import type { Redactor } from '../engine/redact.js';
@@ -34,7 +37,7 @@ import { reconnect } from './install-reconnect.js';
 
 export interface InstallTarget {
   appliance: ApplianceConfig;
-  answers: WizardAnswers;
+  answers: InstallAnswers;
   initialPassword: SecretRef;
   newPassword: SecretRef;
   rebootTimeoutMs: number;
@@ -114,12 +117,12 @@ async function run(target: InstallTarget, ctx: InstallContext, outcome: InstallO
   if (!ctx.rerun) outcome.passwordChanged = await changePassword(target, ctx, screens, log);
   const session = await ctx.connect(asNew);
   let installed: boolean;
+  let done: string;
   let bootBefore: string | undefined;
   try {
-    const check = await session.exec(sh`test -e ${CONFIG_JSON} && echo installed || echo fresh`, {
-      timeoutMs: 10_000,
-    });
-    installed = check.stdout.toString().trim() === 'installed';
+    const check = await session.exec(WIZARD_DONE_CHECK, { timeoutMs: 10_000 });
+    done = check.stdout.toString().trim();
+    installed = done !== 'fresh';
     // to tell the rebooted appliance from this boot, which may linger after the wizard's session
     bootBefore = await bootIdentity(session);
   } catch (err) {
@@ -129,6 +132,14 @@ async function run(target: InstallTarget, ctx: InstallContext, outcome: InstallO
   const passwordState = outcome.passwordChanged
     ? "pexip's password is now the new one"
     : "pexip's password was already the new one";
+  if (done === 'v4') {
+    await session.close();
+    throw new InstallFailure(
+      'already-installed',
+      `${name}: the v4 wizard has already run (pexapp exists); it is never rerun: reset the appliance (reinstall it or restore the snapshot taken after deploying the OVA), then install`,
+      `${passwordState}; nothing else was changed`,
+    );
+  }
   if (!ctx.rerun && installed) {
     await session.close();
     throw new InstallFailure(
@@ -149,7 +160,7 @@ async function run(target: InstallTarget, ctx: InstallContext, outcome: InstallO
   // The first run starts the way a person's does: the login shell's ~/.profile runs the wizard.
   log(ctx.rerun ? 'running installwizard' : 'logging in: ~/.profile starts the install wizard');
   const terminal = await session.terminal(ctx.rerun ? { command: WIZARD_COMMAND } : {});
-  const conversation = new WizardConversation(target.answers, ctx.secret);
+  const conversation = new InstallConversation(target.answers, ctx.secret, name);
   const before = ctx.rerun
     ? 'the previous configuration is unchanged'
     : `${passwordState}; nothing is configured and the wizard starts again at the next login`;
@@ -186,7 +197,9 @@ async function run(target: InstallTarget, ctx: InstallContext, outcome: InstallO
     );
   }
 
-  log(`wizard done (${conversation.answered.length} answers); reading its host keys before the reboot`);
+  log(
+    `${conversation.generation} wizard done (${conversation.answered.length} answers); reading its host keys before the reboot`,
+  );
   const keys = await readHostKeys(session).catch(() => []);
   if (keys.length > 0) outcome.hostKey = recordHostKeys(appliance, keys);
   if (outcome.hostKey)

@@ -11,9 +11,11 @@ import { mkdirSync } from 'node:fs';
 import { hostname, userInfo } from 'node:os';
 import { join } from 'node:path';
 import pLimit from 'p-limit';
-import { passwordPolicyProblem, type WizardAnswers, wizardAnswers } from '../../recipes/install/answers.js';
+import { passwordPolicyProblem } from '../../recipes/install/answers.js';
 import type { InstallSection } from '../../recipes/install/schema.js';
+import { v4SecretProblem } from '../../recipes/install/v4/answers.js';
 import { FACTORY_PASSWORD } from '../../recipes/install/wizard.js';
+import { installAnswers } from '../../recipes/install/wizards.js';
 import { turnPasswordProblem } from '../../recipes/turn/schema.js';
 import { newRunId } from '../engine/host.js';
 import { runFleet } from '../engine/run.js';
@@ -54,9 +56,10 @@ function target(
   appliance: ApplianceConfig,
   selection: Selection,
   factory: SecretRef,
+  rerun: boolean,
 ): InstallTarget {
   const { name } = appliance;
-  const answers: WizardAnswers = wizardAnswers(appliance);
+  const answers = installAnswers(appliance);
   const install = appliance.sections.install as InstallSection;
   const secret = (ref: SecretRef) => selection.secrets.get(ref);
   const initialPassword = install.initialPassword ?? factory;
@@ -67,8 +70,17 @@ function target(
     throw new InputError(
       `${name}: the new password (${where}) does not meet the appliance's policy: ${problem}`,
     );
-  if (answers.turn && answers.turn.mode === 'permissive') {
-    const shared = answers.turn.sharedSecret;
+  if (rerun && answers.declared === 'v4')
+    throw new InputError(
+      `${name}: install --rerun: the v4 wizard is never rerun (install.generation is v4); reset the appliance, then install`,
+    );
+  const v4Problem = 'refused' in answers.v4 ? undefined : v4SecretProblem(answers.v4, secret);
+  if (v4Problem && (answers.declared === 'v4' || 'refused' in answers.v7))
+    throw new InputError(`${name}: ${v4Problem}`);
+  if (v4Problem) answers.v4 = { refused: `${name}: ${v4Problem}` };
+  const v7 = 'refused' in answers.v7 ? undefined : answers.v7;
+  if (v7?.turn && v7.turn.mode === 'permissive') {
+    const shared = v7.turn.sharedSecret;
     const sharedProblem = turnPasswordProblem(secret(shared));
     if (sharedProblem)
       throw new InputError(
@@ -119,7 +131,9 @@ export async function runInstall(
   const factory = valueSecretRef(FACTORY_PASSWORD, 'the factory password');
   await selection.secrets.resolve([{ ref: factory, label: 'the factory password' }]);
   selection.redactor.add(FACTORY_PASSWORD);
-  const targets = selection.appliances.map((appliance) => target(ctx, appliance, selection, factory));
+  const targets = selection.appliances.map((appliance) =>
+    target(ctx, appliance, selection, factory, input.rerun),
+  );
   if (
     input.rerun &&
     !flags.yes &&

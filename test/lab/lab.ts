@@ -403,7 +403,7 @@ function writeSeed(
       readFileSync(join(keys, `ssh_host_${type}_key.pub`), 'utf8'),
     );
   }
-  writeFile(fs, 'home/pexip/.profile', files.pexipProfile);
+  writeFile(fs, 'home/pexip/.profile', files.profileOf(spec.generation));
   if (spec.generation === 'v4') writeFile(fs, 'etc/network/interfaces', files.networkInterfaces(spec));
   else writeFile(fs, 'etc/netplan/01-netcfg.yaml', files.netplan(spec), 0o600);
 

@@ -1,15 +1,17 @@
 /**
  * `rpctl install -i INV --limit HOSTS [--rerun]`: the first login and install wizard of freshly
  * deployed appliances, answered from the inventory, then the reboot and a plan. The spec says what
- * the command takes; the CLI's install runner (src/cli/install-run.ts) does it.
+ * the command takes and hands the CLI's install runner the wizard it drives (driver.ts).
  */
-import type { CustomCommand } from '../../src/engine/contract.js';
+import type { CustomCommand, FirstLoginInput } from '../../src/engine/contract.js';
+import { installWizard } from './driver.js';
 
-export const install: CustomCommand<{ rerun: boolean; acceptRegeneratedHostKey: boolean }> = {
+export const install: CustomCommand<FirstLoginInput, 'install'> = {
   kind: 'custom',
   path: ['install'],
   changes: true,
   runner: 'install',
+  uses: installWizard,
   defaultConcurrency: 20,
   summary:
     'first login and install wizard of freshly deployed appliances, answered from the inventory; then reboot and plan',

@@ -12,21 +12,24 @@
  * inventory cannot give is refused when its wizard shows up, before anything is typed into it.
  */
 import {
+  type AnsweredQuestion,
   type ApplianceConfig,
-  type Conversation,
   describeSecretRef,
   InputError,
   type SecretRef,
   sh,
   type Turn,
+  type WizardConversation,
+  type WizardState,
 } from '../../src/engine/contract.js';
+import { APPLIANCE_FILES, PEXAPP } from '../appliance/paths.js';
 import { type WizardAnswers, wizardAnswers } from './answers.js';
 import type { InstallSection } from './schema.js';
 import { readWizardScreen } from './screen.js';
 import { type V4Answers, v4WizardAnswers } from './v4/answers.js';
 import { looksLikeV4 } from './v4/screen.js';
 import { V4WizardConversation } from './v4/wizard.js';
-import { type AnsweredQuestion, WIZARD_CONFIG_JSON, WizardConversation } from './wizard.js';
+import { V7WizardConversation, WIZARD_CONFIG_JSON } from './wizard.js';
 
 export type WizardGeneration = 'v4' | 'v7';
 /** Why the inventory cannot answer one generation's wizard (the InputError's message). */
@@ -70,14 +73,33 @@ export function installAnswers(appliance: ApplianceConfig): InstallAnswers {
  * Prints which wizard has completed on the appliance: v7 (its saved answers), v4 (a v4 appliance,
  * with rfc5766-turn-server, whose wizard wrote pexapp) or fresh.
  */
-export const WIZARD_DONE_CHECK = sh`if test -e ${WIZARD_CONFIG_JSON}; then echo v7; elif test -e /etc/init.d/rfc5766-turn-server && test -e /etc/nginx/sites-available/pexapp; then echo v4; else echo fresh; fi`;
+export const WIZARD_DONE_CHECK = sh`if test -e ${WIZARD_CONFIG_JSON}; then echo v7; elif test -e ${APPLIANCE_FILES.rfc5766Init} && test -e ${PEXAPP}; then echo v4; else echo fresh; fi`;
+
+/** WIZARD_DONE_CHECK's output read: a v4 wizard that has run is never rerun (the 002 guide resets). */
+export function wizardState(output: string): WizardState {
+  const saved = `~/${WIZARD_CONFIG_JSON}`;
+  switch (output.trim()) {
+    case 'v7':
+      return { kind: 'installed', evidence: `${saved} exists` };
+    case 'v4':
+      return {
+        kind: 'installed',
+        evidence: 'pexapp exists',
+        neverRerun:
+          'the v4 wizard has already run (pexapp exists); it is never rerun: reset the appliance (reinstall it or restore the snapshot taken after deploying the OVA), then install',
+      };
+    default:
+      return { kind: 'fresh', evidence: `no ${saved}` };
+  }
+}
 
 const SHELL_PROMPT = /(^|\n)[^\n]*[$#] $/;
 
-export class InstallConversation implements Conversation {
+/** Answers sudo's password prompt, then the wizard it recognises by its text. */
+export class InstallConversation implements WizardConversation {
   /** the wizard recognised, once it has shown its first question */
-  generation: WizardGeneration | undefined;
-  private chosen: WizardConversation | V4WizardConversation | undefined;
+  recognised: WizardGeneration | undefined;
+  private chosen: V7WizardConversation | V4WizardConversation | undefined;
   private readonly sudo: AnsweredQuestion[] = [];
 
   constructor(
@@ -124,7 +146,7 @@ export class InstallConversation implements Conversation {
   }
 
   private choose(generation: WizardGeneration, screen: string): Turn | undefined {
-    this.generation = generation;
+    this.recognised = generation;
     const { declared } = this.answers;
     if (declared && declared !== generation)
       return stop(
@@ -138,7 +160,7 @@ export class InstallConversation implements Conversation {
     this.chosen =
       'address' in answers // V4Answers: one NIC's address; WizardAnswers: a network
         ? new V4WizardConversation(answers, this.secret)
-        : new WizardConversation(answers, this.secret);
+        : new V7WizardConversation(answers, this.secret);
     return this.chosen.next(screen);
   }
 }

@@ -294,7 +294,7 @@ describe('InstallConversation on the v4 wizard', () => {
       'pexip Turn-Secret-1',
       'done',
     ]);
-    expect(c.generation).toBe('v4');
+    expect(c.recognised).toBe('v4');
     expect(c.applying).toBe(true);
     // recorded for the report: the password as its reference, never its value
     expect(c.answered.at(-1)).toEqual({
@@ -359,7 +359,7 @@ describe('InstallConversation: which wizard', () => {
         v7Screen('IP Address?', { default: '198.51.100.130', step: [1, 9, 'Configuring nic0'] }),
       ]),
     ).toEqual(['Pexip-New-1', '']);
-    expect(c.generation).toBe('v7');
+    expect(c.recognised).toBe('v7');
   });
 
   it('undeclared, on a v4 wizard the inventory cannot answer: stops before typing anything, with the reason', () => {

@@ -6,13 +6,13 @@
  * its username but recorded as the reference's name only.
  */
 import {
+  type AnsweredQuestion,
   type Conversation,
   describeSecretRef,
   type SecretRef,
   type Turn,
 } from '../../../src/engine/contract.js';
 import type { StepHeader } from '../screen.js';
-import type { AnsweredQuestion } from '../wizard.js';
 import type { V4Answers } from './answers.js';
 import { answerV4Prompt, type V4Answer, type V4State } from './questions.js';
 import { readV4Screen, V4_APPLYING } from './screen.js';

@@ -128,6 +128,7 @@ export async function runFleetCommand(ctx: CommandContext, command: FleetCommand
       secret,
       redactor: selection.redactor,
       probes: registry.probes ?? new Map(),
+      acquirers: registry.acquirers ?? new Map(),
       concurrency,
       serial,
       maxFail,

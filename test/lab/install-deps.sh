@@ -8,6 +8,7 @@ packages=(
   openssl sqlite3 iptables procps psmisc util-linux socat
   python3 # the install wizard of fresh appliances (test/lab/wizard: standard library only)
   prometheus # promtool, to check the Prometheus output of rpctl drift
+  pebble dnsmasq-base # a real ACME server for the certificate.acme tests, and the DNS it asks
 )
 missing=()
 for p in "${packages[@]}"; do

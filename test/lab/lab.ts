@@ -28,6 +28,7 @@ import { availableParallelism } from 'node:os';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pLimit from 'p-limit';
+import { stopAcme } from './acme.js';
 import type { ApplianceSpec, ApplianceState, Generation } from './files.js';
 import * as files from './files.js';
 import {
@@ -254,6 +255,7 @@ export async function cleanup(cfg: LabConfig = labConfig()): Promise<void> {
   }
   for (const mountpoint of leakedMounts(cfg).reverse()) spawnSync('umount', ['-l', mountpoint]);
   cleanupNetwork(cfg.prefix);
+  stopAcme(cfg);
   rmSync(cfg.labDir, { recursive: true, force: true });
 }
 
@@ -443,7 +445,7 @@ function startSupervisor(cfg: LabConfig, name: string): void {
   child.unref();
 }
 
-function tcpOpen(host: string, port: number, timeoutMs = 500): Promise<boolean> {
+export function tcpOpen(host: string, port: number, timeoutMs = 500): Promise<boolean> {
   return new Promise((resolveOpen) => {
     const socket = createConnection({ host, port });
     const done = (open: boolean) => {

@@ -12,7 +12,7 @@ import { dirname, resolve } from 'node:path';
 import { InputError } from '../errors.js';
 import { type PathContext, toApplianceConfig, toGroupConfigs } from './appliance.js';
 import { inventoryErrorMap, type Path, type Problem, problemsFromIssues } from './issues.js';
-import { applianceLayers, isPlainObject, type Merged, mergeLayers } from './merge.js';
+import { applianceLayers, findPrototypeKeys, isPlainObject, type Merged, mergeLayers } from './merge.js';
 import type { ApplianceConfig, Inventory, SourceLocation } from './model.js';
 import { resolveInventoryPath } from './paths.js';
 import { formatPath, formatProblem, InventoryError, orderProblems } from './problems.js';
@@ -103,6 +103,7 @@ class InventoryLoader {
       throw new InventoryError(syntax.map((p) => formatProblem(p.location, [], `YAML: ${p.message}`)));
     }
     this.raw = this.readRaw();
+    this.refusePrototypeKeys();
     const schema = buildInventorySchema(this.options.sections);
     const parsed = schema.safeParse(this.raw, PARSE_PARAMS);
     if (parsed.success) this.document = parsed.data;
@@ -137,6 +138,17 @@ class InventoryLoader {
     if (raw === null || raw === undefined) throw at('the inventory is empty: it needs appliances:');
     if (!isPlainObject(raw)) throw at('expected a mapping at the top level (defaults, groups, appliances)');
     return raw;
+  }
+
+  // `__proto__` and friends would reach Object.prototype when settings are merged.
+  private refusePrototypeKeys(): void {
+    const found = findPrototypeKeys(this.raw);
+    if (found.length === 0) return;
+    throw new InventoryError(
+      found.map((path) =>
+        formatProblem(this.source.locate(path, true), path, `the key ${String(path.at(-1))} is not allowed`),
+      ),
+    );
   }
 
   private report(problem: Problem, location = this.source.locate(problem.path, problem.atKey)): void {

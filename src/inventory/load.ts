@@ -173,7 +173,11 @@ class InventoryLoader {
   private checkSecretRefs(value: unknown, originOf: (path: Path) => Path): void {
     for (const { ref, path } of findSecretRefs(value)) {
       const origin = originOf(path);
-      if (ref.kind === 'file') ref.path = resolveInventoryPath(ref.path, this.paths.baseDir, this.paths.home);
+      if (ref.kind === 'file') {
+        ref.path = resolveInventoryPath(ref.path, this.paths.baseDir, this.paths.home);
+        const { file, line, column } = this.source.locate(origin);
+        ref.at = `${file}:${line}:${column}`;
+      }
       if (ref.kind === 'prompt' || ref.kind === 'inline') ref.origin = formatPath(origin);
       if (ref.kind === 'inline') this.flagInlineSecret(origin);
     }

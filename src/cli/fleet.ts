@@ -20,10 +20,11 @@ import {
 } from '../report/history.js';
 import { jsonReport } from '../report/json.js';
 import { createProgress } from '../report/progress.js';
-import { writeFileAtomic, writeRunRecord } from '../report/records.js';
+import { runRecordDir, stateDir, writeFileAtomic, writeRunRecord } from '../report/records.js';
 import { renderFleet, renderHost } from '../report/text.js';
 import { JumpHosts, openSession } from '../transport/ssh.js';
 import { type InventoryOptions, loadSelection, type Selection } from './common.js';
+import { checkWritableDir, checkWritableFile } from './local-checks.js';
 import type { CommandContext } from './program.js';
 import {
   CONFIRM_TIMEOUT_RANGE,
@@ -97,10 +98,11 @@ export async function runFleetCommand(ctx: CommandContext, command: FleetCommand
       'apply asks for confirmation and there is no terminal: pass --yes to apply without asking',
     );
   }
+  const keepsHistory = mode === 'drift' || mode === 'apply';
+  checkLocalWrites(flags.output, mode, io.env);
   const selection = await loadSelection(ctx, flags, command.override, command.checkSelection);
   const appliances = command.select ? command.select(selection.appliances) : selection.appliances;
   const history = new History(io.env);
-  const keepsHistory = mode === 'drift' || mode === 'apply';
   const colour = useColour(io.stdout.isTTY, io.env, flags.color === false);
   const progress = await createProgress(io, {
     hosts: appliances.map((a) => a.name),
@@ -152,22 +154,31 @@ export async function runFleetCommand(ctx: CommandContext, command: FleetCommand
       ? `${JSON.stringify(jsonReport(result, { diffs: mode !== 'apply', kinds }), null, 2)}\n`
       : renderFleet(result, { colour, diffs: mode !== 'apply' }));
   const safe = selection.redactor.redact(report);
+  // the record first: a report that cannot be written must not lose what was done
+  const recordPath =
+    mode === 'apply' && result.confirmed
+      ? writeRunRecord(
+          result,
+          { inventory: selection.inventory.file, argv: process.argv.slice(2), kinds },
+          io.env,
+          selection.redactor,
+        )
+      : undefined;
   if (flags.output) writeFileAtomic(flags.output, safe, 0o644);
   else io.stdout.write(safe);
   const after = await command.after?.(result, selection);
   if (after) io.stderr.write(selection.redactor.redact(after));
-  if (mode === 'apply' && result.confirmed) {
-    const path = writeRunRecord(
-      result,
-      { inventory: selection.inventory.file, argv: process.argv.slice(2), kinds },
-      io.env,
-      selection.redactor,
-    );
-    if (format === 'text') io.stderr.write(`run record: ${path}\n`);
-  }
+  if (recordPath && format === 'text') io.stderr.write(`run record: ${recordPath}\n`);
   if (keepsHistory && result.confirmed) history.append(historyEntries(result, command.historyExtra));
   ctx.exitWith(exitCodeOf(result));
   return result;
+}
+
+/** Everything this run will write locally, checked before the inventory is read or a host contacted. */
+function checkLocalWrites(output: string | undefined, mode: RunMode, env: NodeJS.ProcessEnv): void {
+  if (output) checkWritableFile('--output', output);
+  if (mode === 'drift' || mode === 'apply') checkWritableDir('the state directory', stateDir(env));
+  if (mode === 'apply') checkWritableDir('the run-record directory', runRecordDir(env));
 }
 
 /** Show the plan and ask on the terminal (apply without --yes). */

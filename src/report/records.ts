@@ -20,6 +20,10 @@ export function stateDir(env: NodeJS.ProcessEnv): string {
   return join(env.XDG_STATE_HOME ?? join(env.HOME ?? homedir(), '.local', 'state'), 'rpctl');
 }
 
+export function runRecordDir(env: NodeJS.ProcessEnv): string {
+  return join(stateDir(env), 'runs');
+}
+
 export interface RunContext {
   inventory: string;
   argv: readonly string[];
@@ -40,7 +44,7 @@ export function writeRunRecord(
   env: NodeJS.ProcessEnv,
   redactor: Redactor,
 ): string {
-  const dir = join(stateDir(env), 'runs');
+  const dir = runRecordDir(env);
   mkdirSync(dir, { recursive: true, mode: 0o700 });
   const record = {
     ...jsonReport(result, { diffs: true, kinds: context.kinds }),

@@ -21,7 +21,7 @@ import type { ApplianceConfig, GroupConfig, SecretRef, Serial } from '../invento
 import type { HostSession, SessionStats } from '../transport/types.js';
 import { JOURNAL } from './apply-script.js';
 import { batches, failureBudget, GroupLimits } from './batches.js';
-import type { FactSpec, Recipe } from './contract.js';
+import type { FactSpec, Recipe, ServiceStatus } from './contract.js';
 import { type GatheredFacts, mergeFactSpecs } from './facts.js';
 import {
   type ApplyResult,
@@ -67,6 +67,8 @@ export interface HostOutcome {
   stats?: SessionStats;
   /** what the report says besides changes and checks (e.g. a commit-confirmed reconnection) */
   notes?: string[];
+  /** the services the host's recipes keep running, as the last facts read show them */
+  services?: ServiceStatus[];
   durationMs: number;
 }
 
@@ -384,9 +386,32 @@ function fleetResult(run: FleetRun, confirmed: boolean): FleetResult {
 /** A host's outcome is final: record it and tell the progress display. */
 function finish(run: FleetRun, outcome: HostOutcome): void {
   outcome.managed = run.managed.get(outcome.name) ?? [];
+  const work = run.works.find((w) => w.appliance.name === outcome.name);
+  if (work && outcome.facts) outcome.services = servicesOf(work, outcome.facts);
   run.outcomes.set(outcome.name, outcome);
   run.options.events?.phase?.(outcome.name, 'done', outcome.status);
   run.options.events?.done?.(outcome);
+}
+
+/** What the host's recipes say of the services they keep running; one line per service. */
+function servicesOf(work: HostWork, facts: GatheredFacts): ServiceStatus[] {
+  const byName = new Map<string, ServiceStatus>();
+  for (const { recipe, desired } of work.selected) {
+    let statuses: ServiceStatus[] = [];
+    try {
+      statuses = recipe.services?.(desired, facts) ?? [];
+    } catch {
+      continue; // facts a recipe cannot read are reported by its plan, not here
+    }
+    for (const status of statuses) {
+      const known = byName.get(status.service);
+      byName.set(status.service, {
+        service: status.service,
+        running: status.running && (known?.running ?? true),
+      });
+    }
+  }
+  return [...byName.values()];
 }
 
 /** A host whose changes were planned but not made (declined, or stopped by --max-fail). */

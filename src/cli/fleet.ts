@@ -6,6 +6,7 @@
 import { hostname, userInfo } from 'node:os';
 import pLimit from 'p-limit';
 import type { Recipe } from '../engine/contract.js';
+import { newRunId } from '../engine/host.js';
 import { type FleetResult, type HostOutcome, type RunMode, runFleet } from '../engine/run.js';
 import { sshTarget } from '../engine/ssh-target.js';
 import { ExitCode, InputError } from '../errors.js';
@@ -20,10 +21,17 @@ import {
 } from '../report/history.js';
 import { jsonReport } from '../report/json.js';
 import { createProgress } from '../report/progress.js';
-import { runRecordDir, stateDir, writeFileAtomic, writeRunRecord } from '../report/records.js';
+import {
+  runRecordDir,
+  stateDir,
+  writeFileAtomic,
+  writeRunRecord,
+  writeUnknownOutcomeRecord,
+} from '../report/records.js';
 import { renderFleet, renderHost } from '../report/text.js';
 import { JumpHosts, openSession } from '../transport/ssh.js';
 import { type InventoryOptions, loadSelection, type Selection } from './common.js';
+import { ApplyInterrupt } from './interrupt.js';
 import { checkWritableDir, checkWritableFile } from './local-checks.js';
 import type { CommandContext } from './program.js';
 import {
@@ -113,9 +121,28 @@ export async function runFleetCommand(ctx: CommandContext, command: FleetCommand
   const handshakeLimit = pLimit(handshakes);
   const jumpHosts = new JumpHosts();
   const secret = (ref: Parameters<Selection['secrets']['get']>[0]) => selection.secrets.get(ref);
+  const runId = newRunId();
+  const recordContext = { inventory: selection.inventory.file, argv: process.argv.slice(2) };
+  const finished: HostOutcome[] = [];
+  const interrupt = new ApplyInterrupt(io.stderr, (unknown, code) => {
+    const startedAt = new Date().toISOString();
+    const context = { ...recordContext, interrupted: interrupt.signal };
+    writeUnknownOutcomeRecord({ runId, startedAt, finished }, unknown, context, io.env);
+    process.exit(code);
+  });
+  if (mode === 'apply') interrupt.listen();
+  const events = interrupt.track({
+    ...progress.events,
+    done: (outcome) => {
+      finished.push(outcome);
+      progress.events.done?.(outcome);
+    },
+  });
   let result: FleetResult;
   try {
     result = await runFleet({
+      runId,
+      interrupted: () => interrupt.requested,
       mode,
       appliances,
       groups: selection.inventory.groups,
@@ -137,7 +164,7 @@ export async function runFleetCommand(ctx: CommandContext, command: FleetCommand
       lockWaitSeconds,
       confirmTimeoutSeconds,
       holder: { user: userInfo().username, host: hostname(), pid: process.pid, command: `rpctl ${mode}` },
-      events: progress.events,
+      events,
       confirm: flags.yes ? undefined : async (hosts) => confirmPlan(ctx, hosts, progress),
       digest: keepsHistory ? (desired) => history.digest(desired) : undefined,
     });
@@ -145,6 +172,8 @@ export async function runFleetCommand(ctx: CommandContext, command: FleetCommand
     await progress.stop();
     await jumpHosts.shutdown();
   }
+  // from here on the outcome is known: a signal now ends rpctl as usual
+  interrupt.stop();
   await command.postRun?.(result, selection);
   const past = keepsHistory ? history.read() : [];
   const kinds = mode === 'apply' ? changeKinds(result, past) : undefined;
@@ -159,7 +188,7 @@ export async function runFleetCommand(ctx: CommandContext, command: FleetCommand
     mode === 'apply' && result.confirmed
       ? writeRunRecord(
           result,
-          { inventory: selection.inventory.file, argv: process.argv.slice(2), kinds },
+          { ...recordContext, kinds, ...(interrupt.signal ? { interrupted: interrupt.signal } : {}) },
           io.env,
           selection.redactor,
         )
@@ -170,7 +199,7 @@ export async function runFleetCommand(ctx: CommandContext, command: FleetCommand
   if (after) io.stderr.write(selection.redactor.redact(after));
   if (recordPath && format === 'text') io.stderr.write(`run record: ${recordPath}\n`);
   if (keepsHistory && result.confirmed) history.append(historyEntries(result, command.historyExtra));
-  ctx.exitWith(exitCodeOf(result));
+  ctx.exitWith(interrupt.exitCode ?? exitCodeOf(result));
   return result;
 }
 

@@ -105,6 +105,13 @@ export interface FleetOptions {
   applyTimeoutMs?: number;
   /** commit-confirmed (a handler may cut the SSH path): seconds before the host rolls back by itself */
   confirmTimeoutSeconds?: number;
+  /** the run's id (default: a new one); the CLI chooses it to name a record it may write early */
+  runId?: string;
+  /**
+   * apply: true once the user asked to stop (a signal). Hosts whose apply has started finish;
+   * no other host is started.
+   */
+  interrupted?(): boolean;
 }
 
 export const DEFAULT_CONFIRM_TIMEOUT_S = 120;
@@ -185,7 +192,7 @@ function desiredStates(options: FleetOptions, now: Date): HostWork[] {
 function startRun(options: FleetOptions, startedAt: Date, works: HostWork[]): FleetRun {
   return {
     options,
-    runId: newRunId(startedAt),
+    runId: options.runId ?? newRunId(startedAt),
     startedAt,
     works,
     busy: pLimit(Math.max(1, options.concurrency)),
@@ -320,7 +327,13 @@ async function applyInBatches(run: FleetRun, toChange: readonly PreparedHost[]):
     }
     await Promise.all(
       rounds[i]!.map((host) =>
-        run.busy(() => groupLimits.run(host.appliance.groups, () => applyAndVerify(run, host))),
+        run.busy(() =>
+          groupLimits.run(host.appliance.groups, async () => {
+            // a signal: hosts already applying finish, the others are left as they are
+            if (options.interrupted?.()) notApplied(run, host, 'not applied: interrupted');
+            else await applyAndVerify(run, host);
+          }),
+        ),
       ),
     );
   }

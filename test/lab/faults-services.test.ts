@@ -6,11 +6,11 @@
  * Shares the global lab: lab-1 (v4) manages upstreams, lab-2 (v7) upstreams and turn. Every test
  * leaves the services running as it found them.
  */
-import { execFileSync } from 'node:child_process';
-import { mkdirSync, readdirSync, symlinkSync } from 'node:fs';
+import { execFileSync, spawn } from 'node:child_process';
+import { mkdirSync, readdirSync, readFileSync, symlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { clientFiles, labExec, labSh, readState } from './lab.js';
+import { clientFiles, labConfig, labExec, labSh, readState } from './lab.js';
 import { acceptedLogins, labInventoryFile, rpctl, scratch } from './rpctl.js';
 
 const [v4, v7] = readState()!.appliances.map((a) => a.name) as [string, string];
@@ -57,6 +57,10 @@ describe('a managed service that is not running', () => {
       expect(apply.code, apply.stderr).toBe(0);
       const applied = JSON.parse(apply.stdout).hosts[0];
       expect(applied.status).toBe('changed');
+      expect(applied.changes.map((c: { summary: string }) => c.summary)).toEqual([
+        'add 127.0.3.77:443',
+        'nginx is not running: start it',
+      ]);
       expect(applied.verification).toEqual(
         expect.arrayContaining([
           { ok: true, message: 'nginx runs' },
@@ -127,6 +131,84 @@ describe('local problems stop rpctl before any contact (exit 3)', () => {
       );
       expect(result.stderr).toContain(`it is not a regular file (${kind})`);
       expect(acceptedLogins(v4)).toBe(logins);
+    }
+  });
+});
+
+/**
+ * bin/rpctl as a child process, signalled by PID once it says the host is applying. The apply is
+ * slowed on the appliance by a `service` that sleeps first (removed afterwards).
+ */
+async function signalledApply(host: string, signals: NodeJS.Signals[], stateDir: string) {
+  const moved = labInventoryFile((doc) => doc.appliances[host].upstreams.nodes.push('127.0.3.79'));
+  const child = spawn(process.execPath, ['bin/rpctl', 'apply', '-i', moved, '--limit', host, '--yes'], {
+    cwd: labConfig().repoRoot,
+    env: { ...process.env, NO_COLOR: '1', RPCTL_STATE_DIR: stateDir },
+  });
+  let stderr = '';
+  const exited = new Promise<{ code: number | null; ms: number }>((resolve) => {
+    child.on('exit', (code) => resolve({ code, ms: performance.now() - signalledAt }));
+  });
+  let signalledAt = 0;
+  await new Promise<void>((resolve) => {
+    child.stderr.on('data', (chunk: Buffer) => {
+      stderr += chunk.toString('utf8');
+      if (stderr.includes(`${host}: applying`)) resolve();
+    });
+  });
+  signalledAt = performance.now();
+  for (const signal of signals) {
+    child.kill(signal);
+    await new Promise((resolve) => setTimeout(resolve, 300));
+  }
+  const { code, ms } = await exited;
+  const records = readdirSync(join(stateDir, 'runs'));
+  const record = JSON.parse(readFileSync(join(stateDir, 'runs', records[0]!), 'utf8'));
+  return { code, ms, stderr, record, records };
+}
+
+describe('signals during apply', () => {
+  const slowService = (host: string) =>
+    labSh(
+      host,
+      'printf \'#!/bin/sh\\nsleep 3\\nexec /usr/sbin/service "$@"\\n\' > /usr/local/sbin/service && chmod 755 /usr/local/sbin/service',
+    );
+  const restore = async (host: string) => {
+    labSh(host, 'rm -f /usr/local/sbin/service');
+    const back = await rpctl(['apply', '-i', inventory, '--limit', host, '--yes', '--lock-timeout', '30']);
+    expect(back.code, back.stderr).toBe(0);
+  };
+
+  it('SIGTERM: says the started change will finish, waits for it, writes the run record, exits 143', async () => {
+    slowService(v4);
+    try {
+      const stateDir = join(scratch, 'state-sigterm');
+      const { code, stderr, record } = await signalledApply(v4, ['SIGTERM'], stateDir);
+      expect(stderr).toContain(`SIGTERM: the change already started on 1 host (${v4}) will finish there`);
+      expect(code).toBe(143);
+      expect(record.interrupted).toBe('SIGTERM');
+      expect(record.hosts.map((h: { name: string; status: string }) => [h.name, h.status])).toEqual([
+        [v4, 'changed'],
+      ]);
+      expect(labSh(v4, 'cat /etc/nginx/sites-available/pexapp')).toContain('127.0.3.79');
+    } finally {
+      await restore(v4);
+    }
+  });
+
+  it('a second SIGINT leaves at once: exit 130, the run record says the outcome is unknown', async () => {
+    slowService(v4);
+    try {
+      const stateDir = join(scratch, 'state-sigint');
+      const { code, ms, stderr, record } = await signalledApply(v4, ['SIGINT', 'SIGINT'], stateDir);
+      expect(stderr).toContain('SIGINT again: leaving now');
+      expect(code).toBe(130);
+      expect(ms).toBeLessThan(2500); // the appliance's apply takes over 3 s
+      expect(record.interrupted).toBe('SIGINT');
+      expect(record.hosts).toEqual([expect.objectContaining({ name: v4, status: 'unknown' })]);
+    } finally {
+      await new Promise((resolve) => setTimeout(resolve, 4000)); // the appliance's apply ends
+      await restore(v4);
     }
   });
 });

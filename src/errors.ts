@@ -15,6 +15,10 @@ export const ExitCode = {
   changes: 2,
   /** invalid input: inventory, flags, PEM, addresses; nothing was contacted or changed */
   invalid: 3,
+  /** apply stopped by SIGINT (128 + 2): started hosts finished, no other was started */
+  interrupted: 130,
+  /** apply stopped by SIGTERM (128 + 15) */
+  terminated: 143,
 } as const;
 export type ExitCode = (typeof ExitCode)[keyof typeof ExitCode];
 

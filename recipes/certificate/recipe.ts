@@ -38,7 +38,7 @@ import {
 } from '../../src/engine/contract.js';
 import { applianceFactSpec, applianceFacts } from '../appliance/facts.js';
 import { PEXIP_PEM, PEXIP_PEM_BACKUP, PEXIP_PEM_BACKUP_NAME } from '../appliance/paths.js';
-import { NGINX_RELOAD, NGINX_TEST } from '../services/nginx.js';
+import { NGINX_RELOAD, NGINX_TEST, nginxRunsCheck } from '../services/nginx.js';
 import { describeCertificate, pemCertificates } from './describe.js';
 import { assemblePexipPem, CertificateProblem, nameProblem, type PexipPem } from './pem.js';
 import { type CertificateSection, certificateInput, certificateInventorySection } from './schema.js';
@@ -186,6 +186,7 @@ function verify(desired: CertificateDesired, after: HostFacts, ctx: PlanContext)
       ok: file.exists && file.sha256 === desired.sha256,
       message: `${PEXIP_PEM} holds the new file`,
     },
+    nginxRunsCheck(after, ctx.host),
     servesCheck(certs, fqdn, `nginx serves ${short(desired.pem.leaf)} for ${fqdn}`),
   ];
 }

@@ -12,3 +12,10 @@ export const restartTurn = (service: TurnService): Handler => ({
   command: sh`service ${service} restart`,
   disruptive: true,
 });
+
+/** A stopped TURN server relays no call, so starting it interrupts nothing; fails unless it runs. */
+export const startTurn = (service: TurnService): Handler => ({
+  id: 'turn:start',
+  command: sh`service ${service} start && service ${service} status >/dev/null 2>&1`,
+  disruptive: false,
+});

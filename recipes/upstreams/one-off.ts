@@ -67,6 +67,7 @@ export function upstreamsEditRecipe(edit: UpstreamsEdit): Recipe<UpstreamsEdit> 
   return {
     ...upstreamsRecipe,
     verifyRestored: undefined,
+    services: undefined,
     desired: () => edit,
     plan(desired, facts, ctx) {
       const result = upstreamsRecipe.plan(desiredAfterEdit(desired, facts, ctx), facts, ctx);

@@ -41,7 +41,7 @@ import {
   sh,
 } from '../../src/engine/contract.js';
 import { PEXAPP } from '../appliance/paths.js';
-import { NGINX_RELOAD, NGINX_TEST } from '../services/nginx.js';
+import { NGINX_RELOAD, NGINX_TEST, nginxRunsCheck } from '../services/nginx.js';
 import { editUpstreamServers } from './edit.js';
 import { NginxSyntaxError, parseUpstreamBlock, type UpstreamBlock } from './nginx-upstream.js';
 import { type UpstreamNode, upstreamNodes, upstreamsInventorySection } from './schema.js';
@@ -139,7 +139,16 @@ function configurationOf(dump: string): string {
   return start === -1 ? dump : dump.slice(start);
 }
 
-function verify(desired: UpstreamsDesired, after: HostFacts): Check[] {
+/**
+ * nginx loads the nodes and runs (`nginx -T` reads the disk: a reload of a stopped nginx starts
+ * nothing). The TLS handshake on :443 is the services recipe's, when it starts nginx: a reload
+ * keeps the listening sockets.
+ */
+function verify(desired: UpstreamsDesired, after: HostFacts, ctx: PlanContext): Check[] {
+  return [...loadsNodes(desired, after), nginxRunsCheck(after, ctx.host)];
+}
+
+function loadsNodes(desired: UpstreamsDesired, after: HostFacts): Check[] {
   const fail = (message: string): Check[] => [{ kind: 'assert', ok: false, message }];
   const dump = after.command(NGINX_DUMP);
   if (dump === undefined || dump.code !== 0) {

@@ -8,6 +8,7 @@
  *       ...
  *     });
  */
+
 import type { Command } from 'commander';
 import { Redactor } from '../engine/redact.js';
 import { InputError } from '../errors.js';
@@ -15,6 +16,7 @@ import { selectAppliances } from '../inventory/limit.js';
 import { collectSecretUses, loadInventory } from '../inventory/load.js';
 import type { ApplianceConfig, Inventory } from '../inventory/model.js';
 import { Secrets } from '../inventory/secrets.js';
+import { checkIdentityFiles } from './local-checks.js';
 import type { CommandContext } from './program.js';
 
 export interface InventoryOptions {
@@ -72,6 +74,7 @@ export async function loadSelection(
   await check?.(inventory, selected); // e.g. where --save will write: refused before any secret is read
   // before resolving: a one-off's own secrets (a --password-file) are resolved with the others
   const appliances = override ? selected.map((a) => override(a, inventory)) : selected;
+  checkIdentityFiles(appliances);
   const secrets = new Secrets(ctx.io);
   await secrets.resolve(collectSecretUses(appliances));
   const redactor = new Redactor();

@@ -6,6 +6,7 @@
 import { hostname, userInfo } from 'node:os';
 import pLimit from 'p-limit';
 import type { Recipe } from '../engine/contract.js';
+import { newRunId } from '../engine/host.js';
 import { type FleetResult, type HostOutcome, type RunMode, runFleet } from '../engine/run.js';
 import { sshTarget } from '../engine/ssh-target.js';
 import { ExitCode, InputError } from '../errors.js';
@@ -20,10 +21,18 @@ import {
 } from '../report/history.js';
 import { jsonReport } from '../report/json.js';
 import { createProgress } from '../report/progress.js';
-import { writeFileAtomic, writeRunRecord } from '../report/records.js';
+import {
+  runRecordDir,
+  stateDir,
+  writeFileAtomic,
+  writeRunRecord,
+  writeUnknownOutcomeRecord,
+} from '../report/records.js';
 import { renderFleet, renderHost } from '../report/text.js';
 import { JumpHosts, openSession } from '../transport/ssh.js';
 import { type InventoryOptions, loadSelection, type Selection } from './common.js';
+import { ApplyInterrupt } from './interrupt.js';
+import { checkWritableDir, checkWritableFile } from './local-checks.js';
 import type { CommandContext } from './program.js';
 import {
   CONFIRM_TIMEOUT_RANGE,
@@ -97,10 +106,11 @@ export async function runFleetCommand(ctx: CommandContext, command: FleetCommand
       'apply asks for confirmation and there is no terminal: pass --yes to apply without asking',
     );
   }
+  const keepsHistory = mode === 'drift' || mode === 'apply';
+  checkLocalWrites(flags.output, mode, io.env);
   const selection = await loadSelection(ctx, flags, command.override, command.checkSelection);
   const appliances = command.select ? command.select(selection.appliances) : selection.appliances;
   const history = new History(io.env, selection.inventory.fleet);
-  const keepsHistory = mode === 'drift' || mode === 'apply';
   const colour = useColour(io.stdout.isTTY, io.env, flags.color === false);
   const progress = await createProgress(io, {
     hosts: appliances.map((a) => a.name),
@@ -111,9 +121,28 @@ export async function runFleetCommand(ctx: CommandContext, command: FleetCommand
   const handshakeLimit = pLimit(handshakes);
   const jumpHosts = new JumpHosts();
   const secret = (ref: Parameters<Selection['secrets']['get']>[0]) => selection.secrets.get(ref);
+  const runId = newRunId();
+  const recordContext = { inventory: selection.inventory.file, argv: process.argv.slice(2) };
+  const finished: HostOutcome[] = [];
+  const interrupt = new ApplyInterrupt(io.stderr, (unknown, code) => {
+    const startedAt = new Date().toISOString();
+    const context = { ...recordContext, interrupted: interrupt.signal };
+    writeUnknownOutcomeRecord({ runId, startedAt, finished }, unknown, context, io.env);
+    process.exit(code);
+  });
+  if (mode === 'apply') interrupt.listen();
+  const events = interrupt.track({
+    ...progress.events,
+    done: (outcome) => {
+      finished.push(outcome);
+      progress.events.done?.(outcome);
+    },
+  });
   let result: FleetResult;
   try {
     result = await runFleet({
+      runId,
+      interrupted: () => interrupt.requested,
       mode,
       appliances,
       groups: selection.inventory.groups,
@@ -136,7 +165,7 @@ export async function runFleetCommand(ctx: CommandContext, command: FleetCommand
       lockWaitSeconds,
       confirmTimeoutSeconds,
       holder: { user: userInfo().username, host: hostname(), pid: process.pid, command: `rpctl ${mode}` },
-      events: progress.events,
+      events,
       confirm: flags.yes ? undefined : async (hosts) => confirmPlan(ctx, hosts, progress),
       digest: keepsHistory ? (desired) => history.digest(desired) : undefined,
     });
@@ -144,6 +173,8 @@ export async function runFleetCommand(ctx: CommandContext, command: FleetCommand
     await progress.stop();
     await jumpHosts.shutdown();
   }
+  // from here on the outcome is known: a signal now ends rpctl as usual
+  interrupt.stop();
   await command.postRun?.(result, selection);
   const past = keepsHistory ? history.read() : [];
   const kinds = mode === 'apply' ? changeKinds(result, past) : undefined;
@@ -153,25 +184,34 @@ export async function runFleetCommand(ctx: CommandContext, command: FleetCommand
       ? `${JSON.stringify(jsonReport(result, { diffs: mode !== 'apply', kinds }), null, 2)}\n`
       : renderFleet(result, { colour, diffs: mode !== 'apply' }));
   const safe = selection.redactor.redact(report);
+  // the record first: a report that cannot be written must not lose what was done
+  const recordPath =
+    mode === 'apply' && result.confirmed
+      ? writeRunRecord(
+          result,
+          { ...recordContext, kinds, ...(interrupt.signal ? { interrupted: interrupt.signal } : {}) },
+          io.env,
+          selection.redactor,
+        )
+      : undefined;
   if (flags.output) writeFileAtomic(flags.output, safe, 0o644);
   else io.stdout.write(safe);
   const after = await command.after?.(result, selection);
   if (after) io.stderr.write(selection.redactor.redact(after));
-  if (mode === 'apply' && result.confirmed) {
-    const path = writeRunRecord(
-      result,
-      { inventory: selection.inventory.file, argv: process.argv.slice(2), kinds },
-      io.env,
-      selection.redactor,
-    );
-    if (format === 'text') io.stderr.write(`run record: ${path}\n`);
-  }
+  if (recordPath && format === 'text') io.stderr.write(`run record: ${recordPath}\n`);
   if (keepsHistory && result.confirmed) {
     const entries = historyEntries(result, history.fleet, command.historyExtra);
     history.append(entries, selection.inventory.historyKeepMs);
   }
-  ctx.exitWith(exitCodeOf(result));
+  ctx.exitWith(interrupt.exitCode ?? exitCodeOf(result));
   return result;
+}
+
+/** Everything this run will write locally, checked before the inventory is read or a host contacted. */
+function checkLocalWrites(output: string | undefined, mode: RunMode, env: NodeJS.ProcessEnv): void {
+  if (output) checkWritableFile('--output', output);
+  if (mode === 'drift' || mode === 'apply') checkWritableDir('the state directory', stateDir(env));
+  if (mode === 'apply') checkWritableDir('the run-record directory', runRecordDir(env));
 }
 
 /** Show the plan and ask on the terminal (apply without --yes). */

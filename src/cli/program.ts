@@ -26,8 +26,9 @@ export interface CommandModule {
 const STATE_DIR_HELP =
   'where run records and drift history are kept; share one between a timer and the operators (default: $RPCTL_STATE_DIR, else ~/.local/state/rpctl)';
 
-// 1 (a host failed) wins over 2 (changes pending), which wins over 0; 3 ends the run at once.
-const PRIORITY: Record<number, number> = { 0: 0, 2: 1, 1: 2, 3: 3 };
+// 1 (a host failed) wins over 2 (changes pending), which wins over 0; 3 ends the run at once;
+// 130/143 (apply stopped by a signal) win over every outcome of the hosts.
+const PRIORITY: Record<number, number> = { 0: 0, 2: 1, 1: 2, 3: 3, 130: 4, 143: 4 };
 
 export async function run(argv: readonly string[], io: Io, registry: Registry): Promise<number> {
   let exitCode: ExitCode = ExitCode.ok;

@@ -287,6 +287,12 @@ export interface DesiredContext {
   addSecret?(value: string): void;
 }
 
+/** A service a recipe keeps running, as this run's facts show it (drift's `rpctl_service_up`). */
+export interface ServiceStatus {
+  service: string;
+  running: boolean;
+}
+
 export interface Recipe<Desired = unknown> {
   /** id used by --recipes, reports and records: 'upstreams' */
   name: string;
@@ -305,6 +311,8 @@ export interface Recipe<Desired = unknown> {
    * what was attempted (it says e.g. which name to probe with).
    */
   verifyRestored?(desired: Desired, before: HostFacts, after: HostFacts, ctx: PlanContext): Check[];
+  /** the services this recipe keeps running and whether each runs (reports show them per host) */
+  services?(desired: Desired, facts: HostFacts): ServiceStatus[];
 }
 
 export function defineSection<Schema extends z.ZodType>(

@@ -21,7 +21,7 @@ import type { ApplianceConfig, GroupConfig, SecretRef, Serial } from '../invento
 import type { HostSession, SessionStats } from '../transport/types.js';
 import { JOURNAL } from './apply-script.js';
 import { batches, failureBudget, GroupLimits } from './batches.js';
-import type { AcquirerRegistry, FactSpec, Recipe } from './contract.js';
+import type { AcquirerRegistry, FactSpec, Recipe, ServiceStatus } from './contract.js';
 import { type GatheredFacts, mergeFactSpecs } from './facts.js';
 import {
   type ApplyResult,
@@ -67,6 +67,8 @@ export interface HostOutcome {
   stats?: SessionStats;
   /** what the report says besides changes and checks (e.g. a commit-confirmed reconnection) */
   notes?: string[];
+  /** the services the host's recipes keep running, as the last facts read show them */
+  services?: ServiceStatus[];
   durationMs: number;
 }
 
@@ -105,6 +107,13 @@ export interface FleetOptions {
   applyTimeoutMs?: number;
   /** commit-confirmed (a handler may cut the SSH path): seconds before the host rolls back by itself */
   confirmTimeoutSeconds?: number;
+  /** the run's id (default: a new one); the CLI chooses it to name a record it may write early */
+  runId?: string;
+  /**
+   * apply: true once the user asked to stop (a signal). Hosts whose apply has started finish;
+   * no other host is started.
+   */
+  interrupted?(): boolean;
 }
 
 export const DEFAULT_CONFIRM_TIMEOUT_S = 120;
@@ -185,7 +194,7 @@ function desiredStates(options: FleetOptions, now: Date): HostWork[] {
 function startRun(options: FleetOptions, startedAt: Date, works: HostWork[]): FleetRun {
   return {
     options,
-    runId: newRunId(startedAt),
+    runId: options.runId ?? newRunId(startedAt),
     startedAt,
     works,
     busy: pLimit(Math.max(1, options.concurrency)),
@@ -320,7 +329,13 @@ async function applyInBatches(run: FleetRun, toChange: readonly PreparedHost[]):
     }
     await Promise.all(
       rounds[i]!.map((host) =>
-        run.busy(() => groupLimits.run(host.appliance.groups, () => applyAndVerify(run, host))),
+        run.busy(() =>
+          groupLimits.run(host.appliance.groups, async () => {
+            // a signal: hosts already applying finish, the others are left as they are
+            if (options.interrupted?.()) notApplied(run, host, 'not applied: interrupted');
+            else await applyAndVerify(run, host);
+          }),
+        ),
       ),
     );
   }
@@ -387,9 +402,32 @@ function fleetResult(run: FleetRun, confirmed: boolean): FleetResult {
 /** A host's outcome is final: record it and tell the progress display. */
 function finish(run: FleetRun, outcome: HostOutcome): void {
   outcome.managed = run.managed.get(outcome.name) ?? [];
+  const work = run.works.find((w) => w.appliance.name === outcome.name);
+  if (work && outcome.facts) outcome.services = servicesOf(work, outcome.facts);
   run.outcomes.set(outcome.name, outcome);
   run.options.events?.phase?.(outcome.name, 'done', outcome.status);
   run.options.events?.done?.(outcome);
+}
+
+/** What the host's recipes say of the services they keep running; one line per service. */
+function servicesOf(work: HostWork, facts: GatheredFacts): ServiceStatus[] {
+  const byName = new Map<string, ServiceStatus>();
+  for (const { recipe, desired } of work.selected) {
+    let statuses: ServiceStatus[] = [];
+    try {
+      statuses = recipe.services?.(desired, facts) ?? [];
+    } catch {
+      continue; // facts a recipe cannot read are reported by its plan, not here
+    }
+    for (const status of statuses) {
+      const known = byName.get(status.service);
+      byName.set(status.service, {
+        service: status.service,
+        running: status.running && (known?.running ?? true),
+      });
+    }
+  }
+  return [...byName.values()];
 }
 
 /** A host whose changes were planned but not made (declined, or stopped by --max-fail). */

@@ -13,7 +13,7 @@ import { InputError } from '../errors.js';
 import { type PathContext, toApplianceConfig, toGroupConfigs } from './appliance.js';
 import { parseDuration } from './duration.js';
 import { inventoryErrorMap, type Path, type Problem, problemsFromIssues } from './issues.js';
-import { applianceLayers, isPlainObject, type Merged, mergeLayers } from './merge.js';
+import { applianceLayers, findPrototypeKeys, isPlainObject, type Merged, mergeLayers } from './merge.js';
 import type { ApplianceConfig, Inventory, SecretRef, SourceLocation } from './model.js';
 import { resolveInventoryPath } from './paths.js';
 import { formatPath, formatProblem, InventoryError, orderProblems } from './problems.js';
@@ -109,6 +109,7 @@ class InventoryLoader {
       throw new InventoryError(syntax.map((p) => formatProblem(p.location, [], `YAML: ${p.message}`)));
     }
     this.raw = this.readRaw();
+    this.refusePrototypeKeys();
     const schema = buildInventorySchema(this.options.sections);
     const parsed = schema.safeParse(this.raw, PARSE_PARAMS);
     if (parsed.success) this.document = parsed.data;
@@ -147,6 +148,17 @@ class InventoryLoader {
     return raw;
   }
 
+  // `__proto__` and friends would reach Object.prototype when settings are merged.
+  private refusePrototypeKeys(): void {
+    const found = findPrototypeKeys(this.raw);
+    if (found.length === 0) return;
+    throw new InventoryError(
+      found.map((path) =>
+        formatProblem(this.source.locate(path, true), path, `the key ${String(path.at(-1))} is not allowed`),
+      ),
+    );
+  }
+
   private report(problem: Problem, location = this.source.locate(problem.path, problem.atKey)): void {
     this.problems.push({ location, line: formatProblem(location, problem.path, problem.message) });
   }
@@ -169,7 +181,11 @@ class InventoryLoader {
   private checkSecretRefs(value: unknown, originOf: (path: Path) => Path): void {
     for (const { ref, path } of findSecretRefs(value)) {
       const origin = originOf(path);
-      if (ref.kind === 'file') ref.path = resolveInventoryPath(ref.path, this.paths.baseDir, this.paths.home);
+      if (ref.kind === 'file') {
+        ref.path = resolveInventoryPath(ref.path, this.paths.baseDir, this.paths.home);
+        const { file, line, column } = this.source.locate(origin);
+        ref.at = `${file}:${line}:${column}`;
+      }
       if (ref.kind === 'prompt' || ref.kind === 'inline') ref.origin = formatPath(origin);
       if (ref.kind === 'inline') this.flagInlineSecret(origin);
       if (ref.kind === 'exec') this.placeExec(ref, origin);

@@ -26,6 +26,18 @@ export const isPlainObject = (value: unknown): value is Record<string, unknown> 
 
 const keyOf = (path: Path): string => JSON.stringify(path);
 
+/** Keys that name or reach a prototype: the loader refuses them, merging never writes them. */
+export const PROTOTYPE_KEYS: ReadonlySet<string> = new Set(['__proto__', 'constructor', 'prototype']);
+
+/** Where a raw document uses a prototype key, e.g. `[['appliances', 'rp1', '__proto__']]`. */
+export function findPrototypeKeys(value: unknown, path: Path = []): Path[] {
+  if (Array.isArray(value)) return value.flatMap((item, i) => findPrototypeKeys(item, [...path, i]));
+  if (!isPlainObject(value)) return [];
+  return Object.keys(value).flatMap((key) =>
+    PROTOTYPE_KEYS.has(key) ? [[...path, key]] : findPrototypeKeys(value[key], [...path, key]),
+  );
+}
+
 export function mergeLayers(layers: readonly Layer[]): Merged {
   const value: Record<string, unknown> = {};
   const origins = new Map<string, Path>();
@@ -42,10 +54,11 @@ export function mergeLayers(layers: readonly Layer[]): Merged {
     docPath: Path,
   ) => {
     for (const [key, incoming] of Object.entries(source)) {
+      if (PROTOTYPE_KEYS.has(key)) continue;
       const here = [...path, key];
       const docHere = [...docPath, key];
       origins.set(keyOf(here), docHere);
-      const existing = target[key];
+      const existing = Object.hasOwn(target, key) ? target[key] : undefined;
       if (isPlainObject(incoming) && isPlainObject(existing)) {
         mergeInto(existing, incoming, here, docHere);
       } else {

@@ -13,7 +13,8 @@
  */
 export type SecretRef =
   | { kind: 'env'; name: string }
-  | { kind: 'file'; path: string } // absolute, resolved against the inventory's directory
+  // path: absolute, resolved against the inventory's directory; at: where it is written (FILE:LINE:COL)
+  | { kind: 'file'; path: string; at?: string }
   | { kind: 'prompt'; origin?: string }
   | { kind: 'inline'; origin?: string } // only with `allowInlineSecrets: true`; the value is registered at load time
   /** a command run without a shell (`exec:pass show pexip/sudo`); its standard output is the secret */

@@ -12,7 +12,8 @@
  * `Secrets` resolves the references of the selected appliances, caches the values and hands every
  * value to the redactor.
  */
-import { readFile } from 'node:fs/promises';
+import { constants } from 'node:fs';
+import { open } from 'node:fs/promises';
 import { z } from 'zod';
 import { InputError } from '../errors.js';
 import type { SecretRef } from './model.js';
@@ -170,6 +171,53 @@ function fileProblem(err: unknown): string {
   return `the file cannot be read (${code ?? 'error'})`;
 }
 
+/** A secret file is small: a bigger one is a wrong path (a log, an image), not a secret. */
+export const MAX_SECRET_FILE_BYTES = 1024 * 1024;
+
+/**
+ * Read a secret file without ever blocking: opened non-blocking (a FIFO does not wait for a
+ * writer), then refused unless it is a regular file of at most 1 MiB (a link to /dev/zero is a
+ * device, not a file).
+ */
+async function readSecretFile(path: string): Promise<{ content: string } | { problem: string }> {
+  let handle: Awaited<ReturnType<typeof open>>;
+  try {
+    handle = await open(path, constants.O_RDONLY | constants.O_NONBLOCK);
+  } catch (err) {
+    return { problem: fileProblem(err) };
+  }
+  try {
+    const stats = await handle.stat();
+    if (stats.isDirectory()) return { problem: 'it is a directory, not a file' };
+    if (!stats.isFile()) return { problem: `it is not a regular file (${fileType(stats)})` };
+    if (stats.size > MAX_SECRET_FILE_BYTES) {
+      return {
+        problem: `the file is larger than 1 MiB (${stats.size} bytes); a secret file holds one value`,
+      };
+    }
+    const bytes = Buffer.alloc(stats.size);
+    const { bytesRead } = await handle.read(bytes, 0, stats.size, 0);
+    return { content: bytes.subarray(0, bytesRead).toString('utf8') };
+  } catch (err) {
+    return { problem: fileProblem(err) };
+  } finally {
+    await handle.close();
+  }
+}
+
+function fileType(stats: {
+  isFIFO(): boolean;
+  isCharacterDevice(): boolean;
+  isBlockDevice(): boolean;
+  isSocket(): boolean;
+}): string {
+  if (stats.isFIFO()) return 'a FIFO';
+  if (stats.isCharacterDevice()) return 'a character device';
+  if (stats.isBlockDevice()) return 'a block device';
+  if (stats.isSocket()) return 'a socket';
+  return 'not a file';
+}
+
 /** Where secrets come from besides files: the environment and, on a terminal, the user. */
 export interface SecretsIo {
   env: NodeJS.ProcessEnv;
@@ -199,7 +247,8 @@ export class Secrets {
     const prompts: [string | object, SecretUse[]][] = [];
     for (const [key, group] of pending) {
       const ref = group[0]!.ref;
-      const where = `secret ${describeSecretRef(ref)} (${describeUses(group)})`;
+      const written = ref.kind === 'file' && ref.at ? ` at ${ref.at}` : '';
+      const where = `secret ${describeSecretRef(ref)} (${describeUses(group)}${written})`;
       if (ref.kind === 'prompt') {
         if (this.io.stdinIsTTY) prompts.push([key, group]);
         else
@@ -232,13 +281,9 @@ export class Secrets {
         return { value };
       }
       case 'file': {
-        let content: string;
-        try {
-          content = await readFile(ref.path, 'utf8');
-        } catch (err) {
-          return { problem: fileProblem(err) };
-        }
-        const value = withoutOneNewline(content);
+        const read = await readSecretFile(ref.path);
+        if ('problem' in read) return read;
+        const value = withoutOneNewline(read.content);
         return value === '' ? { problem: 'the file is empty' } : { value };
       }
       case 'inline': {

@@ -3,8 +3,8 @@
  *
  *   text        hosts with identical drift grouped together, so the odd one out stands out
  *   junit       one test case per host x recipe; drift is a failure, an unreachable host an error
- *   prometheus  node_exporter textfile collector format: drift gauges, host up, certificate
- *               expiry, last check time and duration
+ *   prometheus  node_exporter textfile collector format: drift gauges, host up, service up
+ *               (rpctl_service_up{host,service}), certificate expiry, last check time and duration
  *
  * Certificate expiry (served certificate, from a TLS handshake) comes with every format.
  */
@@ -177,6 +177,16 @@ export function prometheus(result: FleetResult, expiry: ExpiryByHost): string {
     'rpctl_host_up',
     '1 when the drift check reached the appliance and read its facts',
     result.hosts.map((h) => [`{${host(h.name)}}`, h.status === 'in-sync' || h.status === 'drift' ? 1 : 0]),
+  );
+  metric(
+    'rpctl_service_up',
+    '1 when a service the managed recipes need (nginx, the TURN server, fail2ban) runs, 0 when stopped',
+    result.hosts.flatMap((h) =>
+      (h.services ?? []).map((s): [string, number] => [
+        `{${host(h.name)},service="${label(s.service)}"}`,
+        s.running ? 1 : 0,
+      ]),
+    ),
   );
   metric(
     'rpctl_certificate_expiry_seconds',

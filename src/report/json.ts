@@ -32,6 +32,8 @@ export interface JsonHost {
   verification?: { ok: boolean; message: string }[];
   rolledBack?: boolean;
   notes?: string[];
+  /** the services the host's recipes keep running (drift: a stopped one is also a change) */
+  services?: { service: string; running: boolean }[];
   stats?: { connections: number; execs: number; sftpSessions: number; handshakeMs: number };
   durationMs: number;
 }
@@ -54,6 +56,7 @@ function jsonHost(host: HostOutcome, withDiffs: boolean, kinds?: ReadonlyMap<str
     ...(host.verification.length ? { verification: host.verification } : {}),
     ...(host.rolledBack ? { rolledBack: true } : {}),
     ...(host.notes?.length ? { notes: host.notes } : {}),
+    ...(host.services?.length ? { services: host.services } : {}),
     ...(host.stats
       ? {
           stats: {

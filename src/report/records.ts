@@ -37,11 +37,17 @@ export const fileModeIn = (dir: string): number => (groupShared(dir) ? 0o660 : 0
 /** The mode of a directory created in `parent`. */
 export const dirModeIn = (parent: string): number => (groupShared(parent) ? 0o770 : 0o700);
 
+export function runRecordDir(env: NodeJS.ProcessEnv): string {
+  return join(stateDir(env), 'runs');
+}
+
 export interface RunContext {
   inventory: string;
   argv: readonly string[];
   /** per host and recipe: corrective or intentional change */
   kinds?: ReadonlyMap<string, ReadonlyMap<string, ChangeKind>>;
+  /** the signal that stopped the run (started hosts finished, no other was started) */
+  interrupted?: string;
 }
 
 /** Write `content` to `path` atomically with mode 0600. */
@@ -57,7 +63,7 @@ export function writeRunRecord(
   env: NodeJS.ProcessEnv,
   redactor: Redactor,
 ): string {
-  const dir = join(stateDir(env), 'runs');
+  const dir = runRecordDir(env);
   mkdirSync(dir, { recursive: true, mode: dirModeIn(stateDir(env)) });
   const record = {
     ...jsonReport(result, { diffs: true, kinds: context.kinds }),
@@ -65,8 +71,44 @@ export function writeRunRecord(
     controlHost: hostname(),
     inventory: context.inventory,
     argv: context.argv,
+    ...(context.interrupted ? { interrupted: context.interrupted } : {}),
   };
   const path = join(dir, `${result.runId}-${result.mode}.json`);
   writeFileAtomic(path, `${redactor.redact(JSON.stringify(record, null, 2))}\n`, fileModeIn(dir));
+  return path;
+}
+
+/**
+ * The record of an apply left at once (a second signal): hosts whose apply had started have an
+ * unknown outcome; the others' outcomes are as reported so far.
+ */
+export function writeUnknownOutcomeRecord(
+  run: { runId: string; startedAt: string; finished: readonly { name: string; status: string }[] },
+  unknown: readonly string[],
+  context: RunContext,
+  env: NodeJS.ProcessEnv,
+): string {
+  const dir = runRecordDir(env);
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  const record = {
+    mode: 'apply',
+    runId: run.runId,
+    startedAt: run.startedAt,
+    interrupted: context.interrupted,
+    hosts: [
+      ...run.finished.map((h) => ({ name: h.name, status: h.status })),
+      ...unknown.map((name) => ({
+        name,
+        status: 'unknown',
+        message: 'outcome unknown: rpctl left before the appliance reported how its apply ended',
+      })),
+    ],
+    user: userInfo().username,
+    controlHost: hostname(),
+    inventory: context.inventory,
+    argv: context.argv,
+  };
+  const path = join(dir, `${run.runId}-apply.json`);
+  writeFileAtomic(path, `${JSON.stringify(record, null, 2)}\n`);
   return path;
 }

@@ -260,9 +260,10 @@ describe('rpctl drift', () => {
 
       const junit = parseJunit((await drift(inventory, 'junit')).stdout);
       // one error per recipe the unreachable host manages, none elsewhere
-      expect(junit.filter((c) => c.error).map((c) => `${c.suite}/${c.name}`)).toEqual(
-        MANAGED_FILES.map((f) => `${target}/${f.recipe}`),
-      );
+      expect(junit.filter((c) => c.error).map((c) => `${c.suite}/${c.name}`)).toEqual([
+        ...MANAGED_FILES.map((f) => `${target}/${f.recipe}`),
+        `${target}/services`,
+      ]);
       const prom = await drift(inventory, 'prometheus');
       expect(prom.code).toBe(1);
       expect(promtool(prom.stdout).code).toBe(0);

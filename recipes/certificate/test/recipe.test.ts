@@ -1,4 +1,5 @@
 /** The certificate and certificate-rollback recipes as pure planners (no SSH). */
+
 import { createHash, X509Certificate } from 'node:crypto';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -8,6 +9,7 @@ import { Redactor } from '../../../src/engine/redact.js';
 import { ExitCode, HostError, InputError } from '../../../src/errors.js';
 import { keyBodyLines } from '../../../test/certificates.js';
 import { fakeFacts } from '../../../test/unit/support/fake-facts.js';
+import { NGINX_RELOAD } from '../../services/nginx.js';
 import { type CertificateDesired, certificateRecipe, PEXIP_PEM, PEXIP_PEM_BACKUP } from '../recipe.js';
 import { certificateRollbackRecipe } from '../rollback.js';
 import {
@@ -93,7 +95,7 @@ describe('certificate: plan', () => {
     ]);
     expect(change.validate?.map((c) => c.text)).toEqual(['nginx -t']);
     expect(change.notify?.map((h) => [h.id, h.command.text, h.disruptive])).toEqual([
-      ['nginx:reload', 'service nginx reload', false],
+      ['nginx:reload', NGINX_RELOAD.command.text, false],
     ]);
     expect(change.summary).toMatch(
       /^replace CN=rp1.vc.example.com \(sha256 [0-9a-f]{16}…\) with CN=rp1.vc.example.com \(sha256 [0-9a-f]{16}…\), valid until 20\d\d-\d\d-\d\d$/,
@@ -145,6 +147,7 @@ describe('certificate: verification', () => {
     const checks = certificateRecipe.verify!(desired, installed, ctx);
     expect(checks).toEqual([
       { kind: 'assert', ok: true, message: `${PEXIP_PEM} holds the new file` },
+      { kind: 'assert', ok: true, message: 'nginx runs' },
       expect.objectContaining({
         kind: 'probe',
         probe: 'tls',

@@ -3,6 +3,7 @@ import { HostError } from '../../../src/errors.js';
 import type { ApplianceConfig } from '../../../src/inventory/model.js';
 import { nginxConf, nginxLoggingConf, pexRewrites } from '../../../test/lab/files.js';
 import { fakeFacts } from '../../../test/unit/support/fake-facts.js';
+import { NGINX_RELOAD } from '../../services/nginx.js';
 import {
   NGINX_DUMP,
   PEXAPP,
@@ -165,7 +166,7 @@ describe('upstreams plan', () => {
     expect(change?.writes?.[0]?.path).toBe('/etc/nginx/sites-available/pexapp');
     expect(change?.validate?.map(String)).toEqual(['nginx -t']);
     expect(change?.notify?.map((h) => ({ ...h, command: String(h.command) }))).toEqual([
-      { id: 'nginx:reload', command: 'service nginx reload', disruptive: false },
+      { id: 'nginx:reload', command: NGINX_RELOAD.command.text, disruptive: false },
     ]);
     expect(change?.disruptive).toBeUndefined();
   });
@@ -318,10 +319,18 @@ describe('upstreams verify', () => {
     ]
       .map(([path, text]) => `# configuration file ${path}:\n${text}\n`)
       .join('');
-  const verify = (output: string, code = 0) =>
+  const V4_APPLIANCE_FILES = {
+    '/etc/hostname': 'rp1\n',
+    '/etc/network/interfaces': 'auto eth0\niface eth0 inet dhcp\n',
+    '/etc/init.d/rfc5766-turn-server': '#!/bin/sh\n',
+  };
+  const verify = (output: string, code = 0, nginx: 0 | 3 = 0) =>
     upstreamsRecipe.verify?.(
       desired('10.40.0.11', '10.40.0.12', '10.40.0.13'),
-      fakeFacts({ commands: { [NGINX_DUMP]: { code, output } } }),
+      fakeFacts({
+        files: V4_APPLIANCE_FILES,
+        commands: { [NGINX_DUMP]: { code, output }, 'appliance.services': `nginx ${nginx}\n` },
+      }),
       ctx,
     );
 
@@ -332,7 +341,16 @@ describe('upstreams verify', () => {
         ok: true,
         message: 'nginx loads upstream pexip with exactly 10.40.0.11:443, 10.40.0.12:443, 10.40.0.13:443',
       },
+      { kind: 'assert', ok: true, message: 'nginx runs' },
     ]);
+  });
+
+  it('fails when nginx is not running, whatever nginx -T reads from disk', () => {
+    expect(verify(dump(LAB), 0, 3)?.[1]).toEqual({
+      kind: 'assert',
+      ok: false,
+      message: 'nginx is not running',
+    });
   });
 
   it('fails on a missing or extra server, a failing nginx -T, or no block', () => {

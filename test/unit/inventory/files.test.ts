@@ -117,6 +117,7 @@ describe('the lab inventory (test/lab/lab.ts labInventory)', () => {
     expect(inventory.appliances[0]!.sudo.password).toEqual({
       kind: 'file',
       path: join(dir, '.lab/sudo-password'),
+      at: 'lab.yaml:9:15',
     });
     // a lab at another prefix keeps its key and passwords in a directory of its own
     const other = labInventory(state, '.lab-127.0.9');

@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { bufferIo } from '../../../src/cli/io.js';
 import { loadInventory } from '../../../src/inventory/load.js';
+import { mergeLayers } from '../../../src/inventory/merge.js';
 import { InventoryError } from '../../../src/inventory/problems.js';
 import { inventoryFrom, problemsOf, tempDir, testSection, yaml } from '../support/helpers.js';
 
@@ -276,5 +277,37 @@ describe('loadInventory', () => {
     await expect(loadInventory('missing.yaml', { sections: [], io })).rejects.toThrow(
       'inventory missing.yaml: the file does not exist',
     );
+  });
+});
+
+describe('prototype keys', () => {
+  it('refuses __proto__, constructor and prototype with line:column, before merging', () => {
+    const problems = problemsOf(yaml`
+      defaults:
+        constructor: { x: 1 }
+      appliances:
+        rp1:
+          __proto__:
+            sudo: { password: env:X }
+        rp2:
+          ssh: { prototype: 1 }
+    `);
+    expect(problems).toEqual([
+      'inventory.yaml:2:3: defaults.constructor: the key constructor is not allowed',
+      'inventory.yaml:5:5: appliances.rp1.__proto__: the key __proto__ is not allowed',
+      'inventory.yaml:8:12: appliances.rp2.ssh.prototype: the key prototype is not allowed',
+    ]);
+    expect(({} as Record<string, unknown>).sudo).toBeUndefined();
+  });
+
+  it('merging never writes a prototype, even when asked to', () => {
+    const settings = JSON.parse(
+      '{"__proto__": {"polluted": true}, "ssh": {"constructor": {"prototype": {"x": 1}}}}',
+    );
+    const merged = mergeLayers([{ docPath: ['defaults'], settings }]);
+    expect(({} as Record<string, unknown>).polluted).toBeUndefined();
+    expect(Object.getPrototypeOf(merged.value)).toBe(Object.prototype);
+    expect(Object.getPrototypeOf(merged.value.ssh)).toBe(Object.prototype);
+    expect((Object.prototype as unknown as Record<string, unknown>).x).toBeUndefined();
   });
 });

@@ -1,4 +1,5 @@
-import { chmodSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { chmodSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { bufferIo } from '../../../src/cli/io.js';
@@ -96,6 +97,31 @@ describe('Secrets', () => {
     expect(err.message).toMatch(/permission denied/);
   });
 
+  it('refuses a FIFO, a link to /dev/zero and a file over 1 MiB at once, naming where each is written', async () => {
+    const dir = tempDir();
+    execFileSync('mkfifo', [join(dir, 'fifo')]);
+    symlinkSync('/dev/zero', join(dir, 'zero'));
+    writeFileSync(join(dir, 'big'), 'x'.repeat(1024 * 1024 + 1));
+    const { inventory } = inventoryFrom(
+      yaml`
+        appliances:
+          rp1:
+            sudo: { password: file:fifo }
+            ssh: { password: file:zero, passphrase: file:big }
+      `,
+      { cwd: dir },
+    );
+    const started = Date.now();
+    const err = await rejection(new Secrets(bufferIo().io).resolve(collectSecretUses(inventory.appliances)));
+    expect(Date.now() - started).toBeLessThan(2000);
+    expect(err.exitCode).toBe(3);
+    expect(err.detail?.split('\n')).toEqual([
+      `secret file:${join(dir, 'big')} (ssh.passphrase of rp1 at inventory.yaml:4:45): the file is larger than 1 MiB (1048577 bytes); a secret file holds one value`,
+      `secret file:${join(dir, 'zero')} (ssh.password of rp1 at inventory.yaml:4:22): it is not a regular file (a character device)`,
+      `secret file:${join(dir, 'fifo')} (sudo.password of rp1 at inventory.yaml:3:23): it is not a regular file (a FIFO)`,
+    ]);
+  });
+
   it('asks once per prompt origin on a terminal, hiding the answer', async () => {
     const asked: { question: string; secret: boolean | undefined }[] = [];
     const { io } = bufferIo({ tty: true });
@@ -150,8 +176,16 @@ describe('secrets in an inventory', () => {
       { cwd: '/srv/ops' },
     );
     const rp1 = inventory.appliances[0]!;
-    expect(rp1.sudo.password).toEqual({ kind: 'file', path: '/srv/ops/secrets/sudo' });
-    expect(rp1.ssh.passphrase).toEqual({ kind: 'file', path: '/home/ops/.rpctl/key-pass' });
+    expect(rp1.sudo.password).toEqual({
+      kind: 'file',
+      path: '/srv/ops/secrets/sudo',
+      at: 'inventory.yaml:2:21',
+    });
+    expect(rp1.ssh.passphrase).toEqual({
+      kind: 'file',
+      path: '/home/ops/.rpctl/key-pass',
+      at: 'inventory.yaml:3:22',
+    });
     expect(collectSecretUses(inventory.appliances).map((use) => use.label)).toEqual([
       'ssh.passphrase of rp1',
       'ssh.password of rp1',

@@ -1,0 +1,94 @@
+/**
+ * Managed services must run: nginx when a recipe that changes what it serves is managed
+ * (upstreams, certificate), the generation's TURN server when `turn` is, fail2ban when
+ * `fail2ban.enabled: true`. A stopped one is drift (a change that starts it) and every report
+ * shows it (`rpctl_service_up`); the facts are the appliance's service states, read on every run.
+ *
+ *   services: nginx is not running: start it        (notifies nginx's reload-or-start handler)
+ *
+ * fail2ban is started by its own recipe (recipes/fail2ban), which also owns its boot links; here
+ * it is only reported.
+ */
+import type {
+  Change,
+  Check,
+  HostFacts,
+  PlanContext,
+  PlanResult,
+  Recipe,
+  ServiceStatus,
+} from '../../src/engine/contract.js';
+import { applianceFactSpec, applianceFacts } from '../appliance/facts.js';
+import type { Fail2banSection } from '../fail2ban/schema.js';
+import { NGINX_RELOAD, nginxServesChecks } from './nginx.js';
+import { startTurn } from './turn.js';
+
+/** Which services the appliance's inventory makes rpctl responsible for. */
+export interface ManagedServices {
+  nginx: boolean;
+  turn: boolean;
+  fail2ban: boolean;
+}
+
+const NGINX_SECTIONS = ['upstreams', 'certificate'];
+
+function managedServices(sections: Record<string, unknown>): ManagedServices | undefined {
+  const managed = {
+    nginx: NGINX_SECTIONS.some((key) => sections[key] !== undefined),
+    turn: sections.turn !== undefined,
+    fail2ban: (sections.fail2ban as Fail2banSection | undefined)?.enabled === true,
+  };
+  return managed.nginx || managed.turn || managed.fail2ban ? managed : undefined;
+}
+
+function statuses(desired: ManagedServices, facts: HostFacts, host = 'host'): ServiceStatus[] {
+  const appliance = applianceFacts(facts, host);
+  const names = [
+    desired.nginx ? 'nginx' : undefined,
+    desired.turn ? appliance.turnService : undefined,
+    desired.fail2ban ? 'fail2ban' : undefined,
+  ].filter((name): name is string => name !== undefined);
+  return names.map((service) => ({ service, running: appliance.services[service] === 'running' }));
+}
+
+function plan(desired: ManagedServices, facts: HostFacts, ctx: PlanContext): PlanResult {
+  const appliance = applianceFacts(facts, ctx.host);
+  const changes: Change[] = [];
+  const warnings: string[] = [];
+  for (const { service, running } of statuses(desired, facts, ctx.host)) {
+    if (running || service === 'fail2ban') continue;
+    if (appliance.services[service] === 'absent') {
+      warnings.push(`${service} is not installed: nothing can start it`);
+      continue;
+    }
+    const handler = service === 'nginx' ? NGINX_RELOAD : startTurn(appliance.turnService);
+    changes.push({ summary: `${service} is not running: start it`, notify: [handler] });
+  }
+  return { changes, warnings };
+}
+
+function verify(desired: ManagedServices, after: HostFacts, ctx: PlanContext): Check[] {
+  const checks: Check[] = [];
+  for (const { service, running } of statuses(desired, after, ctx.host)) {
+    if (service === 'nginx') checks.push(...nginxServesChecks(after, ctx.host));
+    else
+      checks.push({
+        kind: 'assert',
+        ok: running,
+        message: `${service} ${running ? 'runs' : 'is not running'}`,
+      });
+  }
+  return checks;
+}
+
+export const servicesRecipe: Recipe<ManagedServices> = {
+  name: 'services',
+  description: 'the services the managed recipes need are running (nginx, the TURN server, fail2ban)',
+  // no section of its own: it follows the sections of the recipes whose services it watches
+  section: 'services',
+  desired: ({ appliance }) => managedServices(appliance.sections),
+  facts: applianceFactSpec,
+  plan,
+  verify,
+  services: (desired, facts) => statuses(desired, facts),
+};

@@ -12,6 +12,7 @@ import {
   type ApplyContext,
   type ApplyResult,
   applyFailure,
+  errorLine,
   firstLine,
   type PreparedApply,
   restoredChecks,
@@ -24,8 +25,10 @@ import {
   parseApplyOutput,
   rollbackScript,
 } from './apply-script.js';
+import { refusedRestore, unrestorable } from './backup-script.js';
 import { applyCommitConfirmed } from './commit-confirmed.js';
 import { factsBody, type GatheredFacts, type MergedFactSpec, parseFacts } from './facts.js';
+import { describeJournal, JOURNAL, parseJournal, parseResolution, resolveScript } from './journal.js';
 import { LOCKED_EXIT, type LockHolder, lockedError, lockHoldTail, lockPrelude } from './lock.js';
 import { type HostPlan, type PlanOptions, planHost, type SelectedRecipe } from './plan.js';
 import { runChecks } from './verify.js';
@@ -45,6 +48,8 @@ export interface PreparedHost extends HostWork {
   /** the lock holder's channel (apply only) */
   lock?: ExecStream;
   uploadDir: string;
+  /** apply: what resolving an interrupted apply found and did, before this host was planned */
+  resolved?: string;
 }
 
 export function newRunId(now = new Date()): string {
@@ -98,15 +103,51 @@ export async function lockAndReadFacts(
   return { facts: parseFacts(work.appliance.name, work.spec, output), lock };
 }
 
+/**
+ * Apply, before planning: an interrupted apply's journal found in `facts` is resolved (journal.ts):
+ * validate what is installed, restore the recorded backups when that fails, run the handlers. The
+ * facts read after it, and what it did, are returned; a resolution that could not restore fails
+ * the host.
+ */
+export async function resolveInterrupted(
+  session: HostSession,
+  work: HostWork,
+  facts: GatheredFacts,
+): Promise<{ facts: GatheredFacts; resolved?: string }> {
+  const journal = parseJournal(facts.text(JOURNAL));
+  if (!journal) return { facts };
+  const name = work.appliance.name;
+  const result = await session.exec(resolveScript(journal, factsBody(work.spec)), { sudo: true });
+  const output = result.stdout.toString('utf8');
+  const resolution = parseResolution(output);
+  const what = describeJournal(journal);
+  if (resolution.unrestorable.length > 0 || !resolution.resolved) {
+    const why = resolution.unrestorable.length
+      ? refusedRestore(resolution.unrestorable)
+      : `resolving it failed (exit ${result.code}): ${firstLine(result.stderr)}`;
+    throw new HostError('apply', `${name}: ${what}: ${why}; nothing else was changed`);
+  }
+  const validation = resolution.valid
+    ? 'what it installed is valid, kept'
+    : `validation failed (${errorLine(resolution.output)}), its backups restored`;
+  const handlers = resolution.failedHandlers.length
+    ? `handler ${resolution.failedHandlers.join(', ')} failed`
+    : 'handlers run';
+  return {
+    facts: parseFacts(name, work.spec, output),
+    resolved: `resolved ${what}: ${validation}; ${handlers}`,
+  };
+}
+
 export function prepareFromFacts(
   work: HostWork,
   session: HostSession,
   facts: GatheredFacts,
   options: PlanOptions,
-  extra: { lock?: ExecStream; uploadDir: string },
+  extra: { lock?: ExecStream; uploadDir: string; resolved?: string },
 ): PreparedHost {
   const plan = planHost(work.appliance.name, work.selected, facts, options);
-  return { ...work, session, facts, plan, lock: extra.lock, uploadDir: extra.uploadDir };
+  return { ...work, session, facts, plan, ...extra };
 }
 
 export function prepareApply(host: PreparedHost, runId: string): PreparedApply {
@@ -130,6 +171,7 @@ export function prepareApply(host: PreparedHost, runId: string): PreparedApply {
       group,
       expectedSha256: before.exists ? before.sha256 : null,
       siblingBackup: write.siblingBackup,
+      ...(write.secret ? { secret: true } : {}),
     };
   });
   for (const step of plan.steps) {
@@ -149,6 +191,7 @@ export function prepareApply(host: PreparedHost, runId: string): PreparedApply {
     validate: plan.validate,
     handlers: plan.handlers,
     factsAfter: factsBody(host.spec),
+    ...(host.appliance.backupsKept === undefined ? {} : { backupsKept: host.appliance.backupsKept }),
   };
   return { input, files, uploads };
 }
@@ -164,7 +207,7 @@ export async function applyHost(host: PreparedHost, ctx: ApplyContext): Promise<
   const outcome = parseApplyOutput(output);
   if (outcome.kind !== 'applied') {
     const how = `(exit ${result.code}${result.signal ? `, ${result.signal}` : ''}): ${firstLine(result.stderr)}`;
-    return failed(applyFailure(host, files, outcome, how));
+    return failed(applyFailure(host, input, outcome, how));
   }
   const factsAfter = parseFacts(name, host.spec, output.slice(output.indexOf('@applied')));
   const checks = verifyChecks(host, factsAfter, ctx.now);
@@ -185,8 +228,10 @@ export async function applyHost(host: PreparedHost, ctx: ApplyContext): Promise<
     probes: ctx.probes,
     secret: ctx.secret,
   });
-  const restoredOk = restoredResults.every((r) => r.ok);
-  const message = `${name}: verification failed: ${failing[0]!.message}; ${restoredOk ? 'rolled back' : `rollback incomplete: ${restoredResults.find((r) => !r.ok)?.message}`}`;
+  const refused = unrestorable(back.stdout.toString('utf8'));
+  const restoredOk = restoredResults.every((r) => r.ok) && refused.length === 0;
+  const incomplete = refused.length ? refusedRestore(refused) : restoredResults.find((r) => !r.ok)?.message;
+  const message = `${name}: verification failed: ${failing[0]!.message}; ${restoredOk ? 'rolled back' : `rollback incomplete: ${incomplete}`}`;
   return {
     status: 'failed',
     error: new HostError('verification', message),

@@ -32,6 +32,7 @@ export interface JsonHost {
   verification?: { ok: boolean; message: string }[];
   rolledBack?: boolean;
   notes?: string[];
+  interrupted?: string;
   stats?: { connections: number; execs: number; sftpSessions: number; handshakeMs: number };
   durationMs: number;
 }
@@ -54,6 +55,7 @@ function jsonHost(host: HostOutcome, withDiffs: boolean, kinds?: ReadonlyMap<str
     ...(host.verification.length ? { verification: host.verification } : {}),
     ...(host.rolledBack ? { rolledBack: true } : {}),
     ...(host.notes?.length ? { notes: host.notes } : {}),
+    ...(host.interrupted ? { interrupted: host.interrupted } : {}),
     ...(host.stats
       ? {
           stats: {

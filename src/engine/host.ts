@@ -27,7 +27,7 @@ import {
 } from './apply-script.js';
 import { refusedRestore, unrestorable } from './backup-script.js';
 import { applyCommitConfirmed } from './commit-confirmed.js';
-import { factsBody, type GatheredFacts, type MergedFactSpec, parseFacts } from './facts.js';
+import { factsBody, factsProblem, type GatheredFacts, type MergedFactSpec, parseFacts } from './facts.js';
 import { describeJournal, JOURNAL, parseJournal, parseResolution, resolveScript } from './journal.js';
 import { LOCKED_EXIT, type LockHolder, lockedError, lockHoldTail, lockPrelude } from './lock.js';
 import { type HostPlan, type PlanOptions, planHost, type SelectedRecipe } from './plan.js';
@@ -63,6 +63,8 @@ export function newRunId(now = new Date()): string {
 /** Read facts without the lock (plan, drift, facts). */
 export async function readFacts(session: HostSession, work: HostWork): Promise<GatheredFacts> {
   const result = await session.exec(factsBody(work.spec), { sudo: true });
+  const problem = factsProblem(work.appliance.name, result.stdout);
+  if (problem) throw problem;
   if (result.code !== 0) {
     throw new HostError(
       'facts',
@@ -90,6 +92,8 @@ export async function lockAndReadFacts(
     await lock.waitFor(/^@(facts end|locked)/, (lockWaitSeconds + 60) * 1000);
   } catch (err) {
     const ended = await lock.finish().catch(() => undefined);
+    const problem = factsProblem(work.appliance.name, lock.output());
+    if (problem) throw problem;
     if (ended?.code === LOCKED_EXIT)
       throw lockedError(work.appliance.name, ended.stdout.toString(), lockWaitSeconds);
     if (err instanceof HostError) throw err;

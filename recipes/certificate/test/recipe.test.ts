@@ -93,7 +93,11 @@ describe('certificate: plan', () => {
     ]);
     expect(change.validate?.map((c) => c.text)).toEqual(['nginx -t']);
     expect(change.notify?.map((h) => [h.id, h.command.text, h.disruptive])).toEqual([
-      ['nginx:reload', 'if service nginx status > /dev/null 2>&1; then service nginx reload; else service nginx start; fi', false],
+      [
+        'nginx:reload',
+        'if service nginx status > /dev/null 2>&1; then service nginx reload; else service nginx start; fi',
+        false,
+      ],
     ]);
     expect(change.summary).toMatch(
       /^replace CN=rp1.vc.example.com \(sha256 [0-9a-f]{16}…\) with CN=rp1.vc.example.com \(sha256 [0-9a-f]{16}…\), valid until 20\d\d-\d\d-\d\d$/,

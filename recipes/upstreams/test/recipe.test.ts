@@ -165,7 +165,12 @@ describe('upstreams plan', () => {
     expect(change?.writes?.[0]?.path).toBe('/etc/nginx/sites-available/pexapp');
     expect(change?.validate?.map(String)).toEqual(['nginx -t']);
     expect(change?.notify?.map((h) => ({ ...h, command: String(h.command) }))).toEqual([
-      { id: 'nginx:reload', command: 'if service nginx status > /dev/null 2>&1; then service nginx reload; else service nginx start; fi', disruptive: false },
+      {
+        id: 'nginx:reload',
+        command:
+          'if service nginx status > /dev/null 2>&1; then service nginx reload; else service nginx start; fi',
+        disruptive: false,
+      },
     ]);
     expect(change?.disruptive).toBeUndefined();
   });

@@ -72,7 +72,8 @@ export interface ApplyScriptInput {
   confirm?: { dir: string; seconds: number };
 }
 
-const FUNCTIONS = script(`rpctl_same() {
+const FUNCTIONS = script(`rpctl_out=$(mktemp)
+rpctl_same() {
   if [ "$2" = absent ]; then [ ! -e "$1" ]; else [ -f "$1" ] && [ "$(sha256sum < "$1" | cut -c1-64)" = "$2" ]; fi
 }
 rpctl_install() {
@@ -227,7 +228,6 @@ export function rollbackScript(
     BACKUP_FUNCTIONS,
     restoreFunction(restoreSet(input)),
     script('rpctl_restore'),
-    script('rm -f "$rpctl_out"'),
     script('rpctl_rerun_handlers'),
     script("echo '@restored'"),
     input.factsAfter,

@@ -1,8 +1,8 @@
 /**
  * Backups of the files an apply changes, as shell functions shared by the apply script, the
  * rollback after a failed verification, commit-confirmed's armed rollback and the resolution of an
- * interrupted apply (journal.ts). They need `$rpctl_backup` (the run's backup directory) and
- * `$rpctl_out` (a scratch file).
+ * interrupted apply (journal.ts). They need `$rpctl_backup` (the run's backup directory); they
+ * make no temp file (the armed rollback has no EXIT trap to remove one).
  *
  * A backup is proven before anything is installed: copied whole, read back with the live file's
  * size and sha256, stored 0600 root (it may hold a private key), and recorded in the run's
@@ -21,8 +21,7 @@ export const MANIFEST = '.rpctl-manifest';
 /** Runs (backup directories) kept per appliance when the inventory does not say. */
 export const DEFAULT_BACKUPS_KEPT = 10;
 
-export const BACKUP_FUNCTIONS = script(`rpctl_out=$(mktemp)
-rpctl_sum() { sha256sum < "$1" | cut -c1-64; }
+export const BACKUP_FUNCTIONS = script(`rpctl_sum() { sha256sum < "$1" | cut -c1-64; }
 rpctl_save() {
   rpctl_b="$rpctl_backup$1"
   mkdir -p "$(dirname "$rpctl_b")" || return 1

@@ -104,6 +104,7 @@ export function resolveScript(journal: Journal, facts: ShellCommand): ShellComma
     sh`exec 8>>${APPLY_LOCK_FILE}`,
     script('flock 8'),
     sh`rpctl_backup=${`${BACKUP_ROOT}/${journal.run}`}`,
+    script('rpctl_out=$(mktemp)'),
     BACKUP_FUNCTIONS,
     restoreFunction(journal),
     sh`if ${joinCommands(validate.length ? validate : [script('true')], ' && ')}; then echo '@resolve valid'; else echo '@resolve invalid'; base64 -w0 < "$rpctl_out"; echo; rpctl_restore; fi`,

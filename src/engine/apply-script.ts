@@ -49,7 +49,7 @@ export interface InstallFile {
   /** sha256 the file had when planned; null when it did not exist */
   expectedSha256: string | null;
   siblingBackup?: string;
-  /** the content is secret (a private key): its sibling backup is made 0600 root */
+  /** the content is secret (a private key): its sibling backup is made root's alone (go-rwx) */
   secret?: boolean;
 }
 
@@ -165,7 +165,7 @@ export function applyScript(input: ApplyScriptInput): ShellCommand {
     const sibling = siblingOf(file);
     // the guide's sibling backup of a private key is root's alone
     const siblingMode = file.secret
-      ? sh` && chown root:root ${sibling ?? ''} && chmod 0600 ${sibling ?? ''}`
+      ? sh` && chown root:root ${sibling ?? ''} && chmod go-rwx ${sibling ?? ''}`
       : script('');
     if (sibling)
       lines.push(

@@ -5,8 +5,8 @@
  * make no temp file (the armed rollback has no EXIT trap to remove one).
  *
  * A backup is proven before anything is installed: copied whole, read back with the live file's
- * size and sha256, stored 0600 root (it may hold a private key), and recorded in the run's
- * manifest with the mode and owner to restore:
+ * size and sha256, stored root's alone (go-rwx: 0600, or 0400 like a pexip.pem; it may hold a
+ * private key), and recorded in the run's manifest with the mode and owner to restore:
  *
  *   $rpctl_backup/.rpctl-manifest   SHA256 SIZE MODE OWNER GROUP PATH   (or `absent - - - - PATH`)
  *
@@ -30,7 +30,7 @@ rpctl_save() {
     return
   fi
   rpctl_want="$(rpctl_sum "$1") $(stat -c %s "$1")"
-  cp -a "$1" "$rpctl_b" && chown root:root "$rpctl_b" && chmod 0600 "$rpctl_b" || return 1
+  cp -a "$1" "$rpctl_b" && chown root:root "$rpctl_b" && chmod go-rwx "$rpctl_b" || return 1
   if [ "$(rpctl_sum "$rpctl_b") $(stat -c %s "$rpctl_b")" != "$rpctl_want" ]; then
     echo "the backup $rpctl_b differs from $1 (size or sha256)"; return 1
   fi

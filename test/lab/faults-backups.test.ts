@@ -186,7 +186,7 @@ describe('faults: backups, journal, litter', () => {
       expect(result.stdout).toContain(
         `${host}: FAILED: reading facts failed: no space left in /tmp on the appliance`,
       );
-      expect(result.stdout).not.toContain(`${host}: ${host}:`);
+      expect(result.stdout + result.stderr).not.toContain(`${host}: ${host}:`);
     } finally {
       labSh(host, 'umount /tmp');
     }

@@ -18,7 +18,7 @@
  * terminates its command's process group, and this is not in it, so an apply that started always
  * finishes (or restores). It holds the apply lock file so the run's lock holder waits for it.
  * Output records: `@stale I`, `@failed KIND I` + the base64 output of what failed,
- * `@unrestorable PATH`, `@restored`, `@applied`, then the facts. A successful apply prunes the
+ * `@unrestorable WHY PATH`, `@restored`, `@applied`, then the facts. A successful apply prunes the
  * backups to the newest `backupsKept` runs.
  */
 import { joinCommands, type ShellCommand, script, sh } from '../transport/shell.js';
@@ -30,6 +30,7 @@ import {
   pruneBackups,
   type RestoreSet,
   restoreFunction,
+  type Unrestored,
   unrestorable,
 } from './backup-script.js';
 import { armRollback, markApplyDone, recordedDetached } from './confirm-script.js';
@@ -246,8 +247,8 @@ export type ApplyOutcome =
       index: number;
       output: string;
       restored: boolean;
-      /** backups a restore refused: their size or sha256 differ from what was recorded */
-      unrestorable: string[];
+      /** backups a restore did not put back (backup-script.ts) */
+      unrestorable: Unrestored[];
     }
   | { kind: 'incomplete' };
 

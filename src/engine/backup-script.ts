@@ -11,7 +11,8 @@
  *   $rpctl_backup/.rpctl-manifest   SHA256 SIZE MODE OWNER GROUP PATH   (or `absent - - - - PATH`)
  *
  * A restore copies back only a backup whose size and sha256 are still the recorded ones; any other
- * is refused (`@unrestorable PATH`) and the live file is left alone.
+ * is refused (`@unrestorable differs PATH`) and the live file is left alone. A live file already
+ * equal to its backup is not touched (an install that failed on a full disk left it as it was).
  */
 import { joinCommands, type ShellCommand, script, sh } from '../transport/shell.js';
 
@@ -45,18 +46,19 @@ rpctl_intact() {
   done < "$rpctl_backup/${MANIFEST}"
   return $rpctl_ok
 }
-rpctl_refuse() { printf '@unrestorable %s\\n' "$1"; rpctl_unrestored=1; }
+rpctl_refuse() { printf '@unrestorable %s %s\\n' "$2" "$1"; rpctl_unrestored=1; }
 rpctl_put_back() {
   if [ -e "$rpctl_backup$1.rpctl-absent" ]; then rm -f "$1"; return; fi
-  rpctl_intact "$1" || { rpctl_refuse "$1"; return; }
+  rpctl_intact "$1" || { rpctl_refuse "$1" differs; return; }
+  [ -f "$1" ] && [ "$(rpctl_sum "$1") $(stat -c '%a %U %G' "$1")" = "$rpctl_s $rpctl_mode $rpctl_owner $rpctl_group" ] && return
   rpctl_new="$1.rpctl-restore"
-  cp "$rpctl_backup$1" "$rpctl_new" && chown "$rpctl_owner:$rpctl_group" "$rpctl_new" && chmod "$rpctl_mode" "$rpctl_new" && mv -f "$rpctl_new" "$1" || { rm -f "$rpctl_new"; rpctl_refuse "$1"; }
+  cp "$rpctl_backup$1" "$rpctl_new" && chown "$rpctl_owner:$rpctl_group" "$rpctl_new" && chmod "$rpctl_mode" "$rpctl_new" && mv -f "$rpctl_new" "$1" || { rm -f "$rpctl_new"; rpctl_refuse "$1" unwritable; }
 }
 rpctl_put_back_in_place() {
   if [ -e "$rpctl_backup$1.rpctl-absent" ]; then rm -f "$1"; return; fi
-  rpctl_intact "$1" || { rpctl_refuse "$1"; return; }
-  if [ -e "$1" ]; then cat "$rpctl_backup$1" > "$1"
-  else cp "$rpctl_backup$1" "$1" && chown "$rpctl_owner:$rpctl_group" "$1" && chmod "$rpctl_mode" "$1"; fi
+  rpctl_intact "$1" || { rpctl_refuse "$1" differs; return; }
+  if [ -e "$1" ]; then cat "$rpctl_backup$1" > "$1" || rpctl_refuse "$1" unwritable
+  else cp "$rpctl_backup$1" "$1" && chown "$rpctl_owner:$rpctl_group" "$1" && chmod "$rpctl_mode" "$1" || rpctl_refuse "$1" unwritable; fi
 }`);
 
 /** What a restore puts back: files the apply replaced (restored by rename) and files restored in place. */
@@ -91,15 +93,32 @@ export function pruneBackups(kept: number): ShellCommand {
   return sh`ls -1 ${BACKUP_ROOT} | sort -r | tail -n +${kept + 1} | while read -r rpctl_old; do rm -rf ${BACKUP_ROOT}/"$rpctl_old"; done`;
 }
 
-/** Paths an outcome said could not be restored (`@unrestorable PATH` lines). */
-export function unrestorable(output: string): string[] {
-  return output
-    .split('\n')
-    .filter((l) => l.startsWith('@unrestorable '))
-    .map((l) => l.slice('@unrestorable '.length));
+/** A backup a restore did not put back: it `differs` from its record, or the live file was `unwritable`. */
+export interface Unrestored {
+  path: string;
+  why: 'differs' | 'unwritable';
 }
 
-/** The report's words for backups a restore refused. */
-export function refusedRestore(paths: readonly string[]): string {
-  return `the backup of ${paths.join(', ')} differs from its recorded size and sha256: not restored, the live file left as it is`;
+/** What an outcome said could not be restored (`@unrestorable WHY PATH` lines). */
+export function unrestorable(output: string): Unrestored[] {
+  return output.split('\n').flatMap((line) => {
+    const found = /^@unrestorable (differs|unwritable) (.+)$/.exec(line);
+    return found ? [{ path: found[2]!, why: found[1] as Unrestored['why'] }] : [];
+  });
+}
+
+/** The report's words for backups a restore did not put back. */
+export function refusedRestore(unrestored: readonly Unrestored[]): string {
+  const paths = (why: Unrestored['why']) =>
+    unrestored
+      .filter((u) => u.why === why)
+      .map((u) => u.path)
+      .join(', ');
+  return [
+    paths('differs') &&
+      `the backup of ${paths('differs')} differs from its recorded size and sha256: not restored, the live file left as it is`,
+    paths('unwritable') && `putting back ${paths('unwritable')} failed (see --verbose): check it by hand`,
+  ]
+    .filter(Boolean)
+    .join('; ');
 }

@@ -23,6 +23,8 @@ import {
   MANIFEST,
   type RestoreSet,
   restoreFunction,
+  type Unrestored,
+  unrestorable,
 } from './backup-script.js';
 import { APPLY_LOCK_FILE } from './lock.js';
 
@@ -89,7 +91,7 @@ export function describeJournal(journal: Journal): string {
 /**
  * Resolve an interrupted apply under the apply lock: validate, restore when validation fails, run
  * the handlers, remove the journal, then print the facts. Output: `@resolve valid` or
- * `@resolve invalid` + base64 output, `@unrestorable PATH`, `@resolve handler-failed ID`,
+ * `@resolve invalid` + base64 output, `@unrestorable WHY PATH`, `@resolve handler-failed ID`,
  * `@resolved` (the journal removed), then the facts.
  */
 export function resolveScript(journal: Journal, facts: ShellCommand): ShellCommand {
@@ -119,7 +121,7 @@ export interface Resolution {
   valid: boolean;
   /** the validation's output when it failed */
   output: string;
-  unrestorable: string[];
+  unrestorable: Unrestored[];
   failedHandlers: string[];
   /** the journal is gone */
   resolved: boolean;
@@ -131,7 +133,7 @@ export function parseResolution(output: string): Resolution {
   return {
     valid: lines.includes('@resolve valid'),
     output: invalid >= 0 ? unb64(lines[invalid + 1] ?? '') : '',
-    unrestorable: lines.filter((l) => l.startsWith('@unrestorable ')).map((l) => l.slice(14)),
+    unrestorable: unrestorable(output),
     failedHandlers: lines
       .filter((l) => l.startsWith('@resolve handler-failed '))
       .map((l) => l.slice('@resolve handler-failed '.length)),

@@ -80,6 +80,28 @@ describe('faults: backups, journal, litter', () => {
     },
   );
 
+  it('/etc/nginx/sites-available full: the install fails, the file is restored, no temp file is left', async () => {
+    const before = pexapp();
+    const dir = '/etc/nginx/sites-available';
+    labSh(
+      host,
+      `cp ${PEXAPP} /run/pexapp && mount -t tmpfs -o size=16k tmpfs ${dir} && cp /run/pexapp ${PEXAPP} && (dd if=/dev/zero of=${dir}/.fill bs=4k 2>/dev/null; true)`,
+    );
+    try {
+      const result = await apply(inventory([...spec(host).nodes, '127.0.3.41']));
+      expect(result.code).toBe(1);
+      expect(hostOf(result.stdout).error?.message).toMatch(
+        new RegExp(
+          `^${host}: installing ${PEXAPP} failed: .*No space left on device.*; previous files restored$`,
+        ),
+      );
+      expect(litter()).toBe('');
+      expect(pexapp()).toBe(before);
+    } finally {
+      labSh(host, `umount ${dir}; rm -f /run/pexapp`);
+    }
+  });
+
   it('a restore refuses a backup whose size or sha256 changed, and leaves the live file alone', () => {
     const spec1 = mergeFactSpecs([{ files: [{ path: PEXAPP }] }]);
     const dir = '/tmp/rpctl-faults-upload';
@@ -111,7 +133,7 @@ describe('faults: backups, journal, litter', () => {
     );
     labSh(host, `: > ${BACKUPS}/${input.runId}${PEXAPP}`); // the backup truncated behind rpctl's back
     const back = labExec(host, ['sh', '-c', rollbackScript(input).text]).stdout;
-    expect(back).toContain(`@unrestorable ${PEXAPP}`);
+    expect(back).toContain(`@unrestorable differs ${PEXAPP}`);
     expect(pexapp()).toBe(changed);
     expect(litter()).toBe('');
     labSh(host, `rm -rf ${BACKUPS}/${input.runId}`);

@@ -39,11 +39,11 @@ describe('apply journal', () => {
   });
 
   it('reads what a resolution did', () => {
-    const out = `@resolve invalid\n${Buffer.from('nginx: [emerg] bad').toString('base64')}\n@unrestorable /a\n@resolve handler-failed nginx:reload\n`;
+    const out = `@resolve invalid\n${Buffer.from('nginx: [emerg] bad').toString('base64')}\n@unrestorable differs /a\n@resolve handler-failed nginx:reload\n`;
     expect(parseResolution(out)).toEqual({
       valid: false,
       output: 'nginx: [emerg] bad',
-      unrestorable: ['/a'],
+      unrestorable: [{ path: '/a', why: 'differs' }],
       failedHandlers: ['nginx:reload'],
       resolved: false,
     });
@@ -56,9 +56,9 @@ describe('apply journal', () => {
       stage: 'backup',
       restored: false,
     });
-    expect(parseApplyOutput(`@failed validate 0\n\n@unrestorable /p\n@restored\n`)).toMatchObject({
+    expect(parseApplyOutput(`@failed validate 0\n\n@unrestorable differs /p\n@restored\n`)).toMatchObject({
       restored: false,
-      unrestorable: ['/p'],
+      unrestorable: [{ path: '/p', why: 'differs' }],
     });
   });
 });

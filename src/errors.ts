@@ -68,6 +68,7 @@ export type HostErrorReason =
   | 'plan'
   // applying (apply-script.ts stages) and checking the result
   | 'stale'
+  | 'backup'
   | 'install'
   | 'step'
   | 'validation'
@@ -104,4 +105,9 @@ export function badFlagValue(flag: string, expected: string, got: string): Input
 export function oneLine(err: unknown): string {
   if (err instanceof Error) return err.message.split('\n')[0] ?? err.name;
   return String(err).split('\n')[0] ?? 'unknown error';
+}
+
+/** A host's message without its leading `NAME: `, for lines that start with the name already (HostError messages start with it). */
+export function withoutHostName(name: string, message: string): string {
+  return message.startsWith(`${name}: `) ? message.slice(name.length + 2) : message;
 }

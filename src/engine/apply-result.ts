@@ -6,7 +6,15 @@
 import { HostError } from '../errors.js';
 import type { SecretRef } from '../inventory/model.js';
 import type { HostSession, SessionStats, UploadFile } from '../transport/types.js';
-import type { ApplyOutcome, ApplyScriptInput, InstallFile } from './apply-script.js';
+import {
+  type ApplyOutcome,
+  type ApplyScriptInput,
+  BACKUP_ROOT,
+  type InstallFile,
+  JOURNAL,
+  savedPaths,
+} from './apply-script.js';
+import { refusedRestore } from './backup-script.js';
 import type { AcquirerRegistry, Check } from './contract.js';
 import type { GatheredFacts } from './facts.js';
 import type { PreparedHost } from './host.js';
@@ -76,13 +84,14 @@ export function errorLine(output: string): string {
 /** The HostError of an apply script that stopped early (stale, a failure, cut short). */
 export function applyFailure(
   host: PreparedHost,
-  files: readonly InstallFile[],
+  input: ApplyScriptInput,
   outcome: Exclude<ApplyOutcome, { kind: 'applied' }>,
   /** how an incomplete apply ended, e.g. `(exit null): ...` */
   incomplete: string,
 ): HostError {
   const name = host.appliance.name;
   const { plan } = host;
+  const { files } = input;
   if (outcome.kind === 'stale') {
     const path = files[outcome.index]?.path ?? '?';
     return new HostError(
@@ -91,6 +100,7 @@ export function applyFailure(
     );
   }
   if (outcome.kind === 'failed') {
+    if (outcome.stage === 'backup') return backupFailure(name, input, outcome);
     const what =
       outcome.stage === 'validate'
         ? `validation \`${plan.validate[outcome.index]?.text}\` failed`
@@ -99,7 +109,11 @@ export function applyFailure(
           : outcome.stage === 'step'
             ? `step "${plan.steps[outcome.index]?.summary}" failed`
             : `installing ${files[outcome.index]?.path} failed`;
-    const restored = outcome.restored ? '; previous files restored' : '';
+    const restored = outcome.unrestorable.length
+      ? `; ${refusedRestore(outcome.unrestorable)}`
+      : outcome.restored
+        ? '; previous files restored'
+        : '';
     return new HostError(
       outcome.stage === 'validate' ? 'validation' : outcome.stage,
       `${name}: ${what}: ${errorLine(outcome.output)}${restored}`,
@@ -107,6 +121,25 @@ export function applyFailure(
     );
   }
   return new HostError('apply', `${name}: the apply did not finish ${incomplete}`);
+}
+
+/** A backup that could not be written whole: nothing was installed. */
+function backupFailure(
+  name: string,
+  input: ApplyScriptInput,
+  outcome: Extract<ApplyOutcome, { kind: 'failed' }>,
+): HostError {
+  const dir = `${BACKUP_ROOT}/${input.runId}`;
+  const saved = savedPaths(input);
+  const what =
+    outcome.index < saved.length
+      ? `backing up ${saved[outcome.index]} into ${dir}`
+      : `writing the journal ${JOURNAL}`;
+  return new HostError(
+    'backup',
+    `${name}: ${what} failed: ${errorLine(outcome.output)}; nothing was changed`,
+    { detail: outcome.output },
+  );
 }
 
 /** Checks of a recipe's verify for the recipes that changed something. */

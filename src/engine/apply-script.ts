@@ -3,7 +3,9 @@
  *
  *   1. compare-and-swap: every file is still as planned, else stop before touching anything
  *   2. back up every file it writes or a step touches (timestamped directory, plus the guide's
- *      sibling name such as pexip.pem.backup), and write a journal. Written files are restored
+ *      sibling name such as pexip.pem.backup), each proven whole (backup-script.ts): a backup
+ *      that cannot be written stops the apply here. Then the journal (journal.ts), kept until the
+ *      apply ends, so an apply cut short is found and resolved by the next. Written files are restored
  *      by rename; files only steps touch are restored in place (same inode), because a daemon may
  *      hold them open: coturn keeps its SQLite userdb open in every thread, and after a rename
  *      some threads would go on reading the replaced file
@@ -14,15 +16,29 @@
  *
  * It runs in a session of its own (setsid), ignoring hangups: when the connection drops, sudo
  * terminates its command's process group, and this is not in it, so an apply that started always
- * finishes (or restores). It holds the apply lock file so the run's lock holder waits for it. Output records: `@stale I`, `@failed KIND I` + the
- * base64 output of what failed, `@restored`, `@applied`, then the facts.
+ * finishes (or restores). It holds the apply lock file so the run's lock holder waits for it.
+ * Output records: `@stale I`, `@failed KIND I` + the base64 output of what failed,
+ * `@unrestorable WHY PATH`, `@restored`, `@applied`, then the facts. A successful apply prunes the
+ * backups to the newest `backupsKept` runs.
  */
 import { joinCommands, type ShellCommand, script, sh } from '../transport/shell.js';
+import {
+  BACKUP_FUNCTIONS,
+  BACKUP_ROOT,
+  DEFAULT_BACKUPS_KEPT,
+  MANIFEST,
+  pruneBackups,
+  type RestoreSet,
+  restoreFunction,
+  type Unrestored,
+  unrestorable,
+} from './backup-script.js';
 import { armRollback, markApplyDone, recordedDetached } from './confirm-script.js';
+import { JOURNAL, writeJournal } from './journal.js';
 import { APPLY_LOCK_FILE } from './lock.js';
 
-export const BACKUP_ROOT = '/var/backups/rpctl';
-export const JOURNAL = '/var/lib/rpctl/journal';
+export { BACKUP_ROOT } from './backup-script.js';
+export { JOURNAL } from './journal.js';
 
 export interface InstallFile {
   path: string;
@@ -34,6 +50,8 @@ export interface InstallFile {
   /** sha256 the file had when planned; null when it did not exist */
   expectedSha256: string | null;
   siblingBackup?: string;
+  /** the content is secret (a private key): its sibling backup is made root's alone (go-rwx) */
+  secret?: boolean;
 }
 
 export interface ApplyScriptInput {
@@ -46,6 +64,8 @@ export interface ApplyScriptInput {
   validate: readonly ShellCommand[];
   handlers: readonly { id: string; command: ShellCommand }[];
   factsAfter: ShellCommand;
+  /** run directories of /var/backups/rpctl kept on the host (default 10) */
+  backupsKept?: number;
   /**
    * commit-confirmed (a handler may cut the SSH path): arm a rollback that fires after `seconds`
    * right before the handlers, and keep the output in `dir` (see confirm-script.ts)
@@ -57,22 +77,9 @@ const FUNCTIONS = script(`rpctl_out=$(mktemp)
 rpctl_same() {
   if [ "$2" = absent ]; then [ ! -e "$1" ]; else [ -f "$1" ] && [ "$(sha256sum < "$1" | cut -c1-64)" = "$2" ]; fi
 }
-rpctl_save() {
-  mkdir -p "$rpctl_backup$(dirname "$1")"
-  if [ -e "$1" ]; then cp -a "$1" "$rpctl_backup$1"; else : > "$rpctl_backup$1.rpctl-absent"; fi
-}
-rpctl_put_back() {
-  if [ -e "$rpctl_backup$1.rpctl-absent" ]; then rm -f "$1"
-  elif [ -e "$rpctl_backup$1" ]; then cp -a "$rpctl_backup$1" "$1.rpctl-restore" && mv -f "$1.rpctl-restore" "$1"; fi
-}
-rpctl_put_back_in_place() {
-  if [ -e "$rpctl_backup$1.rpctl-absent" ]; then rm -f "$1"
-  elif [ -e "$rpctl_backup$1" ] && [ -e "$1" ]; then cat "$rpctl_backup$1" > "$1"
-  elif [ -e "$rpctl_backup$1" ]; then cp -a "$rpctl_backup$1" "$1"; fi
-}
 rpctl_install() {
   rpctl_tmp="$(dirname "$2")/.$(basename "$2").rpctl-new"
-  cp "$1" "$rpctl_tmp" && chown "$4:$5" "$rpctl_tmp" && chmod "$3" "$rpctl_tmp" && mv -f "$rpctl_tmp" "$2"
+  cp "$1" "$rpctl_tmp" && chown "$4:$5" "$rpctl_tmp" && chmod "$3" "$rpctl_tmp" && mv -f "$rpctl_tmp" "$2" || { rm -f "$rpctl_tmp"; return 1; }
 }
 rpctl_report() {
   printf '@failed %s %s\\n' "$1" "$2"
@@ -80,23 +87,14 @@ rpctl_report() {
   echo
 }`);
 
-function restoreFunction(input: Pick<ApplyScriptInput, 'files' | 'touches' | 'handlers'>): ShellCommand {
+function restoreSet(input: Pick<ApplyScriptInput, 'files' | 'touches' | 'handlers'>): RestoreSet {
   const written = new Set(input.files.map((f) => f.path));
-  const putBack = savedPaths(input).map((path) =>
-    written.has(path) ? sh`rpctl_put_back ${path}` : sh`rpctl_put_back_in_place ${path}`,
-  );
-  const handlers = input.handlers;
-  const rerun = handlers.map((h) => sh`( ${h.command} ) 8>&- > /dev/null 2>&1 < /dev/null`);
-  return joinCommands([
-    script('rpctl_restore() {'),
-    ...putBack,
-    script('true'),
-    script('}'),
-    script('rpctl_rerun_handlers() {'),
-    ...rerun,
-    script('true'),
-    script('}'),
-  ]);
+  const saved = savedPaths(input);
+  return {
+    renamed: saved.filter((p) => written.has(p)),
+    inPlace: saved.filter((p) => !written.has(p)),
+    handlers: input.handlers,
+  };
 }
 
 /**
@@ -116,14 +114,32 @@ const siblingOf = (file: InstallFile): string | undefined =>
  * backups their install overwrites (a failed apply must leave the previous `pexip.pem.backup`), and
  * what steps touch.
  */
-function savedPaths(input: Pick<ApplyScriptInput, 'files' | 'touches'>): string[] {
+export function savedPaths(input: Pick<ApplyScriptInput, 'files' | 'touches'>): string[] {
   const siblings = input.files.flatMap((f) => siblingOf(f) ?? []);
   return [...new Set([...input.files.map((f) => f.path), ...siblings, ...input.touches])];
 }
 
+/**
+ * Back up every saved path, proven whole (backup-script.ts), then write the journal. Any failure
+ * (a full or read-only backup directory) stops the apply before anything is installed: the partial
+ * backup directory is removed and `@failed backup I` (I indexes `savedPaths`, or is the count of
+ * them for the journal) reports it.
+ */
+function backUpAndJournal(input: ApplyScriptInput, backup: string): ShellCommand[] {
+  const saved = savedPaths(input);
+  const set = restoreSet(input);
+  const stop = (i: number) => sh`then rpctl_report backup ${i}; rm -rf ${backup}; exit 21; fi`;
+  const dirs = sh`mkdir -p -m 0700 ${BACKUP_ROOT} ${backup} ${JOURNAL.replace(/\/[^/]+$/, '')} && chmod 0700 ${BACKUP_ROOT} ${backup} && : >> ${`${backup}/${MANIFEST}`}`;
+  const journal = writeJournal({ run: input.runId, ...set, validate: input.validate });
+  return [
+    sh`if ! ( ${dirs} ) > "$rpctl_out" 2>&1; ${stop(0)}`,
+    ...saved.map((path, i) => sh`if ! rpctl_save ${path} > "$rpctl_out" 2>&1; ${stop(i)}`),
+    sh`if ! ( ${journal} ) > "$rpctl_out" 2>&1; ${stop(saved.length)}`,
+  ];
+}
+
 export function applyScript(input: ApplyScriptInput): ShellCommand {
   const backup = `${BACKUP_ROOT}/${input.runId}`;
-  const saved = savedPaths(input);
   const { confirm } = input;
   const onExit = `rm -rf "$RPCTL_UPLOAD" "$rpctl_out" "$rpctl_facts"${confirm ? `; ${markApplyDone(confirm.dir).text}` : ''}`;
   const lines: ShellCommand[] = [
@@ -135,8 +151,9 @@ export function applyScript(input: ApplyScriptInput): ShellCommand {
     sh`rpctl_backup=${backup}`,
     script('rpctl_facts='),
     sh`trap ${onExit} EXIT`,
+    BACKUP_FUNCTIONS,
     FUNCTIONS,
-    restoreFunction(input),
+    restoreFunction(restoreSet(input)),
   ];
   const restoreOnly = script('rpctl_restore');
   input.files.forEach((file, i) => {
@@ -144,12 +161,22 @@ export function applyScript(input: ApplyScriptInput): ShellCommand {
       sh`rpctl_same ${file.path} ${file.expectedSha256 ?? 'absent'} || { printf '@stale %s\\n' ${i}; exit 10; }`,
     );
   });
-  lines.push(sh`mkdir -p -m 0700 ${BACKUP_ROOT} ${backup} ${JOURNAL.replace(/\/[^/]+$/, '')}`);
-  for (const path of saved) lines.push(sh`rpctl_save ${path}`);
-  lines.push(sh`printf 'run=%s\\nbackup=%s\\n' ${input.runId} ${backup} > ${JOURNAL}`);
+  lines.push(...backUpAndJournal(input, backup));
   input.files.forEach((file, i) => {
     const sibling = siblingOf(file);
-    if (sibling) lines.push(sh`if [ -e ${file.path} ]; then cp -a ${file.path} ${sibling}; fi`);
+    // the guide's sibling backup of a private key is root's alone
+    const siblingMode = file.secret
+      ? sh` && chown root:root ${sibling ?? ''} && chmod go-rwx ${sibling ?? ''}`
+      : script('');
+    if (sibling)
+      lines.push(
+        guarded(
+          'install',
+          i,
+          sh`if [ -e ${file.path} ]; then cp -a ${file.path} ${sibling}${siblingMode}; fi`,
+          restoreOnly,
+        ),
+      );
     const install = sh`rpctl_install "$RPCTL_UPLOAD"/${file.uploadName} ${file.path} ${file.mode.toString(8)} ${file.owner} ${file.group}`;
     lines.push(guarded('install', i, install, restoreOnly));
   });
@@ -169,14 +196,15 @@ export function applyScript(input: ApplyScriptInput): ShellCommand {
   input.handlers.forEach((handler, i) => {
     lines.push(guarded('handler', i, handler.command, restoreAndRerun));
   });
-  lines.push(sh`rm -f ${JOURNAL}`, script("echo '@applied'"), input.factsAfter);
+  lines.push(sh`rm -f ${JOURNAL}`, pruneBackups(input.backupsKept ?? DEFAULT_BACKUPS_KEPT));
+  lines.push(script("echo '@applied'"), input.factsAfter);
   const body = joinCommands(lines);
   return confirm ? recordedDetached(body, confirm.dir) : detached(body);
 }
 
 /** The functions that put a run's backups back and run its handlers again (for an armed rollback). */
 function restoreFunctions(input: Pick<ApplyScriptInput, 'files' | 'touches' | 'handlers'>): ShellCommand {
-  return joinCommands([FUNCTIONS, restoreFunction(input)]);
+  return joinCommands([BACKUP_FUNCTIONS, restoreFunction(restoreSet(input))]);
 }
 
 /**
@@ -198,8 +226,8 @@ export function rollbackScript(
     sh`exec 8>>${APPLY_LOCK_FILE}`,
     script('flock 8'),
     sh`rpctl_backup=${`${BACKUP_ROOT}/${input.runId}`}`,
-    FUNCTIONS,
-    restoreFunction(input),
+    BACKUP_FUNCTIONS,
+    restoreFunction(restoreSet(input)),
     script('rpctl_restore'),
     script('rpctl_rerun_handlers'),
     script("echo '@restored'"),
@@ -208,15 +236,19 @@ export function rollbackScript(
   return detached(body);
 }
 
+export type ApplyStage = 'backup' | 'install' | 'step' | 'validate' | 'handler';
+
 export type ApplyOutcome =
   | { kind: 'applied' }
   | { kind: 'stale'; index: number }
   | {
       kind: 'failed';
-      stage: 'install' | 'step' | 'validate' | 'handler';
+      stage: ApplyStage;
       index: number;
       output: string;
       restored: boolean;
+      /** backups a restore did not put back (backup-script.ts) */
+      unrestorable: Unrestored[];
     }
   | { kind: 'incomplete' };
 
@@ -225,12 +257,14 @@ export function parseApplyOutput(output: string): ApplyOutcome {
   const failed = lines.findIndex((l) => l.startsWith('@failed '));
   if (failed >= 0) {
     const [, stage, index] = lines[failed]!.split(' ');
+    const refused = unrestorable(output);
     return {
       kind: 'failed',
-      stage: stage as 'install' | 'step' | 'validate' | 'handler',
+      stage: stage as ApplyStage,
       index: Number(index),
       output: Buffer.from(lines[failed + 1] ?? '', 'base64').toString('utf8'),
-      restored: lines.includes('@restored'),
+      restored: lines.includes('@restored') && refused.length === 0,
+      unrestorable: refused,
     };
   }
   const stale = lines.find((l) => l.startsWith('@stale '));

@@ -180,7 +180,7 @@ class CommitConfirmed {
     await host.session
       .exec(forgetScript(dir), { sudo: true, timeoutMs: EXEC_TIMEOUT_MS })
       .catch(() => undefined);
-    return failedResult(applyFailure(host, this.prepared.files, outcome, ''));
+    return failedResult(applyFailure(host, this.prepared.input, outcome, ''));
   }
 
   /** The host's commit-confirmed state and facts over a new connection; none when cut short. */
@@ -219,13 +219,13 @@ class CommitConfirmed {
         return this.rolledBack(action.facts, action.confirm);
       case 'restored-by-apply':
         return {
-          ...failedResult(applyFailure(host, prepared.files, action.outcome, '')),
+          ...failedResult(applyFailure(host, prepared.input, action.outcome, '')),
           factsAfter: action.facts,
           notes: [this.note('the apply restored the previous files itself')],
         };
       case 'apply-failed':
         await this.reconnections.exec(forgetScript(this.dir), until);
-        return failedResult(applyFailure(host, prepared.files, action.outcome, ''));
+        return failedResult(applyFailure(host, prepared.input, action.outcome, ''));
       case 'state-gone':
         return failedResult(
           new HostError(

@@ -43,10 +43,21 @@ export function mergeFactSpecs(specs: readonly FactSpec[]): MergedFactSpec {
   };
 }
 
+/** What the facts script prints when the appliance's /tmp has no room for the commands' output. */
+const NO_SPACE = '@facts no space left in /tmp';
+
+/** The one-line problem a facts script reported instead of facts, if any. */
+export function factsProblem(host: string, output: Buffer | string): HostError | undefined {
+  if (!output.toString('utf8').split('\n').includes(NO_SPACE)) return undefined;
+  return new HostError('facts', `${host}: reading facts failed: no space left in /tmp on the appliance`);
+}
+
 // Shell functions of the facts script. `f` prints a file record, `c` a command record once that
 // command has finished. No traps here: the facts body also runs at the end of the apply script,
 // which owns the EXIT trap.
-const FACT_FUNCTIONS = script(`rpctl_facts=$(mktemp -d)
+const FACT_FUNCTIONS =
+  script(`rpctl_facts=$(mktemp -d) && head -c 65536 /dev/zero 2>/dev/null > "$rpctl_facts/space" || { echo '${NO_SPACE}'; rm -rf "$rpctl_facts"; exit 28; }
+rm -f "$rpctl_facts/space"
 f() {
   if [ ! -f "$2" ]; then
     printf '@file %s absent\\n' "$1"
@@ -178,6 +189,8 @@ export function parseFacts(host: string, spec: MergedFactSpec, output: Buffer | 
     }
   }
   if (!ended) {
+    const problem = factsProblem(host, output);
+    if (problem) throw problem;
     throw new HostError('facts', `${host}: reading facts did not finish (the facts script was cut short)`);
   }
   return new GatheredFacts(files, commands);

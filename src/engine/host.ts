@@ -13,6 +13,7 @@ import {
   type ApplyContext,
   type ApplyResult,
   applyFailure,
+  errorLine,
   firstLine,
   type PreparedApply,
   restoredChecks,
@@ -25,8 +26,10 @@ import {
   parseApplyOutput,
   rollbackScript,
 } from './apply-script.js';
+import { refusedRestore, unrestorable } from './backup-script.js';
 import { applyCommitConfirmed } from './commit-confirmed.js';
-import { factsBody, type GatheredFacts, type MergedFactSpec, parseFacts } from './facts.js';
+import { factsBody, factsProblem, type GatheredFacts, type MergedFactSpec, parseFacts } from './facts.js';
+import { describeJournal, JOURNAL, parseJournal, parseResolution, resolveScript } from './journal.js';
 import { LOCKED_EXIT, type LockHolder, lockedError, lockHoldTail, lockPrelude } from './lock.js';
 import { type HostPlan, type PlanOptions, planHost, type SelectedRecipe } from './plan.js';
 import { runChecks } from './verify.js';
@@ -46,6 +49,8 @@ export interface PreparedHost extends HostWork {
   /** the lock holder's channel (apply only) */
   lock?: ExecStream;
   uploadDir: string;
+  /** apply: what resolving an interrupted apply found and did, before this host was planned */
+  resolved?: string;
 }
 
 export function newRunId(now = new Date()): string {
@@ -59,6 +64,8 @@ export function newRunId(now = new Date()): string {
 /** Read facts without the lock (plan, drift, facts). */
 export async function readFacts(session: HostSession, work: HostWork): Promise<GatheredFacts> {
   const result = await session.exec(factsBody(work.spec), { sudo: true });
+  const problem = factsProblem(work.appliance.name, result.stdout);
+  if (problem) throw problem;
   if (result.code !== 0) {
     throw new HostError(
       'facts',
@@ -86,6 +93,8 @@ export async function lockAndReadFacts(
     await lock.waitFor(/^@(facts end|locked)/, (lockWaitSeconds + 60) * 1000);
   } catch (err) {
     const ended = await lock.finish().catch(() => undefined);
+    const problem = factsProblem(work.appliance.name, lock.output());
+    if (problem) throw problem;
     if (ended?.code === LOCKED_EXIT)
       throw lockedError(work.appliance.name, ended.stdout.toString(), lockWaitSeconds);
     if (err instanceof HostError) throw err;
@@ -99,15 +108,51 @@ export async function lockAndReadFacts(
   return { facts: parseFacts(work.appliance.name, work.spec, output), lock };
 }
 
+/**
+ * Apply, before planning: an interrupted apply's journal found in `facts` is resolved (journal.ts):
+ * validate what is installed, restore the recorded backups when that fails, run the handlers. The
+ * facts read after it, and what it did, are returned; a resolution that could not restore fails
+ * the host.
+ */
+export async function resolveInterrupted(
+  session: HostSession,
+  work: HostWork,
+  facts: GatheredFacts,
+): Promise<{ facts: GatheredFacts; resolved?: string }> {
+  const journal = parseJournal(facts.text(JOURNAL));
+  if (!journal) return { facts };
+  const name = work.appliance.name;
+  const result = await session.exec(resolveScript(journal, factsBody(work.spec)), { sudo: true });
+  const output = result.stdout.toString('utf8');
+  const resolution = parseResolution(output);
+  const what = describeJournal(journal);
+  if (resolution.unrestorable.length > 0 || !resolution.resolved) {
+    const why = resolution.unrestorable.length
+      ? refusedRestore(resolution.unrestorable)
+      : `resolving it failed (exit ${result.code}): ${firstLine(result.stderr)}`;
+    throw new HostError('apply', `${name}: ${what}: ${why}; nothing else was changed`);
+  }
+  const validation = resolution.valid
+    ? 'what it installed is valid, kept'
+    : `validation failed (${errorLine(resolution.output)}), its backups restored`;
+  const handlers = resolution.failedHandlers.length
+    ? `handler ${resolution.failedHandlers.join(', ')} failed`
+    : 'handlers run';
+  return {
+    facts: parseFacts(name, work.spec, output),
+    resolved: `resolved ${what}: ${validation}; ${handlers}`,
+  };
+}
+
 export function prepareFromFacts(
   work: HostWork,
   session: HostSession,
   facts: GatheredFacts,
   options: PlanOptions,
-  extra: { lock?: ExecStream; uploadDir: string },
+  extra: { lock?: ExecStream; uploadDir: string; resolved?: string },
 ): PreparedHost {
   const plan = planHost(work.appliance.name, work.selected, facts, options);
-  return { ...work, session, facts, plan, lock: extra.lock, uploadDir: extra.uploadDir };
+  return { ...work, session, facts, plan, ...extra };
 }
 
 export function prepareApply(host: PreparedHost, runId: string): PreparedApply {
@@ -131,6 +176,7 @@ export function prepareApply(host: PreparedHost, runId: string): PreparedApply {
       group,
       expectedSha256: before.exists ? before.sha256 : null,
       siblingBackup: write.siblingBackup,
+      ...(write.secret ? { secret: true } : {}),
     };
   });
   for (const step of plan.steps) {
@@ -150,6 +196,7 @@ export function prepareApply(host: PreparedHost, runId: string): PreparedApply {
     validate: plan.validate,
     handlers: plan.handlers,
     factsAfter: factsBody(host.spec),
+    ...(host.appliance.backupsKept === undefined ? {} : { backupsKept: host.appliance.backupsKept }),
   };
   return { input, files, uploads };
 }
@@ -171,7 +218,7 @@ async function applyPlan(host: PreparedHost, ctx: ApplyContext): Promise<ApplyRe
   const outcome = parseApplyOutput(output);
   if (outcome.kind !== 'applied') {
     const how = `(exit ${result.code}${result.signal ? `, ${result.signal}` : ''}): ${firstLine(result.stderr)}`;
-    return failed(applyFailure(host, files, outcome, how));
+    return failed(applyFailure(host, input, outcome, how));
   }
   const factsAfter = parseFacts(name, host.spec, output.slice(output.indexOf('@applied')));
   const checks = verifyChecks(host, factsAfter, ctx.now);
@@ -192,8 +239,10 @@ async function applyPlan(host: PreparedHost, ctx: ApplyContext): Promise<ApplyRe
     probes: ctx.probes,
     secret: ctx.secret,
   });
-  const restoredOk = restoredResults.every((r) => r.ok);
-  const message = `${name}: verification failed: ${failing[0]!.message}; ${restoredOk ? 'rolled back' : `rollback incomplete: ${restoredResults.find((r) => !r.ok)?.message}`}`;
+  const refused = unrestorable(back.stdout.toString('utf8'));
+  const restoredOk = restoredResults.every((r) => r.ok) && refused.length === 0;
+  const incomplete = refused.length ? refusedRestore(refused) : restoredResults.find((r) => !r.ok)?.message;
+  const message = `${name}: verification failed: ${failing[0]!.message}; ${restoredOk ? 'rolled back' : `rollback incomplete: ${incomplete}`}`;
   return {
     status: 'failed',
     error: new HostError('verification', message),

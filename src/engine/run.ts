@@ -19,7 +19,7 @@ import pLimit, { type LimitFunction } from 'p-limit';
 import { HostError, type HostErrorReason, oneLine } from '../errors.js';
 import type { ApplianceConfig, GroupConfig, SecretRef, Serial } from '../inventory/model.js';
 import type { HostSession, SessionStats } from '../transport/types.js';
-import { JOURNAL } from './apply-script.js';
+
 import { batches, failureBudget, GroupLimits } from './batches.js';
 import type { AcquirerRegistry, FactSpec, Recipe, ServiceStatus } from './contract.js';
 import { type GatheredFacts, mergeFactSpecs } from './facts.js';
@@ -32,7 +32,9 @@ import {
   type PreparedHost,
   prepareFromFacts,
   readFacts,
+  resolveInterrupted,
 } from './host.js';
+import { describeJournal, JOURNAL, parseJournal } from './journal.js';
 import type { LockHolder } from './lock.js';
 import {
   appliedChanges,
@@ -69,6 +71,8 @@ export interface HostOutcome {
   notes?: string[];
   /** the services the host's recipes keep running, as the last facts read show them */
   services?: ServiceStatus[];
+  /** plan/drift: an apply cut short left its journal (`interrupted apply RUN at TIME (files …)`) */
+  interrupted?: string;
   durationMs: number;
 }
 
@@ -230,8 +234,15 @@ async function factsAndPlanOf(run: FleetRun, work: HostWork): Promise<void> {
       // the lock and the connection stay held until the host is applied (or let go of)
       const holder = { ...options.holder, since: run.startedAt.toISOString() };
       const lockWait = options.lockWaitSeconds;
-      const { facts, lock } = await lockAndReadFacts(session, work, holder, lockWait, uploadDir);
-      const host = prepareFromFacts(work, session, facts, run.planOptions, { lock, uploadDir });
+      const locked = await lockAndReadFacts(session, work, holder, lockWait, uploadDir);
+      const { lock } = locked;
+      const { facts, resolved } = await resolveInterrupted(session, work, locked.facts).catch(
+        async (err: unknown) => {
+          await lock.finish().catch(() => undefined);
+          throw err;
+        },
+      );
+      const host = prepareFromFacts(work, session, facts, run.planOptions, { lock, uploadDir, resolved });
       run.prepared.set(name, host);
     } else {
       const facts = await readFacts(session, work);
@@ -260,11 +271,14 @@ function readOnlyOutcome(
   plan: HostPlan | undefined,
 ): HostOutcome {
   if (!plan) return baseOutcome(run, name, 'in-sync', { facts, stats: session.stats });
+  const journal = parseJournal(facts.text(JOURNAL));
+  const status = plan.changes.length > 0 || journal ? 'drift' : 'in-sync';
   return {
-    ...baseOutcome(run, name, plan.changes.length > 0 ? 'drift' : 'in-sync', { facts, stats: session.stats }),
+    ...baseOutcome(run, name, status, { facts, stats: session.stats }),
     changes: appliedChanges(plan),
     pending: deferredChanges(plan),
     warnings: plan.warnings,
+    ...(journal ? { interrupted: describeJournal(journal) } : {}),
   };
 }
 
@@ -282,13 +296,12 @@ async function releaseHostsWithoutChanges(run: FleetRun): Promise<PreparedHost[]
     await releaseHost(host, host.session);
     run.prepared.delete(host.appliance.name);
     const pending = deferredChanges(host.plan);
+    const status = host.resolved ? 'changed' : pending.length > 0 ? 'drift' : 'in-sync';
     finish(run, {
-      ...baseOutcome(run, host.appliance.name, pending.length > 0 ? 'drift' : 'in-sync', {
-        facts: host.facts,
-        stats: host.session.stats,
-      }),
+      ...baseOutcome(run, host.appliance.name, status, { facts: host.facts, stats: host.session.stats }),
       pending,
       warnings: host.plan.warnings,
+      ...resolvedNote(host),
     });
   }
   return toChange;
@@ -382,9 +395,19 @@ function appliedOutcome(run: FleetRun, host: PreparedHost, applied: ApplyResult)
     error: applied.error && redactedError(run, applied.error),
     verification: applied.verification,
     rolledBack: applied.rolledBack,
-    ...(applied.notes?.length ? { notes: applied.notes.map((n) => redactor.redact(n)) } : {}),
+    ...(applied.notes?.length || host.resolved
+      ? {
+          notes: [...(resolvedNote(host).notes ?? []), ...(applied.notes ?? [])].map((n) =>
+            redactor.redact(n),
+          ),
+        }
+      : {}),
   };
 }
+
+/** The note of an interrupted apply resolved before this host was planned. */
+const resolvedNote = (host: PreparedHost): { notes?: string[] } =>
+  host.resolved ? { notes: [host.resolved] } : {};
 
 /** Step 7: every host's outcome, in the inventory's order. */
 function fleetResult(run: FleetRun, confirmed: boolean): FleetResult {
@@ -436,6 +459,7 @@ function notApplied(run: FleetRun, host: PreparedHost, why?: string): void {
     ...baseOutcome(run, host.appliance.name, 'drift', { facts: host.facts, stats: host.session.stats }),
     pending: host.plan.changes,
     warnings: why ? [...host.plan.warnings, why] : host.plan.warnings,
+    ...resolvedNote(host),
   });
 }
 

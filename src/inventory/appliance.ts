@@ -32,6 +32,7 @@ export function toApplianceConfig(
     sudo: { ...settings.sudo },
     ...(settings.hostname === undefined ? {} : { hostname: settings.hostname }),
     ...(settings.domain === undefined ? {} : { domain: settings.domain }),
+    ...(settings.backups?.keep === undefined ? {} : { backupsKept: settings.backups.keep }),
     sections,
     source,
   };

@@ -71,6 +71,8 @@ export interface ApplianceConfig {
   /** the appliance's hostname and domain (its FQDN is hostname.domain) */
   hostname?: string;
   domain?: string;
+  /** run directories of /var/backups/rpctl kept on the appliance (default 10) */
+  backupsKept?: number;
   /**
    * Desired state per inventory section (`upstreams`, `certificate`, `turn`, `fail2ban`,
    * `network`, `install`), merged and validated by the section schemas recipes register.

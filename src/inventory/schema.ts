@@ -51,7 +51,7 @@ const sshSettings = z
       "known_hosts file(s) holding the appliances' host keys (hashed entries work); default ~/.ssh/known_hosts",
     ),
     jump: optional(jumpHost, 'jump host (bastion) to connect through: [user@]host[:port]'),
-    connectTimeout: optional(intRange(1, 600), 'seconds to wait for the SSH connection; default 20'),
+    connectTimeout: optional(intRange(1, 600), 'seconds to wait for the SSH connection; default 10'),
     keepaliveInterval: optional(intRange(0, 3600), 'seconds between SSH keepalives, 0 disables; default 15'),
   })
   .meta({ description: 'how to reach the appliance over SSH' });
@@ -62,8 +62,17 @@ const sudoSettings = z
   })
   .meta({ description: 'sudo on the appliance' });
 
+const backupSettings = z
+  .strictObject({
+    keep: optional(
+      intRange(1, 1000),
+      'runs whose backups (/var/backups/rpctl/RUN) are kept on the appliance, newest first; default 10',
+    ),
+  })
+  .meta({ description: 'the backups each apply leaves on the appliance' });
+
 /** Keys of the core settings; section keys must not reuse them (nor the appliance-only keys). */
-export const CORE_SETTING_KEYS = ['ssh', 'sudo', 'hostname', 'domain'] as const;
+export const CORE_SETTING_KEYS = ['ssh', 'sudo', 'hostname', 'domain', 'backups'] as const;
 const APPLIANCE_ONLY_KEYS = ['host', 'groups'] as const;
 
 function coreSettingsShape() {
@@ -72,6 +81,7 @@ function coreSettingsShape() {
     sudo: optional(sudoSettings, 'sudo on the appliance'),
     hostname: optional(hostnameLabel, "the appliance's host name, without the domain"),
     domain: optional(hostname, "the appliance's DNS domain (its FQDN is hostname.domain)"),
+    backups: optional(backupSettings, 'the backups each apply leaves on the appliance'),
   };
 }
 

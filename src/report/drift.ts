@@ -10,6 +10,7 @@
  */
 import type { Expiry } from '../engine/contract.js';
 import type { FleetResult, HostOutcome } from '../engine/run.js';
+import { withoutHostName } from '../errors.js';
 import { colourDiff } from './diff.js';
 
 export type { Expiry } from '../engine/contract.js';
@@ -19,7 +20,8 @@ export type ExpiryByHost = ReadonlyMap<string, Expiry>;
 const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
 
 function signature(host: HostOutcome): string {
-  return JSON.stringify([...host.changes, ...host.pending].map((c) => [c.recipe, c.summary, c.diff]));
+  const changes = [...host.changes, ...host.pending].map((c) => [c.recipe, c.summary, c.diff]);
+  return JSON.stringify([host.interrupted, changes]);
 }
 
 function expiryLine(expiry: Expiry | undefined): string | undefined {
@@ -49,6 +51,7 @@ export function groupedText(
     out.push(
       `${hosts.length === 1 ? first.name : `${hosts.length} hosts: ${names(hosts)}`}: drift (${plural(count, 'change')})`,
     );
+    if (first.interrupted) out.push(`  ! ${first.interrupted}`);
     for (const change of [...first.changes, ...first.pending]) {
       out.push(`  ~ ${change.recipe}: ${change.summary}`);
       if (options.diffs && change.diff) {
@@ -64,7 +67,9 @@ export function groupedText(
     }
   }
   for (const host of broken)
-    out.push(`${host.name}: ${host.status.toUpperCase()}: ${host.error?.message ?? ''}`);
+    out.push(
+      `${host.name}: ${host.status.toUpperCase()}: ${withoutHostName(host.name, host.error?.message ?? '')}`,
+    );
   if (inSync.length) out.push(`in sync (${inSync.length}): ${names(inSync)}`);
   const warnings = result.hosts.flatMap((h) =>
     [expiryLine(expiry.get(h.name))].filter(Boolean).map((w) => `${h.name}: warning: ${w}`),

@@ -34,6 +34,7 @@ export interface JsonHost {
   notes?: string[];
   /** the services the host's recipes keep running (drift: a stopped one is also a change) */
   services?: { service: string; running: boolean }[];
+  interrupted?: string;
   stats?: { connections: number; execs: number; sftpSessions: number; handshakeMs: number };
   durationMs: number;
 }
@@ -57,6 +58,7 @@ function jsonHost(host: HostOutcome, withDiffs: boolean, kinds?: ReadonlyMap<str
     ...(host.rolledBack ? { rolledBack: true } : {}),
     ...(host.notes?.length ? { notes: host.notes } : {}),
     ...(host.services?.length ? { services: host.services } : {}),
+    ...(host.interrupted ? { interrupted: host.interrupted } : {}),
     ...(host.stats
       ? {
           stats: {

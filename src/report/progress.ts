@@ -9,6 +9,7 @@
  */
 import type { ListrTask } from 'listr2';
 import type { FleetEvents, HostOutcome, HostPhase } from '../engine/run.js';
+import { withoutHostName } from '../errors.js';
 
 export interface Progress {
   events: FleetEvents;
@@ -39,7 +40,7 @@ function outcomeText(o: HostOutcome): string {
     case 'drift':
       return `${n} change${n === 1 ? '' : 's'} pending`;
     default:
-      return o.error?.message ?? o.status;
+      return o.error ? withoutHostName(o.name, o.error.message) : o.status;
   }
 }
 

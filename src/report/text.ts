@@ -70,6 +70,7 @@ export function renderHost(host: HostOutcome, mode: FleetResult['mode'], options
   for (const change of host.changes) show(change, host.status === 'changed' ? '✓' : '~');
   for (const change of host.pending) show(change, '!');
   for (const check of host.verification.filter((v) => !v.ok)) lines.push(`  ✗ ${check.message}`);
+  if (host.interrupted) lines.push(`  ${paint(c, '33', 'warning:')} ${host.interrupted}`);
   for (const note of host.notes ?? []) lines.push(`  note: ${note}`);
   for (const warning of host.warnings) lines.push(`  ${paint(c, '33', 'warning:')} ${warning}`);
   return `${lines.join('\n')}\n`;

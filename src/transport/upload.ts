@@ -49,7 +49,11 @@ async function writeOne(sftp: SFTPWrapper, path: string, file: UploadFile): Prom
     if (content.length > 0)
       await call<void>((cb) =>
         sftp.write(handle, content, 0, content.length, 0, (err) => cb(err, undefined)),
-      );
+      ).catch((err: Error) => {
+        // SFTP v3 has no "no space left": OpenSSH answers a generic failure for ENOSPC and EDQUOT
+        const code = (err as { code?: unknown }).code;
+        throw code === 4 ? new Error('no space left on the device (or over quota)') : err;
+      });
     // The server's umask applied at open; fchmod makes the mode exact. Sent together with close.
     const chmod = call<void>((cb) => sftp.fchmod(handle, mode, (err) => cb(err, undefined)));
     const close = call<void>((cb) => sftp.close(handle, (err) => cb(err, undefined)));

@@ -39,7 +39,7 @@ describe('apply script', () => {
     for (const text of [applyScript(input).text, rollbackScript(input).text]) {
       expect(text).toContain('rpctl_put_back /etc/turnserver.conf');
       expect(text).toContain('rpctl_put_back_in_place /etc/turnuserdb.conf');
-      expect(text).toMatch(/rpctl_put_back_in_place\(\) \{[^}]*cat "\$rpctl_backup\$1" > "\$1"/);
+      expect(text).toMatch(/rpctl_put_back_in_place\(\) \{[\s\S]*?cat "\$rpctl_backup\$1" > "\$1"/);
     }
   });
 });

@@ -136,13 +136,13 @@ describe('inventory errors name FILE:LINE:COL and the path', () => {
       `),
     ).toEqual([
       'inventory.yaml:3:5: defaults.ssh.identityfile: unknown key; did you mean "identityFile"?',
-      'inventory.yaml:6:5: appliances.rp1.colour: unknown key; allowed here: host, groups, ssh, sudo, hostname, domain, upstreams, turn',
+      'inventory.yaml:6:5: appliances.rp1.colour: unknown key; allowed here: host, groups, ssh, sudo, hostname, domain, backups, upstreams, turn',
     ]);
   });
 
   it('quotes odd keys in paths so terminal escapes are shown, not run', () => {
     expect(problemsOf('appliances:\n  rp1:\n    "\\e[31mred": 1\n')).toEqual([
-      'inventory.yaml:3:5: appliances.rp1."\\u001b[31mred": unknown key; allowed here: host, groups, ssh, sudo, hostname, domain, upstreams, turn',
+      'inventory.yaml:3:5: appliances.rp1."\\u001b[31mred": unknown key; allowed here: host, groups, ssh, sudo, hostname, domain, backups, upstreams, turn',
     ]);
   });
 

@@ -3,6 +3,7 @@
  * outcome into an exit code (docs/architecture.md). Commands live in src/cli/commands/, one
  * file per command group; each registers itself through `register(program, ctx)`.
  */
+import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
 import { ExitCode, oneLine, RpctlError } from '../errors.js';
 import { commandModules } from './commands/index.js';
@@ -22,6 +23,19 @@ export interface CommandModule {
   register(program: Command, ctx: CommandContext): void;
 }
 
+/** The version in rpctl's package.json: two levels up from src/cli/, three from dist/src/cli/. */
+function packageVersion(): string {
+  for (const up of ['../../package.json', '../../../package.json']) {
+    try {
+      const manifest = JSON.parse(readFileSync(new URL(up, import.meta.url), 'utf8'));
+      if (manifest.name === 'rpctl') return String(manifest.version);
+    } catch {
+      // not this level
+    }
+  }
+  return 'unknown';
+}
+
 // 1 (a host failed) wins over 2 (changes pending), which wins over 0; 3 ends the run at once.
 const PRIORITY: Record<number, number> = { 0: 0, 2: 1, 1: 2, 3: 3 };
 
@@ -36,7 +50,7 @@ export async function run(argv: readonly string[], io: Io, registry: Registry): 
   };
   const program = new Command('rpctl')
     .description('Keep a fleet of Pexip Reverse Proxy / TURN appliances in a declared state over SSH.')
-    .version(process.env.npm_package_version ?? '0.1.0', '-V, --version')
+    .version(packageVersion(), '-V, --version')
     .option('--verbose', 'print the detail behind errors')
     .showHelpAfterError('(run with --help for usage)')
     .configureOutput({

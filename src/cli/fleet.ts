@@ -23,7 +23,7 @@ import { createProgress } from '../report/progress.js';
 import { writeFileAtomic, writeRunRecord } from '../report/records.js';
 import { renderFleet, renderHost } from '../report/text.js';
 import { JumpHosts, openSession } from '../transport/ssh.js';
-import { type InventoryOptions, loadSelection, type Selection } from './common.js';
+import { type InventoryOptions, loadSelection, type Selection, sshLogging } from './common.js';
 import type { CommandContext } from './program.js';
 import {
   CONFIRM_TIMEOUT_RANGE,
@@ -124,6 +124,7 @@ export async function runFleetCommand(ctx: CommandContext, command: FleetCommand
           acceptNewHostKeys: Boolean(flags.acceptNewHostKeys),
           handshakeLimit,
           jumpHosts,
+          ...sshLogging(ctx, selection.redactor),
         }),
       secret,
       redactor: selection.redactor,

@@ -17,6 +17,22 @@ export interface CommandContext {
   registry: Registry;
   /** the exit code the run ends with (the highest-priority one set wins, see `exitWith`) */
   exitWith(code: ExitCode): void;
+  /** 0; 1 with -v/--verbose (error detail, each host's SSH settings); 2 with -vv (SSH protocol debug) */
+  verbosity: number;
+}
+
+const VERBOSE_HELP = "print the detail behind errors and each host's SSH settings; -vv adds SSH debug lines";
+const moreVerbose = (_value: string, previous: number) => previous + 1;
+
+/** -v, -vv, --verbose (repeatable) as written anywhere on the command line. */
+function verbosityOf(argv: readonly string[]): number {
+  let level = 0;
+  for (const arg of argv) {
+    if (arg === '--') break;
+    if (arg === '--verbose') level++;
+    else if (/^-v+$/.test(arg)) level += arg.length - 1;
+  }
+  return level;
 }
 
 export interface CommandModule {
@@ -47,11 +63,12 @@ export async function run(argv: readonly string[], io: Io, registry: Registry): 
     exitWith(code) {
       if ((PRIORITY[code] ?? 0) > (PRIORITY[exitCode] ?? 0)) exitCode = code;
     },
+    verbosity: verbosityOf(argv),
   };
   const program = new Command('rpctl')
     .description('Keep a fleet of Pexip Reverse Proxy / TURN appliances in a declared state over SSH.')
     .version(packageVersion(), '-V, --version')
-    .option('--verbose', 'print the detail behind errors')
+    .option('-v, --verbose', VERBOSE_HELP, moreVerbose, 0)
     .showHelpAfterError('(run with --help for usage)')
     .configureOutput({
       writeOut: (s) => io.stdout.write(s),
@@ -77,7 +94,7 @@ Examples:
   const override = (cmd: Command) => {
     cmd.exitOverride();
     if (!cmd.options.some((o) => o.long === '--verbose'))
-      cmd.option('--verbose', 'print the detail behind errors');
+      cmd.option('-v, --verbose', VERBOSE_HELP, moreVerbose, 0);
     cmd.configureOutput({ writeOut: (s) => io.stdout.write(s), writeErr: (s) => io.stderr.write(s) });
     cmd.commands.forEach(override);
   };
@@ -99,7 +116,7 @@ Examples:
     }
     if (err instanceof RpctlError) {
       io.stderr.write(`rpctl: ${err.message}\n`);
-      if (err.detail && argv.includes('--verbose')) io.stderr.write(`${err.detail}\n`);
+      if (err.detail && ctx.verbosity > 0) io.stderr.write(`${err.detail}\n`);
       return err.exitCode;
     }
     io.stderr.write(`rpctl: internal error: ${oneLine(err)}\n`);

@@ -119,6 +119,7 @@ class InventoryLoader {
       appliances,
       groups: toGroupConfigs(this.document, (name) => this.source.locate(['groups', name], true)),
       allowInlineSecrets: this.allowInlineSecrets,
+      strictModes: this.raw.strictModes !== false,
     };
   }
 

@@ -13,6 +13,7 @@
 import { readFile } from 'node:fs/promises';
 import { z } from 'zod';
 import { InputError } from '../errors.js';
+import { unprotectedFile } from './file-modes.js';
 import type { SecretRef } from './model.js';
 import { showValue } from './types.js';
 
@@ -146,7 +147,11 @@ export interface SecretsIo {
 export class Secrets {
   private readonly values = new Map<string | object, string>();
 
-  constructor(private readonly io: SecretsIo) {}
+  /** `strictModes`: refuse `file:` secrets that group or others can read (the inventory's setting) */
+  constructor(
+    private readonly io: SecretsIo,
+    private readonly options: { strictModes: boolean } = { strictModes: true },
+  ) {}
 
   /**
    * Resolve every reference in `uses` (each distinct one once). All env/file problems are
@@ -198,6 +203,8 @@ export class Secrets {
         } catch (err) {
           return { problem: fileProblem(err) };
         }
+        const unprotected = this.options.strictModes ? unprotectedFile(ref.path) : undefined;
+        if (unprotected) return { problem: unprotected };
         const value = withoutOneNewline(content);
         return value === '' ? { problem: 'the file is empty' } : { value };
       }

@@ -6,12 +6,14 @@
  *   plan.target   // { host: '10.40.0.11', port: 22, user: 'admin', identityFiles: [...], ... }
  *   plan.jump     // the bastion, when the target or ~/.ssh/config names one
  */
+import { existsSync } from 'node:fs';
 import { homedir, userInfo } from 'node:os';
+import { join } from 'node:path';
+import { type ResolvedConfig, resolveSshConfig } from './openssh.js';
 import {
   expandTokens,
   type JumpSpec,
   parseProxyJump,
-  readSshConfig,
   SshConfigError,
   type SshConfigValues,
 } from './ssh-config.js';
@@ -21,6 +23,7 @@ import type { JumpTarget, SecretValue, SshTarget } from './target.js';
 export const DEFAULTS = {
   port: 22,
   knownHostsFile: '~/.ssh/known_hosts',
+  globalKnownHostsFiles: ['/etc/ssh/ssh_known_hosts', '/etc/ssh/ssh_known_hosts2'],
   connectTimeoutSeconds: 10,
   keepaliveSeconds: 15,
   /** tried when neither the target nor ~/.ssh/config names a key, as ssh(1) does */
@@ -44,7 +47,12 @@ export interface Endpoint {
   password?: SecretValue;
   /** ssh-agent socket */
   agent?: string;
+  /** IdentitiesOnly: the agent may only offer the keys of identityFiles */
+  identitiesOnly: boolean;
+  /** user known_hosts files then global ones; new keys are recorded in the first */
   knownHostsFiles: string[];
+  /** HostKeyAlias: the name host keys are looked up and recorded under (without the port, as ssh) */
+  hostKeyAlias?: string;
   /** record new host keys hashed (HashKnownHosts) */
   hashKnownHosts: boolean;
   connectTimeoutMs: number;
@@ -57,6 +65,8 @@ export interface ConnectionPlan {
   jump?: Endpoint;
   /** what ~/.ssh/config had that rpctl skipped, for --verbose */
   notes: string[];
+  /** who resolved ssh_config: `ssh -G` or the built-in parser */
+  resolvedBy: ResolvedConfig['resolvedBy'];
 }
 
 export interface Environment {
@@ -64,8 +74,10 @@ export interface Environment {
   localUser: string;
   /** $SSH_AUTH_SOCK */
   sshAuthSock?: string;
-  /** default ~/.ssh/config */
+  /** default ~/.ssh/config (and /etc/ssh/ssh_config, through ssh -G) */
   sshConfigPath?: string;
+  /** OpenSSH's client, asked `ssh -G HOST`; undefined: the built-in parser reads ~/.ssh/config */
+  sshBinary?: string;
 }
 
 export function environment(overrides: Partial<Environment> = {}): Environment {
@@ -76,14 +88,60 @@ export function environment(overrides: Partial<Environment> = {}): Environment {
   const sock = 'sshAuthSock' in overrides ? overrides.sshAuthSock : process.env.SSH_AUTH_SOCK;
   if (sock) env.sshAuthSock = sock;
   if (overrides.sshConfigPath !== undefined) env.sshConfigPath = overrides.sshConfigPath;
+  const binary = 'sshBinary' in overrides ? overrides.sshBinary : 'ssh';
+  if (binary) env.sshBinary = binary;
   return env;
 }
 
-function agentSocket(agent: boolean | string | undefined, env: Environment): string | undefined {
-  if (agent === undefined || agent === false) return undefined;
+/**
+ * The agent socket, as ssh picks it: the target's setting (false: never; a path), else
+ * IdentityAgent (`none`, `SSH_AUTH_SOCK`, `$VAR`, a path), else $SSH_AUTH_SOCK when it is set.
+ */
+function agentSocket(
+  agent: boolean | string | undefined,
+  identityAgent: string | undefined,
+  env: Environment,
+): string | undefined {
+  if (agent === false) return undefined;
   if (typeof agent === 'string') return agent;
-  if (!env.sshAuthSock) throw new SshConfigError('ssh.agent is true but SSH_AUTH_SOCK is not set');
-  return env.sshAuthSock;
+  let socket = env.sshAuthSock;
+  if (identityAgent !== undefined && identityAgent !== 'SSH_AUTH_SOCK') {
+    if (identityAgent.toLowerCase() === 'none') socket = undefined;
+    else if (identityAgent.startsWith('$')) socket = process.env[identityAgent.slice(1)];
+    else socket = expandHomeOf(identityAgent, env);
+  }
+  if (agent === true && !socket)
+    throw new SshConfigError('ssh.agent is true but SSH_AUTH_SOCK (or IdentityAgent) names no agent');
+  return socket;
+}
+
+const expandHomeOf = (path: string, env: Environment) =>
+  path.startsWith('~/') ? join(env.home, path.slice(2)) : path;
+
+/**
+ * The config file ssh -G reads: the caller's, else the one in a home other than the process's
+ * (tests, a service account); undefined means ssh's own (~/.ssh/config and /etc/ssh/ssh_config).
+ */
+function configFile(env: Environment): string | undefined {
+  if (env.sshConfigPath) return env.sshConfigPath;
+  if (env.home === homedir()) return undefined;
+  const path = join(env.home, '.ssh', 'config');
+  return existsSync(path) ? path : '/dev/null';
+}
+
+function resolve(
+  alias: string,
+  env: Environment,
+  explicit: { user?: string; port?: number },
+): ResolvedConfig {
+  const configPath = configFile(env);
+  return resolveSshConfig(alias, {
+    home: env.home,
+    localUser: env.localUser,
+    ...(configPath ? { configPath } : {}),
+    ...(env.sshBinary ? { sshBinary: env.sshBinary } : {}),
+    ...explicit,
+  });
 }
 
 interface Explicit {
@@ -120,19 +178,24 @@ function endpoint(
   else
     identityFiles = DEFAULTS.identityFiles.map((p) => ({ path: expand(p, 'IdentityFile'), required: false }));
 
-  const knownHostsFiles =
+  const files = (paths: readonly string[], what: string) =>
+    paths.filter((p) => p.toLowerCase() !== 'none').map((p) => expand(p, what));
+  const userFiles =
     explicit.knownHosts && explicit.knownHosts.length > 0
       ? explicit.knownHosts
-      : (config.userKnownHostsFiles ?? [DEFAULTS.knownHostsFile])
-          .filter((p) => p.toLowerCase() !== 'none')
-          .map((p) => expand(p, 'UserKnownHostsFile'));
+      : files(config.userKnownHostsFiles ?? [DEFAULTS.knownHostsFile], 'UserKnownHostsFile');
+  const globalFiles = files(
+    config.globalKnownHostsFiles ?? DEFAULTS.globalKnownHostsFiles,
+    'GlobalKnownHostsFile',
+  );
 
   const result: Omit<Endpoint, 'password' | 'agent'> = {
     host,
     port,
     user,
     identityFiles,
-    knownHostsFiles,
+    identitiesOnly: config.identitiesOnly ?? false,
+    knownHostsFiles: [...userFiles, ...globalFiles.filter((f) => !userFiles.includes(f))],
     hashKnownHosts: config.hashKnownHosts ?? false,
     connectTimeoutMs:
       1000 * (explicit.connectTimeout ?? config.connectTimeout ?? DEFAULTS.connectTimeoutSeconds),
@@ -140,6 +203,7 @@ function endpoint(
       1000 * (explicit.keepaliveInterval ?? config.serverAliveInterval ?? DEFAULTS.keepaliveSeconds),
   };
   if (explicit.passphrase) result.passphrase = explicit.passphrase;
+  if (config.hostKeyAlias) result.hostKeyAlias = config.hostKeyAlias;
   return result;
 }
 
@@ -168,9 +232,8 @@ function jumpFromConfig(config: SshConfigValues): JumpSpec | undefined {
 /** Decide every connection setting of a target (and of its jump host, if any). */
 export function planConnection(ssh: SshTarget, env: Environment): ConnectionPlan {
   const defaultUser = ssh.defaultUser ?? env.localUser;
-  const readOptions = { home: env.home, ...(env.sshConfigPath ? { path: env.sshConfigPath } : {}) };
-  const config = readSshConfig(ssh.host, readOptions);
-  const agent = agentSocket(ssh.agent, env);
+  const config = resolve(ssh.host, env, pick(ssh, ['user', 'port']));
+  const agent = agentSocket(ssh.agent, config.identityAgent, env);
 
   const target: Endpoint = endpoint(
     {
@@ -191,11 +254,11 @@ export function planConnection(ssh: SshTarget, env: Environment): ConnectionPlan
   );
   if (ssh.password) target.password = ssh.password;
   if (agent) target.agent = agent;
-  const plan: ConnectionPlan = { target, notes: [...config.notes] };
+  const plan: ConnectionPlan = { target, notes: [...config.notes], resolvedBy: config.resolvedBy };
 
   const jump: JumpTarget | JumpSpec | undefined = ssh.jump ?? jumpFromConfig(config);
   if (jump) {
-    const jumpConfig = readSshConfig(jump.host, readOptions);
+    const jumpConfig = resolve(jump.host, env, pick(jump, ['user', 'port']));
     if (jumpConfig.proxyJump !== undefined && jumpConfig.proxyJump.toLowerCase() !== 'none') {
       throw new SshConfigError(
         `${jumpConfig.origin.proxy}: the jump host ${jump.host} has a ProxyJump of its own; rpctl supports a single jump host`,

@@ -41,6 +41,8 @@ export interface OpenSessionOptions {
   sshConfigPath?: string;
   /** one line per event, never a secret */
   log?(line: string): void;
+  /** ssh2's protocol debug lines (rpctl -vv); the caller redacts them */
+  debug?(line: string): void;
   /** home directory, local user name, SSH_AUTH_SOCK (default: this process's) */
   environment?: Partial<Environment>;
 }
@@ -83,8 +85,11 @@ export async function openSession(ssh: SshTarget, options: OpenSessionOptions): 
   }
   for (const note of plan.notes) log(note);
   const { target, jump } = plan;
+  log(describeEndpoint(`settings (${plan.resolvedBy})`, target));
+  if (jump) log(describeEndpoint('jump host', jump));
   const knownHosts = loadKnownHosts(name, target);
   const auth = material(name, target, log);
+  const debug = options.debug ? (line: string) => options.debug?.(`${name}: ${line}`) : undefined;
 
   let forwarded: ForwardedChannel | undefined;
   let privatePool: JumpHosts | undefined;
@@ -101,6 +106,7 @@ export async function openSession(ssh: SshTarget, options: OpenSessionOptions): 
             knownHosts: loadKnownHosts(name, jump),
             acceptNewHostKeys: options.acceptNewHostKeys,
             log: (line) => log(`jump host ${jumpLabel}: ${line}`),
+            ...(debug ? { debug } : {}),
           }),
         ).then(
           (connection) => {
@@ -117,12 +123,19 @@ export async function openSession(ssh: SshTarget, options: OpenSessionOptions): 
         );
       forwarded = await pool.forward(jump, connectBastion, target.host, target.port);
     }
-    const request = { endpoint: target, auth, knownHosts, acceptNewHostKeys: options.acceptNewHostKeys, log };
+    const request = {
+      endpoint: target,
+      auth,
+      knownHosts,
+      acceptNewHostKeys: options.acceptNewHostKeys,
+      log,
+      ...(debug ? { debug } : {}),
+    };
     const via = forwarded ? { via: { channel: forwarded.channel, jumpHost: forwarded.jumpHost } } : {};
     const connection = await limit(() => connectEndpoint({ ...request, ...via }));
     const route = forwarded ? ` via ${forwarded.jumpHost}` : '';
     log(
-      `connected to ${target.user}@${target.host}:${target.port}${route} in ${connection.handshakeMs} ms (${connection.authMethod}; ${connection.summary})`,
+      `connected to ${target.user}@${target.host}:${target.port}${route} in ${connection.handshakeMs} ms (${connection.authMethod}; ${connection.summary}; tried: ${connection.tried.join(', ')})`,
     );
     return new SshSession(ssh, target, connection, options, () => {
       forwarded?.release();
@@ -135,6 +148,16 @@ export async function openSession(ssh: SshTarget, options: OpenSessionOptions): 
       throw new HostError(err.reason, `${name}: ${err.message}`, { cause: err });
     throw err;
   }
+}
+
+/** One --verbose line: where an endpoint is, how it authenticates, which known_hosts files vouch for it. */
+function describeEndpoint(what: string, endpoint: Endpoint): string {
+  const keys = endpoint.identityFiles.map((file) => file.path);
+  const agent = endpoint.agent
+    ? `agent ${endpoint.agent}${endpoint.identitiesOnly ? ' (IdentitiesOnly)' : ''}`
+    : 'no agent';
+  const alias = endpoint.hostKeyAlias ? `; host keys as ${endpoint.hostKeyAlias}` : '';
+  return `${what}: ${endpoint.user}@${endpoint.host}:${endpoint.port}; keys: ${keys.join(', ') || 'none'}; ${agent}${endpoint.password ? '; password' : ''}; known_hosts: ${endpoint.knownHostsFiles.join(', ')}${alias}`;
 }
 
 class SshSession implements HostSession {

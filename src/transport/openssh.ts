@@ -1,0 +1,119 @@
+/**
+ * What OpenSSH itself resolves for a host: `ssh -G` evaluates ssh_config(5) completely (Match,
+ * Include, /etc/ssh/ssh_config, CanonicalizeHostname) and prints the result, so rpctl connects
+ * with the settings `ssh HOST` would use. Where OpenSSH is not installed, the built-in parser
+ * (ssh-config.ts) reads ~/.ssh/config and names what it skips.
+ *
+ *   const values = resolveSshConfig('rp1', { user: 'admin', home, localUser });
+ *   values.user        // 'admin' (passed as -l, so `Match user` sees it as ssh would)
+ *   values.resolvedBy  // 'ssh -G' or 'built-in parser'
+ *
+ * ssh runs once per distinct host, user, port and config file in a process, never for each exec.
+ */
+import { spawnSync } from 'node:child_process';
+import { readSshConfig, type SshConfigValues } from './ssh-config.js';
+
+export interface ResolveOptions {
+  /** the inventory's user and port: given to ssh as -l/-p, so they win over ssh_config as in ssh */
+  user?: string;
+  port?: number;
+  /** a config file instead of ~/.ssh/config and /etc/ssh/ssh_config (ssh -F) */
+  configPath?: string;
+  home: string;
+  localUser: string;
+  /** `ssh` to run; undefined disables it (the built-in parser reads ~/.ssh/config) */
+  sshBinary?: string;
+}
+
+export interface ResolvedConfig extends SshConfigValues {
+  resolvedBy: 'ssh -G' | 'built-in parser';
+}
+
+const LIST_KEYS = new Set(['identityfile']);
+
+/** Parse `ssh -G` output (one `keyword value` per line, keywords lower case) into SshConfigValues. */
+export function parseSshG(output: string, defaults: { localUser: string }): SshConfigValues {
+  const raw = new Map<string, string[]>();
+  for (const line of output.split('\n')) {
+    const m = /^(\S+)\s+(.*)$/.exec(line.trim());
+    if (!m) continue;
+    const [, keyword, value] = m as unknown as [string, string, string];
+    const key = keyword.toLowerCase();
+    if (LIST_KEYS.has(key)) raw.set(key, [...(raw.get(key) ?? []), value]);
+    else if (!raw.has(key)) raw.set(key, [value]);
+  }
+  const one = (key: string) => raw.get(key)?.[0];
+  const origin = 'ssh -G';
+  const values: SshConfigValues = { identityFiles: raw.get('identityfile') ?? [], origin: {}, notes: [] };
+  const set = <K extends keyof SshConfigValues>(key: K, value: SshConfigValues[K] | undefined) => {
+    if (value === undefined) return;
+    values[key] = value;
+    values.origin[key] = origin;
+  };
+  set('hostName', one('hostname'));
+  // ssh prints the local user and port 22 when nothing names them: those are left to rpctl's defaults
+  const user = one('user');
+  set('user', user === defaults.localUser ? undefined : user);
+  const port = Number(one('port'));
+  set('port', Number.isInteger(port) && port > 0 && port !== 22 ? port : undefined);
+  const jump = one('proxyjump');
+  if (jump !== undefined && jump.toLowerCase() !== 'none') set('proxyJump', jump);
+  const command = one('proxycommand');
+  if (command !== undefined && command.toLowerCase() !== 'none') set('proxyCommand', command);
+  if (values.proxyJump !== undefined || values.proxyCommand !== undefined) values.origin.proxy = origin;
+  set('userKnownHostsFiles', one('userknownhostsfile')?.split(/\s+/));
+  set('globalKnownHostsFiles', one('globalknownhostsfile')?.split(/\s+/));
+  set('hashKnownHosts', yesNo(one('hashknownhosts')));
+  set('identitiesOnly', yesNo(one('identitiesonly')));
+  set('identityAgent', one('identityagent'));
+  set('hostKeyAlias', one('hostkeyalias'));
+  const timeout = Number(one('connecttimeout'));
+  set('connectTimeout', Number.isInteger(timeout) && timeout > 0 ? timeout : undefined);
+  const alive = Number(one('serveraliveinterval'));
+  // 0 is ssh's default (no keepalives): rpctl keeps its own default unless a value is set
+  set('serverAliveInterval', Number.isInteger(alive) && alive > 0 ? alive : undefined);
+  return values;
+}
+
+function yesNo(value: string | undefined): boolean | undefined {
+  if (value === undefined) return undefined;
+  return ['yes', 'true'].includes(value.toLowerCase());
+}
+
+const resolved = new Map<string, ResolvedConfig>();
+
+/** The settings for `alias`: from `ssh -G` where it runs, else from the built-in parser. */
+export function resolveSshConfig(alias: string, options: ResolveOptions): ResolvedConfig {
+  const args = ['-G'];
+  if (options.configPath) args.push('-F', options.configPath);
+  if (options.user) args.push('-l', options.user);
+  if (options.port) args.push('-p', String(options.port));
+  args.push('--', alias);
+  const key = `${options.sshBinary ?? ''}\0${options.home}\0${args.join('\0')}`;
+  const cached = resolved.get(key);
+  if (cached) return cached;
+  const result = runSshG(args, options) ?? builtIn(alias, options);
+  resolved.set(key, result);
+  return result;
+}
+
+function runSshG(args: string[], options: ResolveOptions): ResolvedConfig | undefined {
+  if (!options.sshBinary) return undefined;
+  const run = spawnSync(options.sshBinary, args, { encoding: 'utf8', timeout: 10_000, stdio: 'pipe' });
+  if (run.error || run.status !== 0) {
+    if ((run.error as NodeJS.ErrnoException | undefined)?.code === 'ENOENT') return undefined;
+    const why = run.error?.message ?? run.stderr.trim().split('\n')[0] ?? `exit ${run.status}`;
+    const values = builtIn(args.at(-1)!, options);
+    values.notes.unshift(`ssh -G failed (${why}); read ~/.ssh/config with the built-in parser`);
+    return values;
+  }
+  return { ...parseSshG(run.stdout, options), resolvedBy: 'ssh -G' };
+}
+
+function builtIn(alias: string, options: ResolveOptions): ResolvedConfig {
+  const values = readSshConfig(alias, {
+    home: options.home,
+    ...(options.configPath ? { path: options.configPath } : {}),
+  });
+  return { ...values, notes: [...values.notes], resolvedBy: 'built-in parser' };
+}

@@ -6,7 +6,6 @@
  *   plan.target   // { host: '10.40.0.11', port: 22, user: 'admin', identityFiles: [...], ... }
  *   plan.jump     // the bastion, when the target or ~/.ssh/config names one
  */
-import { existsSync } from 'node:fs';
 import { homedir, userInfo } from 'node:os';
 import { join } from 'node:path';
 import { type ResolvedConfig, resolveSshConfig } from './openssh.js';
@@ -49,8 +48,10 @@ export interface Endpoint {
   agent?: string;
   /** IdentitiesOnly: the agent may only offer the keys of identityFiles */
   identitiesOnly: boolean;
-  /** user known_hosts files then global ones; new keys are recorded in the first */
+  /** the user's known_hosts files; new keys are recorded in the first */
   knownHostsFiles: string[];
+  /** GlobalKnownHostsFile: read, never written (they belong to the administrator) */
+  globalKnownHostsFiles: string[];
   /** HostKeyAlias: the name host keys are looked up and recorded under (without the port, as ssh) */
   hostKeyAlias?: string;
   /** record new host keys hashed (HashKnownHosts) */
@@ -87,7 +88,11 @@ export function environment(overrides: Partial<Environment> = {}): Environment {
   };
   const sock = 'sshAuthSock' in overrides ? overrides.sshAuthSock : process.env.SSH_AUTH_SOCK;
   if (sock) env.sshAuthSock = sock;
-  if (overrides.sshConfigPath !== undefined) env.sshConfigPath = overrides.sshConfigPath;
+  // RPCTL_SSH_CONFIG: one ssh_config file instead of ~/.ssh/config and /etc/ssh/ssh_config (ssh -F)
+  // (for this process's own home: a caller that names another home reads that home's ~/.ssh/config)
+  const configPath =
+    overrides.sshConfigPath ?? (overrides.home === undefined ? process.env.RPCTL_SSH_CONFIG : undefined);
+  if (configPath) env.sshConfigPath = configPath;
   const binary = 'sshBinary' in overrides ? overrides.sshBinary : 'ssh';
   if (binary) env.sshBinary = binary;
   return env;
@@ -111,7 +116,9 @@ function agentSocket(
     else socket = expandHomeOf(identityAgent, env);
   }
   if (agent === true && !socket)
-    throw new SshConfigError('ssh.agent is true but SSH_AUTH_SOCK (or IdentityAgent) names no agent');
+    throw new SshConfigError(
+      'ssh.agent is true but SSH_AUTH_SOCK is not set (and no IdentityAgent names an agent)',
+    );
   return socket;
 }
 
@@ -119,27 +126,21 @@ const expandHomeOf = (path: string, env: Environment) =>
   path.startsWith('~/') ? join(env.home, path.slice(2)) : path;
 
 /**
- * The config file ssh -G reads: the caller's, else the one in a home other than the process's
- * (tests, a service account); undefined means ssh's own (~/.ssh/config and /etc/ssh/ssh_config).
+ * ssh -G reads the caller's config file (-F), else ssh's own (~/.ssh/config, /etc/ssh/ssh_config).
+ * With a home other than this process's (tests, a service account's files) ssh would still expand
+ * `~` to the real one, so the built-in parser reads that home's ~/.ssh/config instead.
  */
-function configFile(env: Environment): string | undefined {
-  if (env.sshConfigPath) return env.sshConfigPath;
-  if (env.home === homedir()) return undefined;
-  const path = join(env.home, '.ssh', 'config');
-  return existsSync(path) ? path : '/dev/null';
-}
-
 function resolve(
   alias: string,
   env: Environment,
   explicit: { user?: string; port?: number },
 ): ResolvedConfig {
-  const configPath = configFile(env);
+  const useSsh = env.sshBinary && (env.sshConfigPath || env.home === homedir());
   return resolveSshConfig(alias, {
     home: env.home,
     localUser: env.localUser,
-    ...(configPath ? { configPath } : {}),
-    ...(env.sshBinary ? { sshBinary: env.sshBinary } : {}),
+    ...(env.sshConfigPath ? { configPath: env.sshConfigPath } : {}),
+    ...(useSsh && env.sshBinary ? { sshBinary: env.sshBinary } : {}),
     ...explicit,
   });
 }
@@ -195,7 +196,8 @@ function endpoint(
     user,
     identityFiles,
     identitiesOnly: config.identitiesOnly ?? false,
-    knownHostsFiles: [...userFiles, ...globalFiles.filter((f) => !userFiles.includes(f))],
+    knownHostsFiles: userFiles,
+    globalKnownHostsFiles: globalFiles.filter((f) => !userFiles.includes(f)),
     hashKnownHosts: config.hashKnownHosts ?? false,
     connectTimeoutMs:
       1000 * (explicit.connectTimeout ?? config.connectTimeout ?? DEFAULTS.connectTimeoutSeconds),

@@ -49,7 +49,7 @@ export interface OpenSessionOptions {
 
 function loadKnownHosts(name: string, endpoint: Endpoint): KnownHosts {
   try {
-    return KnownHosts.load(endpoint.knownHostsFiles);
+    return KnownHosts.load([...endpoint.knownHostsFiles, ...endpoint.globalKnownHostsFiles]);
   } catch (err) {
     throw new HostError('config', `${name}: cannot read known_hosts: ${(err as Error).message}`, {
       cause: err,
@@ -157,7 +157,7 @@ function describeEndpoint(what: string, endpoint: Endpoint): string {
     ? `agent ${endpoint.agent}${endpoint.identitiesOnly ? ' (IdentitiesOnly)' : ''}`
     : 'no agent';
   const alias = endpoint.hostKeyAlias ? `; host keys as ${endpoint.hostKeyAlias}` : '';
-  return `${what}: ${endpoint.user}@${endpoint.host}:${endpoint.port}; keys: ${keys.join(', ') || 'none'}; ${agent}${endpoint.password ? '; password' : ''}; known_hosts: ${endpoint.knownHostsFiles.join(', ')}${alias}`;
+  return `${what}: ${endpoint.user}@${endpoint.host}:${endpoint.port}; keys: ${keys.join(', ') || 'none'}; ${agent}${endpoint.password ? '; password' : ''}; known_hosts: ${[...endpoint.knownHostsFiles, ...endpoint.globalKnownHostsFiles].join(', ')}${alias}`;
 }
 
 class SshSession implements HostSession {

@@ -116,6 +116,7 @@ Examples:
     }
     if (err instanceof RpctlError) {
       io.stderr.write(`rpctl: ${err.message}\n`);
+      if (err.excerpt) io.stderr.write(`${err.excerpt}\n`);
       if (err.detail && ctx.verbosity > 0) io.stderr.write(`${err.detail}\n`);
       return err.exitCode;
     }

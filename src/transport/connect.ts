@@ -14,7 +14,7 @@ import {
   verifyHostKey,
 } from './host-key.js';
 import type { KnownHosts } from './known-hosts.js';
-import type { Endpoint } from './settings.js';
+import { type Endpoint, hostKeyName } from './settings.js';
 
 /** How a connection attempt fails; each is also a `HostError` reason once the host is named. */
 export type ConnectFailureReason = 'unreachable' | 'handshake' | 'auth' | HostKeyFailureReason;
@@ -163,13 +163,11 @@ export function connectEndpoint(request: ConnectRequest): Promise<Connection> {
     auth: { tried: [], passwordExpired: false },
   };
   if (via) attempt.via = via.jumpHost;
-  // HostKeyAlias replaces the name and port host keys are filed under, as in ssh
-  const keyName = endpoint.hostKeyAlias ?? endpoint.host;
-  const keyPort = endpoint.hostKeyAlias ? 22 : endpoint.port;
+  const filedAs = hostKeyName(endpoint);
   const policy = {
     knownHosts: request.knownHosts,
-    host: keyName,
-    port: keyPort,
+    host: filedAs.host,
+    port: filedAs.port,
     acceptNew: request.acceptNewHostKeys,
     hash: endpoint.hashKnownHosts,
   };
@@ -251,7 +249,7 @@ export function connectEndpoint(request: ConnectRequest): Promise<Connection> {
       keepaliveCountMax: 3,
       algorithms: {
         ...ALGORITHMS,
-        serverHostKey: hostKeyAlgorithms(request.knownHosts.lookup(keyName, keyPort)),
+        serverHostKey: hostKeyAlgorithms(request.knownHosts.lookup(filedAs.host, filedAs.port)),
       },
       ...(request.debug ? { debug: request.debug } : {}),
       hostVerifier: (key: Buffer) => verifyHostKey(policy, key, attempt.hostKey),

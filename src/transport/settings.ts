@@ -61,6 +61,16 @@ export interface Endpoint {
   keepaliveIntervalMs: number;
 }
 
+/** The name and port an endpoint's host keys are filed under in known_hosts: HostKeyAlias (no port) as ssh, else its own. */
+export function hostKeyName(endpoint: Pick<Endpoint, 'host' | 'port' | 'hostKeyAlias'>): {
+  host: string;
+  port: number;
+} {
+  return endpoint.hostKeyAlias
+    ? { host: endpoint.hostKeyAlias, port: 22 }
+    : { host: endpoint.host, port: endpoint.port };
+}
+
 export interface ConnectionPlan {
   target: Endpoint;
   jump?: Endpoint;

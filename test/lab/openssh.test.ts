@@ -5,7 +5,7 @@
  * stdout pipe that ends rpctl quietly. Only lab-1 is used; nothing on it is changed.
  */
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
-import { chmodSync, copyFileSync, existsSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { clientFiles, labConfig, spec } from './lab.js';
@@ -94,6 +94,29 @@ describe('OpenSSH parity', () => {
     } else {
       expect(run.stderr).toContain(`${config}:1: Match blocks are not supported by rpctl and were skipped`);
     }
+  });
+
+  it('files host keys under HostKeyAlias when ssh_config sets one, as ssh does', () => {
+    const address = spec(name).address;
+    const alias = 'lab-one.example';
+    const known = readFileSync(files.knownHosts, 'utf8')
+      .split('\n')
+      .filter((line) => line.split(' ')[0]?.split(',').includes(address));
+    expect(known.length).toBeGreaterThan(0);
+    const aliased = join(scratch, 'known_hosts_alias');
+    writeFileSync(aliased, `${known.map((line) => line.replace(/^\S+/, alias)).join('\n')}\n`);
+    const config = join(scratch, 'ssh_config_alias');
+    writeFileSync(config, `Host ${address}\n  HostKeyAlias ${alias}\n`);
+    const inventory = labInventoryFile((doc) => {
+      doc.defaults.ssh.knownHosts = aliased;
+    });
+    const args = ['drift', '-i', inventory, '--limit', name, '--format', 'json'];
+    const run = rpctlProcess(args, { RPCTL_SSH_CONFIG: config });
+    expect(run.code, run.stderr).toBe(0);
+    // without the alias the same file knows nothing of the address
+    const plain = rpctlProcess(args, { RPCTL_SSH_CONFIG: '/dev/null' });
+    expect(plain.code).toBe(1);
+    expect(JSON.parse(plain.stdout).hosts[0].error.reason).toBe('host-key-unknown');
   });
 
   it('refuses a private key group or others can read: exit 3 with the chmod to run, nothing contacted', async () => {

@@ -31,6 +31,9 @@ export interface ResolvedConfig extends SshConfigValues {
 
 const LIST_KEYS = new Set(['identityfile']);
 
+/** The keys ssh tries when no IdentityFile is configured (ssh -G prints them all, as if set). */
+const DEFAULT_IDENTITY = /^~\/\.ssh\/id_(rsa|ecdsa|ecdsa_sk|ed25519|ed25519_sk|xmss|dsa)$/;
+
 /** Parse `ssh -G` output (one `keyword value` per line, keywords lower case) into SshConfigValues. */
 export function parseSshG(output: string, defaults: { localUser: string }): SshConfigValues {
   const raw = new Map<string, string[]>();
@@ -44,7 +47,10 @@ export function parseSshG(output: string, defaults: { localUser: string }): SshC
   }
   const one = (key: string) => raw.get(key)?.[0];
   const origin = 'ssh -G';
-  const values: SshConfigValues = { identityFiles: raw.get('identityfile') ?? [], origin: {}, notes: [] };
+  // only ssh's defaults: nothing is configured (rpctl's own defaults apply, a bastion may use the appliance's key)
+  const identityFiles = raw.get('identityfile') ?? [];
+  const configured = identityFiles.some((path) => !DEFAULT_IDENTITY.test(path)) ? identityFiles : [];
+  const values: SshConfigValues = { identityFiles: configured, origin: {}, notes: [] };
   const set = <K extends keyof SshConfigValues>(key: K, value: SshConfigValues[K] | undefined) => {
     if (value === undefined) return;
     values[key] = value;

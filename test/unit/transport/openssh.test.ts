@@ -52,8 +52,19 @@ describe('parseSshG', () => {
     expect(values.origin.user).toBe('ssh -G');
   });
 
-  it("leaves the local user and port 22 (what ssh prints when nothing names them) to rpctl's defaults", () => {
-    const values = parseSshG('user root\nport 22\nhostname rp1\nproxyjump none\n', { localUser: 'root' });
+  it("leaves the local user, port 22 and ssh's default keys (what ssh prints when nothing names them) to rpctl's defaults", () => {
+    const defaults = [
+      'id_rsa',
+      'id_ecdsa',
+      'id_ecdsa_sk',
+      'id_ed25519',
+      'id_ed25519_sk',
+      'id_xmss',
+      'id_dsa',
+    ];
+    const output = `user root\nport 22\nhostname rp1\nproxyjump none\n${defaults.map((k) => `identityfile ~/.ssh/${k}\n`).join('')}`;
+    const values = parseSshG(output, { localUser: 'root' });
+    expect(values.identityFiles).toEqual([]);
     expect(values.user).toBeUndefined();
     expect(values.port).toBeUndefined();
     expect(values.proxyJump).toBeUndefined();

@@ -10,7 +10,7 @@
  *
  * ssh runs once per distinct host, user, port and config file in a process, never for each exec.
  */
-import { spawnSync } from 'node:child_process';
+import { execFile, spawnSync } from 'node:child_process';
 import { readSshConfig, type SshConfigValues } from './ssh-config.js';
 
 export interface ResolveOptions {
@@ -87,33 +87,76 @@ function yesNo(value: string | undefined): boolean | undefined {
 }
 
 const resolved = new Map<string, ResolvedConfig>();
+const pending = new Map<string, Promise<void>>();
 
-/** The settings for `alias`: from `ssh -G` where it runs, else from the built-in parser. */
-export function resolveSshConfig(alias: string, options: ResolveOptions): ResolvedConfig {
+interface SshGRequest {
+  args: string[];
+  /** the cache key: one ssh -G per distinct host, user, port, config file and home */
+  key: string;
+}
+
+function request(alias: string, options: ResolveOptions): SshGRequest {
   const args = ['-G'];
   if (options.configPath) args.push('-F', options.configPath);
   if (options.user) args.push('-l', options.user);
   if (options.port) args.push('-p', String(options.port));
   args.push('--', alias);
-  const key = `${options.sshBinary ?? ''}\0${options.home}\0${args.join('\0')}`;
+  return { args, key: `${options.sshBinary ?? ''}\0${options.home}\0${args.join('\0')}` };
+}
+
+/** The settings for `alias`: from `ssh -G` where it runs, else from the built-in parser. */
+export function resolveSshConfig(alias: string, options: ResolveOptions): ResolvedConfig {
+  const { args, key } = request(alias, options);
   const cached = resolved.get(key);
   if (cached) return cached;
-  const result = runSshG(args, options) ?? builtIn(alias, options);
+  let result = builtIn(alias, options);
+  if (options.sshBinary) {
+    const run = spawnSync(options.sshBinary, args, { encoding: 'utf8', timeout: 10_000, stdio: 'pipe' });
+    result = fromRun(alias, options, run.error, run.status, run.stdout, run.stderr);
+  }
   resolved.set(key, result);
   return result;
 }
 
-function runSshG(args: string[], options: ResolveOptions): ResolvedConfig | undefined {
-  if (!options.sshBinary) return undefined;
-  const run = spawnSync(options.sshBinary, args, { encoding: 'utf8', timeout: 10_000, stdio: 'pipe' });
-  if (run.error || run.status !== 0) {
-    if ((run.error as NodeJS.ErrnoException | undefined)?.code === 'ENOENT') return undefined;
-    const why = run.error?.message ?? run.stderr.trim().split('\n')[0] ?? `exit ${run.status}`;
-    const values = builtIn(args.at(-1)!, options);
-    values.notes.unshift(`ssh -G failed (${why}); read ~/.ssh/config with the built-in parser`);
-    return values;
+/**
+ * Run ssh -G for `alias` without blocking (many hosts at once), so resolveSshConfig finds it
+ * cached: a fleet's connections do not wait on one ssh process after another.
+ */
+export function prefetchSshConfig(alias: string, options: ResolveOptions): Promise<void> {
+  const { args, key } = request(alias, options);
+  const sshBinary = options.sshBinary;
+  if (!sshBinary || resolved.has(key)) return Promise.resolve();
+  let running = pending.get(key);
+  if (!running) {
+    running = new Promise<void>((done) => {
+      execFile(sshBinary, args, { encoding: 'utf8', timeout: 10_000 }, (error, stdout, stderr) => {
+        const status = error && typeof error.code === 'number' ? error.code : error ? null : 0;
+        const spawnError = error && typeof error.code !== 'number' ? error : undefined;
+        resolved.set(key, fromRun(alias, options, spawnError, status, stdout, stderr));
+        pending.delete(key);
+        done();
+      });
+    });
+    pending.set(key, running);
   }
-  return { ...parseSshG(run.stdout, options), resolvedBy: 'ssh -G' };
+  return running;
+}
+
+/** What one ssh -G run gave: its settings, or the built-in parser's with a note saying why. */
+function fromRun(
+  alias: string,
+  options: ResolveOptions,
+  error: Error | undefined,
+  status: number | null,
+  stdout: string,
+  stderr: string,
+): ResolvedConfig {
+  if (!error && status === 0) return { ...parseSshG(stdout, options), resolvedBy: 'ssh -G' };
+  const values = builtIn(alias, options);
+  if ((error as NodeJS.ErrnoException | undefined)?.code === 'ENOENT') return values; // no OpenSSH
+  const why = error?.message ?? (stderr.trim().split('\n')[0] || `exit ${status}`);
+  values.notes.unshift(`ssh -G failed (${why}); read ~/.ssh/config with the built-in parser`);
+  return values;
 }
 
 function builtIn(alias: string, options: ResolveOptions): ResolvedConfig {

@@ -8,7 +8,7 @@
  */
 import { homedir, userInfo } from 'node:os';
 import { join } from 'node:path';
-import { type ResolvedConfig, resolveSshConfig } from './openssh.js';
+import { prefetchSshConfig, type ResolvedConfig, type ResolveOptions, resolveSshConfig } from './openssh.js';
 import {
   expandTokens,
   type JumpSpec,
@@ -140,19 +140,33 @@ const expandHomeOf = (path: string, env: Environment) =>
  * With a home other than this process's (tests, a service account's files) ssh would still expand
  * `~` to the real one, so the built-in parser reads that home's ~/.ssh/config instead.
  */
-function resolve(
-  alias: string,
-  env: Environment,
-  explicit: { user?: string; port?: number },
-): ResolvedConfig {
+function resolveOptions(env: Environment, explicit: { user?: string; port?: number }): ResolveOptions {
   const useSsh = env.sshBinary && (env.sshConfigPath || env.home === homedir());
-  return resolveSshConfig(alias, {
+  return {
     home: env.home,
     localUser: env.localUser,
     ...(env.sshConfigPath ? { configPath: env.sshConfigPath } : {}),
     ...(useSsh && env.sshBinary ? { sshBinary: env.sshBinary } : {}),
     ...explicit,
-  });
+  };
+}
+
+function resolve(
+  alias: string,
+  env: Environment,
+  explicit: { user?: string; port?: number },
+): ResolvedConfig {
+  return resolveSshConfig(alias, resolveOptions(env, explicit));
+}
+
+/** Run ssh -G for a target and its inventory jump host in the background, before planConnection needs it. */
+export async function prefetchConnection(ssh: SshTarget, env: Environment): Promise<void> {
+  const hosts = [{ host: ssh.host, ...pick(ssh, ['user', 'port']) }, ...(ssh.jump ? [ssh.jump] : [])];
+  await Promise.all(
+    hosts.map(({ host, ...explicit }) =>
+      prefetchSshConfig(host, resolveOptions(env, pick(explicit, ['user', 'port']))),
+    ),
+  );
 }
 
 interface Explicit {

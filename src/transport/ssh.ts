@@ -20,7 +20,13 @@ import { ConnectError, type Connection, connectEndpoint } from './connect.js';
 import { type ExecContext, execCommand, execStream } from './exec.js';
 import { type ForwardedChannel, JumpHosts } from './jump-hosts.js';
 import { KnownHosts } from './known-hosts.js';
-import { type Endpoint, type Environment, environment, planConnection } from './settings.js';
+import {
+  type Endpoint,
+  type Environment,
+  environment,
+  planConnection,
+  prefetchConnection,
+} from './settings.js';
 import type { ShellCommand } from './shell.js';
 import { SshConfigError } from './ssh-config.js';
 import type { SshTarget } from './target.js';
@@ -76,6 +82,7 @@ export async function openSession(ssh: SshTarget, options: OpenSessionOptions): 
     ...options.environment,
     ...(options.sshConfigPath ? { sshConfigPath: options.sshConfigPath } : {}),
   });
+  await prefetchConnection(ssh, env); // ssh -G without blocking the other hosts' connections
   let plan: ReturnType<typeof planConnection>;
   try {
     plan = planConnection(ssh, env);

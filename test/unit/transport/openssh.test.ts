@@ -2,11 +2,11 @@
  * ssh -G output to settings (parseSshG), the built-in parser's notes when OpenSSH is absent, and
  * how planConnection picks the agent and the known_hosts files from what ssh_config resolved.
  */
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { parseSshG, resolveSshConfig } from '../../../src/transport/openssh.js';
+import { parseSshG, prefetchSshConfig, resolveSshConfig } from '../../../src/transport/openssh.js';
 import { type Environment, planConnection } from '../../../src/transport/settings.js';
 
 const work = mkdtempSync(join(tmpdir(), 'rpctl-openssh-'));
@@ -90,6 +90,18 @@ describe('resolveSshConfig', () => {
     expect(values.port).toBe(2200);
     expect(resolveSshConfig('10.9.9.9', { ...options, user: 'admin' }).user).toBe('admin');
     expect(resolveSshConfig('10.9.9.8', options).user).toBeUndefined();
+  });
+
+  it('runs ssh -G in the background once per host, so the later lookup finds it', async () => {
+    const h = home('prefetch', MATCH_CONFIG);
+    // ssh behind a wrapper that counts its runs
+    const runs = join(h, 'runs');
+    const wrapper = join(h, 'ssh');
+    writeFileSync(wrapper, `#!/bin/sh\necho run >> ${runs}\nexec ssh "$@"\n`, { mode: 0o755 });
+    const options = { home: h, localUser: 'root', configPath: join(h, '.ssh', 'config'), sshBinary: wrapper };
+    await Promise.all([prefetchSshConfig('10.9.9.9', options), prefetchSshConfig('10.9.9.9', options)]);
+    expect(resolveSshConfig('10.9.9.9', options)).toMatchObject({ resolvedBy: 'ssh -G', user: 'nobody' });
+    expect(readFileSync(runs, 'utf8')).toBe('run\n');
   });
 
   it('falls back to the built-in parser without OpenSSH, naming every directive it skips', () => {

@@ -8,12 +8,15 @@ export default defineConfig({
       {
         test: {
           name: 'unit',
+          // ssh -G reads this instead of the machine's ssh_config (e.g. Debian's HashKnownHosts yes)
+          env: { RPCTL_SSH_CONFIG: '/dev/null' },
           include: ['test/unit/**/*.test.ts', 'recipes/**/*.test.ts'],
         },
       },
       {
         test: {
           name: 'lab',
+          env: { RPCTL_SSH_CONFIG: '/dev/null' },
           include: ['test/lab/**/*.test.ts'],
           globalSetup: ['test/lab/global-setup.ts'],
           fileParallelism: false,

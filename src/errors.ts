@@ -4,7 +4,8 @@
  *
  *   throw new InputError('inventory prod.yaml:12:7: appliances.rp1.host: not an IPv4/IPv6 address or hostname');
  *
- * The CLI prints `message` (and `detail` with --verbose) and never a stack trace for these.
+ * The CLI prints `message`, then `excerpt` (the source line at fault, with a caret), `detail` with
+ * --verbose, and never a stack trace for these.
  */
 
 export const ExitCode = {
@@ -25,18 +26,24 @@ export type ExitCode = (typeof ExitCode)[keyof typeof ExitCode];
 export class RpctlError extends Error {
   readonly exitCode: ExitCode;
   readonly detail: string | undefined;
+  /** lines shown under the message, e.g. an inventory line with a caret under the column at fault */
+  readonly excerpt: string | undefined;
 
-  constructor(message: string, options: { exitCode: ExitCode; detail?: string; cause?: unknown }) {
+  constructor(
+    message: string,
+    options: { exitCode: ExitCode; detail?: string; excerpt?: string; cause?: unknown },
+  ) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
     this.name = new.target.name;
     this.exitCode = options.exitCode;
     this.detail = options.detail;
+    this.excerpt = options.excerpt;
   }
 }
 
 /** Bad input from the user: exit 3, raised before any host is contacted. */
 export class InputError extends RpctlError {
-  constructor(message: string, options: { detail?: string; cause?: unknown } = {}) {
+  constructor(message: string, options: { detail?: string; excerpt?: string; cause?: unknown } = {}) {
     super(message, { ...options, exitCode: ExitCode.invalid });
   }
 }

@@ -12,6 +12,7 @@
 import type { Command } from 'commander';
 import { Redactor } from '../engine/redact.js';
 import { InputError } from '../errors.js';
+import { checkKeyModes } from '../inventory/file-modes.js';
 import { selectAppliances } from '../inventory/limit.js';
 import { collectSecretUses, loadInventory } from '../inventory/load.js';
 import type { ApplianceConfig, Inventory } from '../inventory/model.js';
@@ -75,9 +76,25 @@ export async function loadSelection(
   // before resolving: a one-off's own secrets (a --password-file) are resolved with the others
   const appliances = override ? selected.map((a) => override(a, inventory)) : selected;
   checkIdentityFiles(appliances);
-  const secrets = new Secrets(ctx.io);
+  if (inventory.strictModes) checkKeyModes(appliances);
+  const secrets = new Secrets(ctx.io, { strictModes: inventory.strictModes });
   await secrets.resolve(collectSecretUses(appliances));
   const redactor = new Redactor();
   redactor.addAll(secrets.resolvedValues());
   return { inventory, appliances, secrets, redactor };
+}
+
+/**
+ * The SSH log options of a run: with -v each host's resolved settings and connection on stderr,
+ * with -vv ssh2's protocol lines too; every line through the redactor.
+ */
+export function sshLogging(
+  ctx: CommandContext,
+  redactor: Redactor,
+): { log?(line: string): void; debug?(line: string): void } {
+  const say = (line: string) => ctx.io.stderr.write(redactor.redact(`rpctl: ${line}\n`));
+  return {
+    ...(ctx.verbosity >= 1 ? { log: say } : {}),
+    ...(ctx.verbosity >= 2 ? { debug: (line: string) => say(`debug: ${line}`) } : {}),
+  };
 }

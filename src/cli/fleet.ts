@@ -30,7 +30,7 @@ import {
 } from '../report/records.js';
 import { renderFleet, renderHost } from '../report/text.js';
 import { JumpHosts, openSession } from '../transport/ssh.js';
-import { type InventoryOptions, loadSelection, type Selection } from './common.js';
+import { type InventoryOptions, loadSelection, type Selection, sshLogging } from './common.js';
 import { ApplyInterrupt } from './interrupt.js';
 import { checkWritableDir, checkWritableFile } from './local-checks.js';
 import type { CommandContext } from './program.js';
@@ -153,6 +153,7 @@ export async function runFleetCommand(ctx: CommandContext, command: FleetCommand
           acceptNewHostKeys: Boolean(flags.acceptNewHostKeys),
           handshakeLimit,
           jumpHosts,
+          ...sshLogging(ctx, selection.redactor),
         }),
       secret,
       redactor: selection.redactor,

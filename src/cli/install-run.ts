@@ -21,7 +21,7 @@ import type { ApplianceConfig, SecretRef } from '../inventory/model.js';
 import { describeSecretRef, valueSecretRef } from '../inventory/secrets.js';
 import { stateDir, writeFileAtomic } from '../report/records.js';
 import { JumpHosts, openSession } from '../transport/ssh.js';
-import { type InventoryOptions, loadSelection, type Selection } from './common.js';
+import { type InventoryOptions, loadSelection, type Selection, sshLogging } from './common.js';
 import { type InstallContext, type InstallTarget, installHost } from './install-host.js';
 import { installExitCode, installReport, renderInstall } from './install-report.js';
 import type { CommandContext } from './program.js';
@@ -142,6 +142,7 @@ export async function runInstall(
         acceptNewHostKeys: Boolean(flags.acceptNewHostKeys || options?.acceptNewHostKey),
         handshakeLimit,
         jumpHosts,
+        ...sshLogging(ctx, selection.redactor),
       }),
     verify: async (appliance, session) => {
       const result = await runFleet({

@@ -13,10 +13,30 @@ export interface Io {
   prompt(question: string, options?: { secret?: boolean }): Promise<string>;
 }
 
-export function processIo(): Io {
+/**
+ * A stream whose reader went away (`rpctl drift | head -1`, a `jq` that exited) swallows what is
+ * written after: the run finishes what it started (an apply is not cut in half) and exits with its
+ * own code, without an EPIPE stack trace. Other write errors still surface.
+ */
+export function quietOnClosedPipe(stream: NodeJS.WriteStream): { write(text: string): void } {
+  let closed = false;
+  stream.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code !== 'EPIPE' && err.code !== 'ERR_STREAM_DESTROYED') throw err;
+    closed = true;
+  });
   return {
-    stdout: { write: (t) => void process.stdout.write(t), isTTY: Boolean(process.stdout.isTTY) },
-    stderr: { write: (t) => void process.stderr.write(t), isTTY: Boolean(process.stderr.isTTY) },
+    write: (text) => {
+      if (!closed && !stream.destroyed) stream.write(text);
+    },
+  };
+}
+
+export function processIo(): Io {
+  const stdout = quietOnClosedPipe(process.stdout);
+  const stderr = quietOnClosedPipe(process.stderr);
+  return {
+    stdout: { write: stdout.write, isTTY: Boolean(process.stdout.isTTY) },
+    stderr: { write: stderr.write, isTTY: Boolean(process.stderr.isTTY) },
     stdinIsTTY: Boolean(process.stdin.isTTY),
     env: process.env,
     cwd: process.cwd(),

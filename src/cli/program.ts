@@ -3,6 +3,7 @@
  * outcome into an exit code (docs/architecture.md). Commands live in src/cli/commands/, one
  * file per command group; each registers itself through `register(program, ctx)`.
  */
+import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { Command, CommanderError } from 'commander';
 import { ExitCode, oneLine, RpctlError } from '../errors.js';
@@ -17,6 +18,22 @@ export interface CommandContext {
   registry: Registry;
   /** the exit code the run ends with (the highest-priority one set wins, see `exitWith`) */
   exitWith(code: ExitCode): void;
+  /** 0; 1 with -v/--verbose (error detail, each host's SSH settings); 2 with -vv (SSH protocol debug) */
+  verbosity: number;
+}
+
+const VERBOSE_HELP = "print the detail behind errors and each host's SSH settings; -vv adds SSH debug lines";
+const moreVerbose = (_value: string, previous: number) => previous + 1;
+
+/** -v, -vv, --verbose (repeatable) as written anywhere on the command line. */
+function verbosityOf(argv: readonly string[]): number {
+  let level = 0;
+  for (const arg of argv) {
+    if (arg === '--') break;
+    if (arg === '--verbose') level++;
+    else if (/^-v+$/.test(arg)) level += arg.length - 1;
+  }
+  return level;
 }
 
 export interface CommandModule {
@@ -25,6 +42,19 @@ export interface CommandModule {
 
 const STATE_DIR_HELP =
   'where run records and drift history are kept; share one between a timer and the operators (default: $RPCTL_STATE_DIR, else ~/.local/state/rpctl)';
+
+/** The version in rpctl's package.json: two levels up from src/cli/, three from dist/src/cli/. */
+function packageVersion(): string {
+  for (const up of ['../../package.json', '../../../package.json']) {
+    try {
+      const manifest = JSON.parse(readFileSync(new URL(up, import.meta.url), 'utf8'));
+      if (manifest.name === 'rpctl') return String(manifest.version);
+    } catch {
+      // not this level
+    }
+  }
+  return 'unknown';
+}
 
 // 1 (a host failed) wins over 2 (changes pending), which wins over 0; 3 ends the run at once;
 // 130/143 (apply stopped by a signal) win over every outcome of the hosts.
@@ -38,11 +68,12 @@ export async function run(argv: readonly string[], io: Io, registry: Registry): 
     exitWith(code) {
       if ((PRIORITY[code] ?? 0) > (PRIORITY[exitCode] ?? 0)) exitCode = code;
     },
+    verbosity: verbosityOf(argv),
   };
   const program = new Command('rpctl')
     .description('Keep a fleet of Pexip Reverse Proxy / TURN appliances in a declared state over SSH.')
-    .version(process.env.npm_package_version ?? '0.1.0', '-V, --version')
-    .option('--verbose', 'print the detail behind errors')
+    .version(packageVersion(), '-V, --version')
+    .option('-v, --verbose', VERBOSE_HELP, moreVerbose, 0)
     .option('--state-dir <dir>', STATE_DIR_HELP)
     .showHelpAfterError('(run with --help for usage)')
     .configureOutput({
@@ -69,7 +100,7 @@ Examples:
   const override = (cmd: Command) => {
     cmd.exitOverride();
     if (!cmd.options.some((o) => o.long === '--verbose'))
-      cmd.option('--verbose', 'print the detail behind errors');
+      cmd.option('-v, --verbose', VERBOSE_HELP, moreVerbose, 0);
     if (!cmd.options.some((o) => o.long === '--state-dir')) cmd.option('--state-dir <dir>', STATE_DIR_HELP);
     cmd.configureOutput({ writeOut: (s) => io.stdout.write(s), writeErr: (s) => io.stderr.write(s) });
     cmd.commands.forEach(override);
@@ -97,7 +128,8 @@ Examples:
     }
     if (err instanceof RpctlError) {
       io.stderr.write(`rpctl: ${err.message}\n`);
-      if (err.detail && argv.includes('--verbose')) io.stderr.write(`${err.detail}\n`);
+      if (err.excerpt) io.stderr.write(`${err.excerpt}\n`);
+      if (err.detail && ctx.verbosity > 0) io.stderr.write(`${err.detail}\n`);
       return err.exitCode;
     }
     io.stderr.write(`rpctl: internal error: ${oneLine(err)}\n`);

@@ -19,7 +19,7 @@ import {
   keyTypeOf,
 } from '../transport/known-hosts.js';
 import { ownHostKeys, removeHostEntries } from '../transport/known-hosts-edit.js';
-import { environment, planConnection } from '../transport/settings.js';
+import { environment, hostKeyName, planConnection } from '../transport/settings.js';
 import { sh } from '../transport/shell.js';
 import type { HostSession } from '../transport/types.js';
 
@@ -58,8 +58,10 @@ export async function readHostKeys(session: HostSession): Promise<PublicKey[]> {
   return parsePublicKeys(result.stdout.toString('utf8'));
 }
 
+/** The appliance's known_hosts files, and the host and port its keys are filed under (HostKeyAlias). */
 function endpointOf(appliance: ApplianceConfig) {
-  return planConnection(sshTarget(appliance), environment()).target;
+  const target = planConnection(sshTarget(appliance), environment()).target;
+  return { ...target, ...hostKeyName(target) };
 }
 
 /** The keys known_hosts has for the appliance now. */

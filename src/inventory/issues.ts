@@ -4,6 +4,7 @@
  * zod's internals ("Invalid input").
  */
 import type { z } from 'zod';
+import { closestName } from './spelling.js';
 
 export type Path = readonly (string | number)[];
 
@@ -137,10 +138,7 @@ function unionProblems(
 function unknownKeyMessage(key: string, allowed: string[], keysUnder: (child: string) => string[]): string {
   if (key === '<<') return 'YAML merge keys (<<) are not supported; use defaults or groups';
   // close spellings: identityfile -> identityFile, sshh -> ssh (not port -> host)
-  const threshold = Math.max(1, Math.floor(key.length / 4));
-  const close = allowed.find(
-    (candidate) => editDistance(candidate.toLowerCase(), key.toLowerCase()) <= threshold,
-  );
+  const close = closestName(key, allowed);
   if (close) return `unknown key; did you mean "${close}"?`;
   // the right key one level down: port next to host belongs in ssh
   const parent = allowed.find((candidate) => keysUnder(candidate).includes(key));
@@ -188,17 +186,4 @@ function unwrap(schema: z.ZodType | undefined): z.ZodType | undefined {
 function keysAt(schema: z.ZodType, path: readonly PropertyKey[]): string[] {
   const def = defOf(schemaAt(schema, path));
   return def?.type === 'object' && def.shape ? Object.keys(def.shape) : [];
-}
-
-function editDistance(a: string, b: string): number {
-  let previous = Array.from({ length: b.length + 1 }, (_, j) => j);
-  for (let i = 1; i <= a.length; i++) {
-    const current = [i];
-    for (let j = 1; j <= b.length; j++) {
-      const substitution = previous[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1);
-      current[j] = Math.min(previous[j]! + 1, current[j - 1]! + 1, substitution);
-    }
-    previous = current;
-  }
-  return previous[b.length]!;
 }

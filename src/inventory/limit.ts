@@ -7,10 +7,13 @@
  *
  * Positive patterns are united (none means every appliance), then exclusions are removed; the
  * inventory's order is kept. A positive pattern that selects nothing, or an empty result, is an
- * error: a typo must not silently act on nothing (or, with exclusions, on everything else).
+ * error: a typo must not silently act on nothing (or, with exclusions, on everything else); a name
+ * close to an appliance's or group's gets "did you mean". An empty --limit is refused: leave the
+ * option out to act on every appliance.
  */
 import { InputError } from '../errors.js';
 import type { ApplianceConfig, Inventory } from './model.js';
+import { closestName } from './spelling.js';
 
 const PATTERN_CHARS = /^[A-Za-z0-9._*?[\]!-]+$/;
 
@@ -73,19 +76,34 @@ function matching(inventory: Inventory, pattern: Pattern): Set<ApplianceConfig> 
   );
 }
 
+/** "did you mean" for a name that matches nothing: the closest appliance or group name. */
+function suggestion(inventory: Inventory, pattern: Pattern): string {
+  if (/[*?[]/.test(pattern.text)) return '';
+  const names = [...inventory.appliances.map((a) => a.name), ...inventory.groups.keys()];
+  const close = closestName(pattern.text, names);
+  return close ? `; did you mean ${JSON.stringify(close)}?` : '';
+}
+
 export function selectAppliances(inventory: Inventory, limit?: string): ApplianceConfig[] {
   const items = (limit ?? '')
     .split(',')
     .map((item) => item.replace(/^ +| +$/g, '')) // spaces after commas are fine; other whitespace is refused
     .filter((item) => item !== '');
+  if (limit !== undefined && items.length === 0) {
+    throw new InputError(
+      `--limit: ${JSON.stringify(limit)} names no appliance or group; leave --limit out to act on every appliance`,
+    );
+  }
   const patterns = items.map(parsePattern);
   const positives = patterns.filter((pattern) => !pattern.exclude);
   const selected = new Set<ApplianceConfig>(positives.length === 0 ? inventory.appliances : []);
   for (const pattern of positives) {
     const found = matching(inventory, pattern);
     if (found.size === 0) {
-      const group = inventory.groups.has(pattern.text) ? ` (group ${pattern.text} has no appliances)` : '';
-      throw new InputError(`--limit: ${JSON.stringify(pattern.text)} matches no appliance or group${group}`);
+      const why = inventory.groups.has(pattern.text)
+        ? ` (group ${pattern.text} has no appliances)`
+        : suggestion(inventory, pattern);
+      throw new InputError(`--limit: ${JSON.stringify(pattern.text)} matches no appliance or group${why}`);
     }
     for (const appliance of found) selected.add(appliance);
   }

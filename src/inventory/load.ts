@@ -16,7 +16,7 @@ import { inventoryErrorMap, type Path, type Problem, problemsFromIssues } from '
 import { applianceLayers, findPrototypeKeys, isPlainObject, type Merged, mergeLayers } from './merge.js';
 import type { ApplianceConfig, Inventory, SecretRef, SourceLocation } from './model.js';
 import { resolveInventoryPath } from './paths.js';
-import { formatPath, formatProblem, InventoryError, orderProblems } from './problems.js';
+import { formatPath, formatProblem, InventoryError, inventoryError } from './problems.js';
 import { checkReferences } from './references.js';
 import {
   buildInventorySchema,
@@ -89,6 +89,8 @@ export function collectSecretUses(appliances: readonly ApplianceConfig[]): Secre
 
 class InventoryLoader {
   private readonly problems: { location: SourceLocation; line: string }[] = [];
+  /** document paths of the problems reported so far */
+  private readonly reportedPaths: Path[] = [];
   private readonly warnings = new Set<string>();
   private readonly paths: PathContext;
   private raw: Record<string, unknown> = {};
@@ -106,7 +108,13 @@ class InventoryLoader {
   load(): Inventory {
     const syntax = this.source.syntaxProblems();
     if (syntax.length > 0) {
-      throw new InventoryError(syntax.map((p) => formatProblem(p.location, [], `YAML: ${p.message}`)));
+      throw inventoryError(
+        syntax.map((p) => ({
+          location: p.location,
+          line: formatProblem(p.location, [], `YAML: ${p.message}`),
+        })),
+        this.source.text,
+      );
     }
     this.raw = this.readRaw();
     this.refusePrototypeKeys();
@@ -119,7 +127,7 @@ class InventoryLoader {
 
     const names = Object.keys(isPlainObject(this.raw.appliances) ? this.raw.appliances : {});
     const appliances = names.flatMap((name) => this.buildAppliance(name));
-    if (this.problems.length > 0 || !this.document) throw new InventoryError(orderProblems(this.problems));
+    if (this.problems.length > 0 || !this.document) throw inventoryError(this.problems, this.source.text);
     for (const warning of this.warnings) this.options.io.stderr.write(`rpctl: warning: ${warning}\n`);
     return {
       file: this.path,
@@ -128,6 +136,7 @@ class InventoryLoader {
       appliances,
       groups: toGroupConfigs(this.document, (name) => this.source.locate(['groups', name], true)),
       allowInlineSecrets: this.allowInlineSecrets,
+      strictModes: this.raw.strictModes !== false,
     };
   }
 
@@ -161,6 +170,7 @@ class InventoryLoader {
 
   private report(problem: Problem, location = this.source.locate(problem.path, problem.atKey)): void {
     this.problems.push({ location, line: formatProblem(location, problem.path, problem.message) });
+    this.reportedPaths.push(problem.path);
   }
 
   /**
@@ -168,8 +178,7 @@ class InventoryLoader {
    * value or a mapping (assembled from several layers) is reported at the appliance.
    */
   private reportMerged(appliance: string, merged: Merged, problem: Problem): void {
-    const value = valueAt(merged.value, problem.path);
-    if (problem.atKey || (value !== undefined && !isPlainObject(value))) {
+    if (hasOneOrigin(merged, problem)) {
       this.report({ ...problem, path: merged.originOf(problem.path) });
     } else {
       const at = this.source.locate(['appliances', appliance], true);
@@ -234,32 +243,58 @@ class InventoryLoader {
     }
   }
 
+  /**
+   * Whether a problem was already reported inside `key` of a layer (defaults, a group's vars, the
+   * appliance): its merged section is not checked again, so one typo in defaults is one problem,
+   * not one more (e.g. "empty section") per appliance that inherits it.
+   */
+  private reportedIn(layers: readonly { docPath: Path }[], key: string): boolean {
+    return layers.some(({ docPath }) => {
+      const prefix = [...docPath, key];
+      return this.reportedPaths.some((path) => prefix.every((segment, i) => path[i] === segment));
+    });
+  }
+
   /** The appliance's merged, validated settings; none when they have problems (which are reported). */
   private buildAppliance(name: string): ApplianceConfig[] {
-    const merged = mergeLayers(applianceLayers(this.raw, name));
+    const layers = applianceLayers(this.raw, name);
+    const merged = mergeLayers(layers);
     // Core settings were checked in place (reported above); merging valid values gives a valid whole.
     const core = buildSettingsSchema(this.options.sections).safeParse(merged.value, PARSE_PARAMS);
     if (!core.success && this.document) {
       throw new Error(`merged settings of ${name} are invalid: ${core.error.message}`);
     }
     const sections: Record<string, unknown> = {};
+    let invalid = false;
     for (const section of this.options.sections) {
       if (merged.value[section.key] === undefined) continue;
+      if (this.reportedIn(layers, section.key)) {
+        invalid = true;
+        continue;
+      }
       const result = section.schema.safeParse(merged.value[section.key], PARSE_PARAMS);
       if (result.success) {
         sections[section.key] = result.data;
       } else {
-        for (const problem of problemsFromIssues(result.error.issues, section.schema, [section.key])) {
+        const problems = problemsFromIssues(result.error.issues, section.schema, [section.key]);
+        // a typo written in one place explains the whole section's other complaints (e.g. "empty")
+        const written = problems.filter((problem) => hasOneOrigin(merged, problem));
+        for (const problem of written.length > 0 ? written : problems)
           this.reportMerged(name, merged, problem);
-        }
       }
     }
-    if (!core.success || !this.document) return [];
+    if (!core.success || !this.document || invalid) return [];
     this.checkSecretRefs({ ...core.data, ...sections }, (path) => merged.originOf(path));
     const source = this.source.locate(['appliances', name], true);
     const declared = this.document.appliances[name];
     return [toApplianceConfig(name, declared, core.data, sections, source, this.paths)];
   }
+}
+
+/** A leaf, a list or a key has one origin (a layer's line); a mapping is assembled from several. */
+function hasOneOrigin(merged: Merged, problem: Problem): boolean {
+  const value = valueAt(merged.value, problem.path);
+  return Boolean(problem.atKey) || (value !== undefined && !isPlainObject(value));
 }
 
 function valueAt(value: unknown, path: Path): unknown {

@@ -100,4 +100,6 @@ export interface Inventory {
   appliances: ApplianceConfig[];
   groups: Map<string, GroupConfig>;
   allowInlineSecrets: boolean;
+  /** refuse private keys and file: secrets readable by group or others (default true) */
+  strictModes: boolean;
 }

@@ -155,6 +155,10 @@ function inventorySchema(sections: readonly InventorySection[], mode: SectionMod
         z.boolean(),
         'accept plaintext secrets written in this file (with a warning); default false',
       ),
+      strictModes: optional(
+        z.boolean(),
+        'refuse private keys (ssh.identityFile) and file: secrets that group or others can read, as ssh does; default true',
+      ),
       defaults: optional(settings, 'settings for every appliance (groups and appliances override them)'),
       groups: optional(
         z.record(name('group'), group.nullable().meta({ description: 'a group of appliances' })),

@@ -16,6 +16,7 @@ import { constants } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { z } from 'zod';
 import { InputError } from '../errors.js';
+import { unprotectedFile } from './file-modes.js';
 import type { SecretRef } from './model.js';
 import { DEFAULT_EXEC_TIMEOUT_S, describeArgv, runSecretCommand, splitArgv } from './secret-exec.js';
 import { showValue } from './types.js';
@@ -230,7 +231,11 @@ export interface SecretsIo {
 export class Secrets {
   private readonly values = new Map<string | object, string>();
 
-  constructor(private readonly io: SecretsIo) {}
+  /** `strictModes`: refuse `file:` secrets that group or others can read (the inventory's setting) */
+  constructor(
+    private readonly io: SecretsIo,
+    private readonly options: { strictModes: boolean } = { strictModes: true },
+  ) {}
 
   /**
    * Resolve every reference in `uses` (each distinct one once). All env/file problems are
@@ -284,6 +289,8 @@ export class Secrets {
         const read = await readSecretFile(ref.path);
         if ('problem' in read) return read;
         const value = withoutOneNewline(read.content);
+        const unprotected = this.options.strictModes ? unprotectedFile(ref.path) : undefined;
+        if (unprotected) return { problem: unprotected };
         return value === '' ? { problem: 'the file is empty' } : { value };
       }
       case 'inline': {

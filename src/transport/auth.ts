@@ -17,7 +17,8 @@ import type { Endpoint } from './settings.js';
 
 export interface AuthMaterial {
   keys: { path: string; key: ParsedKey }[];
-  agent?: string;
+  /** the agent's socket, or (IdentitiesOnly) an agent that offers only the identity files' keys */
+  agent?: string | ssh2.BaseAgent;
   password?: string;
 }
 
@@ -53,6 +54,14 @@ function keyProblem(err: unknown): string {
   return message.split('\n')[0] ?? 'unreadable';
 }
 
+function readableByOthers(path: string): boolean {
+  try {
+    return (statSync(path).mode & 0o077) !== 0;
+  } catch {
+    return false; // reported when it is read
+  }
+}
+
 /**
  * Read the keys and the secrets an endpoint authenticates with. Keys named by the target must
  * work; keys from ~/.ssh/config or the defaults are skipped (with a log line) when they do not.
@@ -61,6 +70,13 @@ export function loadAuthMaterial(endpoint: Endpoint, log: (line: string) => void
   const passphrase = endpoint.passphrase?.();
   const keys: AuthMaterial['keys'] = [];
   for (const { path, required } of endpoint.identityFiles) {
+    // ssh ignores a key others can read; one the target names was checked (or allowed) by its caller
+    if (!required && readableByOthers(path)) {
+      log(
+        `skipping the private key ${path}: group or others can read it (as ssh does); run chmod 600 ${path}`,
+      );
+      continue;
+    }
     try {
       keys.push({ path, key: readKey(path, passphrase) });
     } catch (err) {
@@ -71,9 +87,41 @@ export function loadAuthMaterial(endpoint: Endpoint, log: (line: string) => void
     }
   }
   const material: AuthMaterial = { keys };
-  if (endpoint.agent) material.agent = endpoint.agent;
+  if (endpoint.agent) {
+    material.agent = endpoint.identitiesOnly
+      ? identitiesOnlyAgent(endpoint.agent, identityBlobs(endpoint, keys))
+      : endpoint.agent;
+  }
   if (endpoint.password) material.password = endpoint.password();
   return material;
+}
+
+/** Public key blobs of the identity files: the keys read, and the `.pub` beside each (an agent may hold its key). */
+function identityBlobs(endpoint: Endpoint, keys: AuthMaterial['keys']): Buffer[] {
+  const blobs = keys.map(({ key }) => key.getPublicSSH());
+  for (const { path } of endpoint.identityFiles) {
+    try {
+      const parsed = ssh2.utils.parseKey(readFileSync(`${path}.pub`));
+      if (!(parsed instanceof Error)) blobs.push((Array.isArray(parsed) ? parsed[0] : parsed).getPublicSSH());
+    } catch {
+      // no .pub: only the private key (if read) counts
+    }
+  }
+  return blobs;
+}
+
+/** IdentitiesOnly: the agent at `socket`, offering only the keys whose public blob is in `allowed`. */
+function identitiesOnlyAgent(socket: string, allowed: Buffer[]): ssh2.BaseAgent {
+  return new (class extends ssh2.OpenSSHAgent {
+    override getIdentities(cb: Parameters<ssh2.OpenSSHAgent['getIdentities']>[0]): void {
+      super.getIdentities((err, keys) =>
+        cb(
+          err,
+          keys?.filter((key) => allowed.some((blob) => blob.equals((key as ParsedKey).getPublicSSH()))),
+        ),
+      );
+    }
+  })(socket);
 }
 
 /** What keyboard-interactive asked that rpctl would not answer (e.g. an expired password). */

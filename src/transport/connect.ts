@@ -14,7 +14,7 @@ import {
   verifyHostKey,
 } from './host-key.js';
 import type { KnownHosts } from './known-hosts.js';
-import type { Endpoint } from './settings.js';
+import { type Endpoint, hostKeyName } from './settings.js';
 
 /** How a connection attempt fails; each is also a `HostError` reason once the host is named. */
 export type ConnectFailureReason = 'unreachable' | 'handshake' | 'auth' | HostKeyFailureReason;
@@ -67,6 +67,8 @@ export interface ConnectRequest {
   /** a channel the jump host forwarded to the endpoint; without it, a TCP connection */
   via?: { channel: Duplex; jumpHost: string };
   log: (line: string) => void;
+  /** ssh2's protocol debug lines (-vv); the caller redacts them */
+  debug?: (line: string) => void;
 }
 
 export interface Connection {
@@ -76,6 +78,8 @@ export interface Connection {
   bytes(): ByteCounts;
   /** the method that authenticated, e.g. `publickey id_ed25519`, `keyboard-interactive` */
   authMethod: string;
+  /** every method tried, in order (the last one authenticated) */
+  tried: string[];
   /** negotiated kex, host key, cipher: for the log */
   summary: string;
 }
@@ -159,10 +163,11 @@ export function connectEndpoint(request: ConnectRequest): Promise<Connection> {
     auth: { tried: [], passwordExpired: false },
   };
   if (via) attempt.via = via.jumpHost;
+  const filedAs = hostKeyName(endpoint);
   const policy = {
     knownHosts: request.knownHosts,
-    host: endpoint.host,
-    port: endpoint.port,
+    host: filedAs.host,
+    port: filedAs.port,
     acceptNew: request.acceptNewHostKeys,
     hash: endpoint.hashKnownHosts,
   };
@@ -220,7 +225,8 @@ export function connectEndpoint(request: ConnectRequest): Promise<Connection> {
       settled = true;
       // The method in progress when the server said yes is the last one tried.
       const authMethod = attempt.auth.tried.at(-1) ?? 'none';
-      resolve({ client, handshakeMs: Math.round(performance.now() - startedAt), bytes, authMethod, summary });
+      const handshakeMs = Math.round(performance.now() - startedAt);
+      resolve({ client, handshakeMs, bytes, authMethod, tried: [...attempt.auth.tried], summary });
     });
     // Stays for the connection's life: an 'error' without a listener would crash the process.
     client.on('error', (err: Error & ClientErrorExtensions) => {
@@ -243,8 +249,9 @@ export function connectEndpoint(request: ConnectRequest): Promise<Connection> {
       keepaliveCountMax: 3,
       algorithms: {
         ...ALGORITHMS,
-        serverHostKey: hostKeyAlgorithms(request.knownHosts.lookup(endpoint.host, endpoint.port)),
+        serverHostKey: hostKeyAlgorithms(request.knownHosts.lookup(filedAs.host, filedAs.port)),
       },
+      ...(request.debug ? { debug: request.debug } : {}),
       hostVerifier: (key: Buffer) => verifyHostKey(policy, key, attempt.hostKey),
       authHandler: authHandler(endpoint.user, request.auth, attempt.auth),
     };

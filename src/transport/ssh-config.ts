@@ -1,5 +1,6 @@
 /**
- * The part of OpenSSH's client configuration (ssh_config(5)) rpctl honours, read from ~/.ssh/config:
+ * The built-in reader of ~/.ssh/config, for machines without OpenSSH (where `ssh` is installed,
+ * openssh.ts asks `ssh -G` instead). The part of ssh_config(5) it honours:
  * `Host` blocks (globs, `!` negation), the first value obtained for a keyword wins, `Include` (globs,
  * relative to ~/.ssh; conditional when inside a Host block), and `Match` blocks skipped (only
  * `Match all` applies, as a plain reset to global scope).
@@ -10,7 +11,9 @@
  *   values.user       // 'ops'
  *
  * Keywords: HostName, User, Port, IdentityFile (repeatable), ProxyJump, ProxyCommand (reported, not
- * supported), UserKnownHostsFile, HashKnownHosts, ConnectTimeout, ServerAliveInterval.
+ * supported), UserKnownHostsFile, GlobalKnownHostsFile, HashKnownHosts, HostKeyAlias, IdentityAgent,
+ * IdentitiesOnly, ConnectTimeout, ServerAliveInterval. Any other keyword that applies is named in
+ * `notes` as skipped (shown by --verbose).
  */
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { homedir } from 'node:os';
@@ -36,7 +39,15 @@ export interface SshConfigValues {
   proxyCommand?: string;
   /** as written, tokens unexpanded */
   userKnownHostsFiles?: string[];
+  /** default /etc/ssh/ssh_known_hosts (read, never written) */
+  globalKnownHostsFiles?: string[];
   hashKnownHosts?: boolean;
+  /** the name host keys are looked up and recorded under, instead of the host's */
+  hostKeyAlias?: string;
+  /** `none`, `SSH_AUTH_SOCK`, `$VAR` or a socket path */
+  identityAgent?: string;
+  /** only the identity files: the agent offers only their keys */
+  identitiesOnly?: boolean;
   /** seconds */
   connectTimeout?: number;
   /** seconds */
@@ -183,6 +194,26 @@ function apply(walk: Walk, line: ConfigLine): void {
         values.userKnownHostsFiles = [...line.args];
       });
       return;
+    case 'globalknownhostsfile':
+      once('globalKnownHostsFiles', () => {
+        values.globalKnownHostsFiles = [...line.args];
+      });
+      return;
+    case 'hostkeyalias':
+      once('hostKeyAlias', () => {
+        values.hostKeyAlias = first;
+      });
+      return;
+    case 'identityagent':
+      once('identityAgent', () => {
+        values.identityAgent = first;
+      });
+      return;
+    case 'identitiesonly':
+      once('identitiesOnly', () => {
+        values.identitiesOnly = parseYesNo(first, where, 'IdentitiesOnly');
+      });
+      return;
     case 'hashknownhosts':
       once('hashKnownHosts', () => {
         values.hashKnownHosts = parseYesNo(first, where, 'HashKnownHosts');
@@ -200,7 +231,10 @@ function apply(walk: Walk, line: ConfigLine): void {
       });
       return;
     default:
-      return; // every other keyword is OpenSSH's business, not rpctl's
+      // what ssh would do with it is unknown here: say so rather than connect differently in silence
+      values.notes.push(
+        `${where}: ${line.keyword} is not read by rpctl's built-in ssh_config reader and was skipped`,
+      );
   }
 }
 

@@ -20,7 +20,13 @@ import { ConnectError, type Connection, connectEndpoint } from './connect.js';
 import { type ExecContext, execCommand, execStream } from './exec.js';
 import { type ForwardedChannel, JumpHosts } from './jump-hosts.js';
 import { KnownHosts } from './known-hosts.js';
-import { type Endpoint, type Environment, environment, planConnection } from './settings.js';
+import {
+  type Endpoint,
+  type Environment,
+  environment,
+  planConnection,
+  prefetchConnection,
+} from './settings.js';
 import type { ShellCommand } from './shell.js';
 import { SshConfigError } from './ssh-config.js';
 import type { SshTarget } from './target.js';
@@ -41,13 +47,15 @@ export interface OpenSessionOptions {
   sshConfigPath?: string;
   /** one line per event, never a secret */
   log?(line: string): void;
+  /** ssh2's protocol debug lines (rpctl -vv); the caller redacts them */
+  debug?(line: string): void;
   /** home directory, local user name, SSH_AUTH_SOCK (default: this process's) */
   environment?: Partial<Environment>;
 }
 
 function loadKnownHosts(name: string, endpoint: Endpoint): KnownHosts {
   try {
-    return KnownHosts.load(endpoint.knownHostsFiles);
+    return KnownHosts.load([...endpoint.knownHostsFiles, ...endpoint.globalKnownHostsFiles]);
   } catch (err) {
     throw new HostError('config', `${name}: cannot read known_hosts: ${(err as Error).message}`, {
       cause: err,
@@ -74,6 +82,7 @@ export async function openSession(ssh: SshTarget, options: OpenSessionOptions): 
     ...options.environment,
     ...(options.sshConfigPath ? { sshConfigPath: options.sshConfigPath } : {}),
   });
+  await prefetchConnection(ssh, env); // ssh -G without blocking the other hosts' connections
   let plan: ReturnType<typeof planConnection>;
   try {
     plan = planConnection(ssh, env);
@@ -83,8 +92,11 @@ export async function openSession(ssh: SshTarget, options: OpenSessionOptions): 
   }
   for (const note of plan.notes) log(note);
   const { target, jump } = plan;
+  log(describeEndpoint(`settings (${plan.resolvedBy})`, target));
+  if (jump) log(describeEndpoint('jump host', jump));
   const knownHosts = loadKnownHosts(name, target);
   const auth = material(name, target, log);
+  const debug = options.debug ? (line: string) => options.debug?.(`${name}: ${line}`) : undefined;
 
   let forwarded: ForwardedChannel | undefined;
   let privatePool: JumpHosts | undefined;
@@ -101,6 +113,7 @@ export async function openSession(ssh: SshTarget, options: OpenSessionOptions): 
             knownHosts: loadKnownHosts(name, jump),
             acceptNewHostKeys: options.acceptNewHostKeys,
             log: (line) => log(`jump host ${jumpLabel}: ${line}`),
+            ...(debug ? { debug } : {}),
           }),
         ).then(
           (connection) => {
@@ -117,12 +130,19 @@ export async function openSession(ssh: SshTarget, options: OpenSessionOptions): 
         );
       forwarded = await pool.forward(jump, connectBastion, target.host, target.port);
     }
-    const request = { endpoint: target, auth, knownHosts, acceptNewHostKeys: options.acceptNewHostKeys, log };
+    const request = {
+      endpoint: target,
+      auth,
+      knownHosts,
+      acceptNewHostKeys: options.acceptNewHostKeys,
+      log,
+      ...(debug ? { debug } : {}),
+    };
     const via = forwarded ? { via: { channel: forwarded.channel, jumpHost: forwarded.jumpHost } } : {};
     const connection = await limit(() => connectEndpoint({ ...request, ...via }));
     const route = forwarded ? ` via ${forwarded.jumpHost}` : '';
     log(
-      `connected to ${target.user}@${target.host}:${target.port}${route} in ${connection.handshakeMs} ms (${connection.authMethod}; ${connection.summary})`,
+      `connected to ${target.user}@${target.host}:${target.port}${route} in ${connection.handshakeMs} ms (${connection.authMethod}; ${connection.summary}; tried: ${connection.tried.join(', ')})`,
     );
     return new SshSession(ssh, target, connection, options, () => {
       forwarded?.release();
@@ -135,6 +155,16 @@ export async function openSession(ssh: SshTarget, options: OpenSessionOptions): 
       throw new HostError(err.reason, `${name}: ${err.message}`, { cause: err });
     throw err;
   }
+}
+
+/** One --verbose line: where an endpoint is, how it authenticates, which known_hosts files vouch for it. */
+function describeEndpoint(what: string, endpoint: Endpoint): string {
+  const keys = endpoint.identityFiles.map((file) => file.path);
+  const agent = endpoint.agent
+    ? `agent ${endpoint.agent}${endpoint.identitiesOnly ? ' (IdentitiesOnly)' : ''}`
+    : 'no agent';
+  const alias = endpoint.hostKeyAlias ? `; host keys as ${endpoint.hostKeyAlias}` : '';
+  return `${what}: ${endpoint.user}@${endpoint.host}:${endpoint.port}; keys: ${keys.join(', ') || 'none'}; ${agent}${endpoint.password ? '; password' : ''}; known_hosts: ${[...endpoint.knownHostsFiles, ...endpoint.globalKnownHostsFiles].join(', ')}${alias}`;
 }
 
 class SshSession implements HostSession {

@@ -75,7 +75,7 @@ describe('rpctl facts', () => {
 
   it('fails only the host whose sudo password is wrong', async () => {
     const wrong = join(scratch, 'wrong-sudo');
-    writeFileSync(wrong, 'not-the-password\n');
+    writeFileSync(wrong, 'not-the-password\n', { mode: 0o600 });
     const { code, byName } = await facts(
       labInventoryFile((doc) => (doc.appliances[third].sudo = { password: `file:${wrong}` })),
     );

@@ -278,9 +278,11 @@ function ensureClientMaterial(cfg: LabConfig): {
   if (!existsSync(key)) {
     execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', 'rpctl-lab', '-f', key]);
   }
+  chmodSync(key, 0o600); // rpctl refuses a key others can read, as ssh does
   const secret = (file: string) => {
     const path = join(cfg.clientDir, file);
     if (!existsSync(path)) writeFileSync(path, `${randomPassword()}\n`, { mode: 0o600 });
+    chmodSync(path, 0o600);
     return readFileSync(path, 'utf8').trim();
   };
   return {

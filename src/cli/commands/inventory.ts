@@ -31,7 +31,10 @@ async function validate(ctx: CommandContext, options: InventoryOptions & { check
     inventory = await loadInventoryFor(ctx, options);
   } catch (err) {
     if (!(err instanceof InventoryError)) throw err;
-    for (const problem of err.problems) ctx.io.stderr.write(`${problem}\n`);
+    err.problems.forEach((problem, i) => {
+      const excerpt = err.excerpts[i];
+      ctx.io.stderr.write(excerpt ? `${problem}\n${excerpt}\n` : `${problem}\n`);
+    });
     ctx.io.stderr.write(`rpctl: ${file}: ${plural(err.problems.length, 'problem')}\n`);
     ctx.exitWith(ExitCode.invalid);
     return;

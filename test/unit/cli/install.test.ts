@@ -24,10 +24,13 @@ function inventory(
   } = {},
 ) {
   const dir = tempDir();
-  writeFileSync(join(dir, 'new'), `${options.newPassword ?? 'Pexip-New-1'}\n`);
-  writeFileSync(join(dir, 'sudo'), `${options.sudoPassword ?? options.newPassword ?? 'Pexip-New-1'}\n`);
-  writeFileSync(join(dir, 'turn'), 'Turn-Secret-1\n');
-  if (options.sharedSecret !== undefined) writeFileSync(join(dir, 'shared'), options.sharedSecret);
+  writeFileSync(join(dir, 'new'), `${options.newPassword ?? 'Pexip-New-1'}\n`, { mode: 0o600 });
+  writeFileSync(join(dir, 'sudo'), `${options.sudoPassword ?? options.newPassword ?? 'Pexip-New-1'}\n`, {
+    mode: 0o600,
+  });
+  writeFileSync(join(dir, 'turn'), 'Turn-Secret-1\n', { mode: 0o600 });
+  if (options.sharedSecret !== undefined)
+    writeFileSync(join(dir, 'shared'), options.sharedSecret, { mode: 0o600 });
   const lines = [
     'defaults:',
     '  sudo: { password: file:sudo }',

@@ -42,7 +42,11 @@ describe('rpctl inventory validate', () => {
     expect(result.stdout).toBe('');
     expect(result.stderr).toBe(
       'bad.yaml:2:16: appliances.rp1.host: "a;b" is not an IP address, host name or ~/.ssh/config alias\n' +
+        '  2 |   rp1: { host: "a;b", port: 22 }\n' +
+        '    |                ^\n' +
         'bad.yaml:2:23: appliances.rp1.port: unknown key here; did you mean ssh.port?\n' +
+        '  2 |   rp1: { host: "a;b", port: 22 }\n' +
+        '    |                       ^\n' +
         'rpctl: bad.yaml: 2 problems\n',
     );
   });
@@ -105,7 +109,10 @@ describe('rpctl inventory list', () => {
 
   it('refuses a limit that matches nothing and an unknown format with exit 3', async () => {
     const limit = await rpctl(['inventory', 'list', '-i', 'fleet.yaml', '--limit', 'rp9']);
-    expect(limit).toMatchObject({ code: 3, stderr: 'rpctl: --limit: "rp9" matches no appliance or group\n' });
+    expect(limit).toMatchObject({
+      code: 3,
+      stderr: 'rpctl: --limit: "rp9" matches no appliance or group; did you mean "rp1"?\n',
+    });
     const format = await rpctl(['inventory', 'list', '-i', 'fleet.yaml', '--format', 'xml']);
     expect(format.code).toBe(3);
   });

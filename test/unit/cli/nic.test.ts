@@ -153,7 +153,10 @@ describe('a bad network section: exit 3 naming the file, line, column and field,
         ['nic', 'setup', '-i', inv, '--limit', 'rp1', '--yes', '--allow-disruptive'],
       ]) {
         const result = await rpctl(argv);
-        expect(result).toEqual({ code: 3, stdout: '', stderr: `rpctl: ${inv}${where}\n` });
+        // the message, then the source line with a caret under the column
+        expect(result).toMatchObject({ code: 3, stdout: '' });
+        expect(result.stderr.split('\n').slice(0, 1)).toEqual([`rpctl: ${inv}${where}`]);
+        expect(result.stderr).toMatch(/^rpctl: [^\n]+\n +\d+ \| [^\n]+\n +\| +\^\n$/);
       }
     }
   });

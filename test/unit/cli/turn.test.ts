@@ -20,7 +20,7 @@ async function rpctl(argv: string[], options: { tty?: boolean; answers?: string[
 function inventory(turnLines: string[] = []): string {
   const dir = tempDir();
   const file = join(dir, 'inv.yaml');
-  writeFileSync(join(dir, 'pw'), 'New-Pass-1\n');
+  writeFileSync(join(dir, 'pw'), 'New-Pass-1\n', { mode: 0o600 });
   const lines = ['appliances:', '  rp1:', '    host: 192.0.2.1', '    ssh: { port: 9, connectTimeout: 1 }'];
   writeFileSync(file, `${[...lines, ...turnLines.map((l) => `    ${l}`)].join('\n')}\n`);
   return file;

@@ -32,7 +32,22 @@ function limitError(limit: string): string {
 describe('selectAppliances', () => {
   it('selects every appliance without a limit', () => {
     expect(names()).toEqual(['rp1', 'rp2', 'rp-test1', 'turn1', 'turn2']);
-    expect(names('')).toEqual(names());
+  });
+
+  it('refuses an empty --limit (leave it out to mean every appliance), and says what a typo was close to', () => {
+    expect(limitError('')).toBe(
+      '--limit: "" names no appliance or group; leave --limit out to act on every appliance',
+    );
+    expect(limitError(' , ')).toMatch(/^--limit: " , " names no appliance or group;/);
+    expect(limitError('prxies')).toBe(
+      '--limit: "prxies" matches no appliance or group; did you mean "proxies"?',
+    );
+    expect(limitError('rp-tset1,rp1')).toBe(
+      '--limit: "rp-tset1" matches no appliance or group; did you mean "rp-test1"?',
+    );
+    expect(limitError('turn3')).toBe('--limit: "turn3" matches no appliance or group; did you mean "turn1"?');
+    expect(limitError('bastion')).toBe('--limit: "bastion" matches no appliance or group');
+    expect(limitError('bastion*')).toBe('--limit: "bastion*" matches no appliance or group');
   });
 
   it('selects by appliance name and by group name, in inventory order', () => {
@@ -59,7 +74,7 @@ describe('selectAppliances', () => {
   });
 
   it('refuses a positive pattern that matches nothing', () => {
-    expect(limitError('rp1,rp9')).toBe('--limit: "rp9" matches no appliance or group');
+    expect(limitError('rp1,rp9')).toBe('--limit: "rp9" matches no appliance or group; did you mean "rp1"?');
     expect(limitError('lb*')).toBe('--limit: "lb*" matches no appliance or group');
     expect(limitError('empty')).toBe(
       '--limit: "empty" matches no appliance or group (group empty has no appliances)',

@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { bufferIo } from '../../../src/cli/io.js';
 import { loadInventory } from '../../../src/inventory/load.js';
 import { mergeLayers } from '../../../src/inventory/merge.js';
-import { InventoryError } from '../../../src/inventory/problems.js';
+import { InventoryError, sourceExcerpt } from '../../../src/inventory/problems.js';
 import { inventoryFrom, problemsOf, tempDir, testSection, yaml } from '../support/helpers.js';
 
 describe('merging settings', () => {
@@ -309,5 +309,53 @@ describe('prototype keys', () => {
     expect(Object.getPrototypeOf(merged.value)).toBe(Object.prototype);
     expect(Object.getPrototypeOf(merged.value.ssh)).toBe(Object.prototype);
     expect((Object.prototype as unknown as Record<string, unknown>).x).toBeUndefined();
+  });
+});
+
+describe('problems a layer shares with many appliances', () => {
+  it('reports one typo in defaults once, not once more per appliance that inherits the section', () => {
+    const problems = problemsOf(yaml`
+      defaults:
+        upstreams:
+          nodez: [10.0.0.1]
+      appliances:
+        rp1: {}
+        rp2: {}
+        rp3: {}
+    `);
+    expect(problems).toEqual([
+      'inventory.yaml:3:5: defaults.upstreams.nodez: unknown key; did you mean "nodes"?',
+    ]);
+  });
+});
+
+describe('source excerpts', () => {
+  it('shows the offending line with a caret under the column, for each problem', () => {
+    let error: InventoryError | undefined;
+    try {
+      inventoryFrom(yaml`
+        appliances:
+          rp1:
+            ssh: { port: 99999, usr: pexip }
+      `);
+    } catch (err) {
+      error = err as InventoryError;
+    }
+    expect(error?.problems).toEqual([
+      'inventory.yaml:3:18: appliances.rp1.ssh.port: must be a whole number from 1 to 65535',
+      'inventory.yaml:3:25: appliances.rp1.ssh.usr: unknown key; did you mean "user"?',
+    ]);
+    expect(error?.excerpts).toEqual([
+      '  3 |     ssh: { port: 99999, usr: pexip }\n    |                  ^',
+      '  3 |     ssh: { port: 99999, usr: pexip }\n    |                         ^',
+    ]);
+    expect(error?.excerpt).toBe(error?.excerpts[0]);
+  });
+
+  it('keeps tabs in the caret line and shows control characters as ?', () => {
+    expect(sourceExcerpt('a: 1\n\tb: \u001b[31m\n', { file: 'f', line: 2, column: 5 })).toBe(
+      '  2 | \tb: ?[31m\n    | \t   ^',
+    );
+    expect(sourceExcerpt('a: 1\n', { file: 'f', line: 9, column: 1 })).toBeUndefined();
   });
 });

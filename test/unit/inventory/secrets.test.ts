@@ -46,8 +46,8 @@ describe('secret references', () => {
 describe('Secrets', () => {
   it('reads environment variables and files, stripping one trailing newline only', async () => {
     const dir = tempDir();
-    writeFileSync(join(dir, 'sudo'), 'pa ss\n\n');
-    writeFileSync(join(dir, 'crlf'), 'windows\r\n');
+    writeFileSync(join(dir, 'sudo'), 'pa ss\n\n', { mode: 0o600 });
+    writeFileSync(join(dir, 'crlf'), 'windows\r\n', { mode: 0o600 });
     const { io } = bufferIo({ env: { RP_TURN: 'turn-secret' } });
     const secrets = new Secrets(io);
     const env = ref('env:RP_TURN');
@@ -66,7 +66,7 @@ describe('Secrets', () => {
 
   it('names the reference and every place it is used when it cannot be read', async () => {
     const dir = tempDir();
-    writeFileSync(join(dir, 'empty'), '\n');
+    writeFileSync(join(dir, 'empty'), '\n', { mode: 0o600 });
     const { io } = bufferIo({ env: {} });
     const err = await rejection(
       new Secrets(io).resolve([
@@ -84,6 +84,21 @@ describe('Secrets', () => {
       `secret file:${join(dir, 'nope')} (ssh.passphrase of rp1): the file does not exist`,
       `secret file:${join(dir, 'empty')} (turn.password of turn1): the file is empty`,
     ]);
+  });
+
+  it('refuses a file: secret group or others can read, with the chmod to run, unless strictModes is off', async () => {
+    const dir = tempDir();
+    const open = join(dir, 'open');
+    writeFileSync(open, 'pw\n', { mode: 0o644 });
+    chmodSync(open, 0o644);
+    const use = { ref: ref(`file:${open}`), label: 'sudo.password of rp1' };
+    const err = await rejection(new Secrets(bufferIo().io).resolve([use]));
+    expect(err.message).toBe(
+      `secret file:${open} (sudo.password of rp1): mode 0644 lets group or others read it; run \`chmod 600 ${open}\` (or set strictModes: false in the inventory)`,
+    );
+    const relaxed = new Secrets(bufferIo().io, { strictModes: false });
+    await relaxed.resolve([use]);
+    expect(relaxed.get(use.ref)).toBe('pw');
   });
 
   it('reports an unreadable file', async () => {

@@ -23,7 +23,8 @@ export function tempDir(): string {
 }
 
 export function writeFiles(dir: string, files: Record<string, string>): void {
-  for (const [name, content] of Object.entries(files)) writeFileSync(join(dir, name), content);
+  for (const [name, content] of Object.entries(files))
+    writeFileSync(join(dir, name), content, { mode: 0o600 });
 }
 
 /** A section shaped like a recipe's, so merging and section errors can be tested before recipes exist. */

@@ -109,6 +109,12 @@ ssh_args = ${ssh}
 `;
 }
 
+/**
+ * The interpreter as a host variable, not only interpreter_python: Mitogen 0.3.3 ignores the
+ * setting, starts /usr/bin/python (absent on an appliance) and logs in again with python3.
+ */
+const PYTHON_VAR = 'ansible_python_interpreter: /usr/bin/python3\n';
+
 export function ansibleProject(cfg: LabConfig, state: LabState, files: PeerFiles): AnsibleProject {
   const dir = join(cfg.labDir, 'ansible');
   rmSync(dir, { recursive: true, force: true });
@@ -119,7 +125,7 @@ export function ansibleProject(cfg: LabConfig, state: LabState, files: PeerFiles
   mkdirSync(join(dir, 'group_vars'), { mode: 0o700 });
   writeFileSync(
     join(dir, 'group_vars', 'all.yml'),
-    `ansible_user: pexip\nansible_ssh_private_key_file: ${yamlString(client.identityFile)}\nansible_become_password: ${yamlString(client.sudoPassword())}\npeer_files: ${yamlString(files.dir)}\n`,
+    `ansible_user: pexip\nansible_ssh_private_key_file: ${yamlString(client.identityFile)}\nansible_become_password: ${yamlString(client.sudoPassword())}\npeer_files: ${yamlString(files.dir)}\n${PYTHON_VAR}`,
     { mode: 0o600 },
   );
   writeFileSync(join(dir, 'check.yml'), checkPlaybook());

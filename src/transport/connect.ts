@@ -46,6 +46,14 @@ const ALGORITHMS = {
   compress: ['none'],
 } satisfies Algorithms;
 
+/**
+ * How long the key exchange and authentication may take once the server has answered: sshd's own
+ * LoginGraceTime default. The connect timeout covers only reaching the server (TCP and its
+ * identification line), as OpenSSH's ConnectTimeout does: on a loaded appliance a live sshd can
+ * take seconds to authenticate, and a scheduled drift check must not call that a failure.
+ */
+export const LOGIN_GRACE_MS = 120_000;
+
 export interface ByteCounts {
   sent: number;
   received: number;
@@ -164,9 +172,11 @@ export function connectEndpoint(request: ConnectRequest): Promise<Connection> {
     let settled = false;
     let startedAt = performance.now();
     let summary = '';
+    let timer: NodeJS.Timeout | undefined;
     const fail = (error: ConnectError) => {
       if (settled) return;
       settled = true;
+      clearTimeout(timer);
       client.destroy();
       reject(error);
     };
@@ -210,6 +220,7 @@ export function connectEndpoint(request: ConnectRequest): Promise<Connection> {
     client.on('ready', () => {
       if (settled) return;
       settled = true;
+      clearTimeout(timer);
       // The method in progress when the server said yes is the last one tried.
       const authMethod = attempt.auth.tried.at(-1) ?? 'none';
       resolve({ client, handshakeMs: Math.round(performance.now() - startedAt), bytes, authMethod, summary });
@@ -230,7 +241,7 @@ export function connectEndpoint(request: ConnectRequest): Promise<Connection> {
     const config: ConnectConfig = {
       sock,
       username: endpoint.user,
-      readyTimeout: endpoint.connectTimeoutMs,
+      readyTimeout: 0, // the two timers below
       keepaliveInterval: endpoint.keepaliveIntervalMs,
       keepaliveCountMax: 3,
       algorithms: {
@@ -240,8 +251,26 @@ export function connectEndpoint(request: ConnectRequest): Promise<Connection> {
       hostVerifier: (key: Buffer) => verifyHostKey(policy, key, attempt.hostKey),
       authHandler: authHandler(endpoint.user, request.auth, attempt.auth),
     };
+    const target = `${endpoint.host}:${endpoint.port}${via ? ` via jump host ${via.jumpHost}` : ''}`;
+    const timeout = Object.assign(new Error('timed out'), { level: 'client-timeout' as const });
+    timer = setTimeout(() => fail(describeFailure(attempt, timeout)), endpoint.connectTimeoutMs);
     try {
       client.connect(config);
+      // The server's first bytes (its identification line): it is alive; now the login grace runs.
+      sock.once('data', () => {
+        clearTimeout(timer);
+        if (settled) return;
+        timer = setTimeout(
+          () =>
+            fail(
+              new ConnectError(
+                'handshake',
+                `SSH handshake with ${target} did not finish within ${LOGIN_GRACE_MS / 1000} s of the server's answer (${attempt.phase === 'auth' ? 'authenticating' : 'key exchange'})`,
+              ),
+            ),
+          LOGIN_GRACE_MS,
+        );
+      });
     } catch (err) {
       fail(
         new ConnectError(

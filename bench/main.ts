@@ -59,14 +59,14 @@ function peerVersions(opts: Options): { ansible?: string; mitogen?: string; pyin
     versions.ansible = ansibleVersion();
     if (!versions.ansible)
       throw new BenchFailure(
-        "ansible-playbook not found: install Debian's ansible-core (apt-get install ansible-core ansible-mitogen) or pass --no-ansible --no-mitogen",
+        "ansible-playbook not found: run bench/install-peers.sh (Debian's ansible-core and ansible-mitogen) or pass --no-ansible --no-mitogen",
       );
   }
   if (opts.mitogen) {
     versions.mitogen = mitogenVersion();
     if (!versions.mitogen)
       throw new BenchFailure(
-        'the Mitogen strategy is not installed: apt-get install ansible-mitogen, or pass --no-mitogen',
+        'the Mitogen strategy is not installed: run bench/install-peers.sh, or pass --no-mitogen',
       );
   }
   if (opts.pyinfra) {

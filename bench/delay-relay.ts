@@ -59,8 +59,14 @@ function delayedPipe(from: Socket, to: Socket, delayMs: number, delivered: () =>
   from.on('end', () => setTimeout(() => to.end(), delayMs));
 }
 
-function run(config: RelayConfig): void {
-  const send = (message: RelayMessage) => process.send?.(message);
+export interface DelayRelay {
+  /** connections still open, and per target address the counts since the last call */
+  stats(): { open: number; targets: Record<string, TargetStats> };
+  close(): Promise<void>;
+}
+
+/** Listen on every route; resolves once all listen. */
+export async function startRelay(config: RelayConfig): Promise<DelayRelay> {
   for (const route of config.routes) {
     if (!isLoopback(route.listen) || !isLoopback(route.target))
       throw new Error(`relay: ${route.listen} -> ${route.target}: loopback addresses only`);
@@ -72,9 +78,9 @@ function run(config: RelayConfig): void {
     counts.set(target, c);
     return c;
   };
-  let listening = 0;
-  for (const route of config.routes) {
-    const server = createServer({ noDelay: true }, (client) => {
+  const sockets = new Set<Socket>();
+  const servers = config.routes.map((route) =>
+    createServer({ noDelay: true }, (client) => {
       if (open >= MAX_CONNECTIONS) return client.destroy();
       open++;
       const stats = countFor(route.target);
@@ -82,6 +88,10 @@ function run(config: RelayConfig): void {
       // true once server bytes reached the client after its last send: its next send is a new flight
       let waited = true;
       const upstream = createConnection({ host: route.target, port: route.targetPort, noDelay: true });
+      for (const socket of [client, upstream]) {
+        sockets.add(socket);
+        socket.on('close', () => sockets.delete(socket));
+      }
       client.on('data', () => {
         if (waited) stats.roundTrips++;
         waited = false;
@@ -98,21 +108,48 @@ function run(config: RelayConfig): void {
       upstream.on('close', onClose);
       client.on('error', () => upstream.destroy());
       upstream.on('error', () => client.destroy());
-    });
-    server.on('error', (err) => {
-      send({ type: 'error', message: `relay ${route.listen}:${route.port}: ${err.message}` });
-      process.exit(1);
-    });
-    server.listen(route.port, route.listen, () => {
-      if (++listening === config.routes.length) send({ type: 'ready' });
-    });
-  }
-  process.on('message', (message: { type?: string }) => {
-    if (message.type !== 'stats') return;
-    send({ type: 'stats', open, targets: Object.fromEntries(counts) });
-    counts.clear();
-  });
-  process.on('disconnect', () => process.exit(0));
+    }),
+  );
+  await Promise.all(
+    servers.map(
+      (server, i) =>
+        new Promise<void>((resolve, reject) => {
+          const route = config.routes[i]!;
+          server.once('error', (err) =>
+            reject(new Error(`relay ${route.listen}:${route.port}: ${err.message}`)),
+          );
+          server.listen(route.port, route.listen, resolve);
+        }),
+    ),
+  );
+  return {
+    stats() {
+      const targets = Object.fromEntries(counts);
+      counts.clear();
+      return { open, targets };
+    },
+    async close() {
+      for (const socket of sockets) socket.destroy();
+      await Promise.all(servers.map((server) => new Promise((resolve) => server.close(resolve))));
+    },
+  };
 }
 
-if (process.argv[1]?.endsWith('delay-relay.js')) run(JSON.parse(process.argv[2] ?? '{}') as RelayConfig);
+/** The bench's child process: start, say ready, answer `stats`, exit with the bench. */
+async function main(config: RelayConfig): Promise<void> {
+  const send = (message: RelayMessage) => process.send?.(message);
+  try {
+    const relay = await startRelay(config);
+    process.on('message', (message: { type?: string }) => {
+      if (message.type === 'stats') send({ type: 'stats', ...relay.stats() });
+    });
+    process.on('disconnect', () => process.exit(0));
+    send({ type: 'ready' });
+  } catch (err) {
+    send({ type: 'error', message: (err as Error).message });
+    process.exit(1);
+  }
+}
+
+if (process.argv[1]?.endsWith('delay-relay.js'))
+  void main(JSON.parse(process.argv[2] ?? '{}') as RelayConfig);

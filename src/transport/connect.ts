@@ -54,6 +54,27 @@ const ALGORITHMS = {
  */
 export const LOGIN_GRACE_MS = 120_000;
 
+/**
+ * One deadline at a time, checked only once the I/O already waiting has been handled: timers run
+ * before I/O in Node's event loop, so in a control process starved of CPU (a loaded machine) a
+ * connect or an answer that arrived in time would otherwise lose to a deadline that passed meanwhile.
+ */
+class Deadline {
+  private timer: NodeJS.Timeout | undefined;
+  private armed = 0;
+
+  set(ms: number, expired: () => void): void {
+    this.clear();
+    const id = this.armed;
+    this.timer = setTimeout(() => setImmediate(() => id === this.armed && expired()), ms);
+  }
+
+  clear(): void {
+    this.armed++;
+    clearTimeout(this.timer);
+  }
+}
+
 export interface ByteCounts {
   sent: number;
   received: number;
@@ -172,11 +193,11 @@ export function connectEndpoint(request: ConnectRequest): Promise<Connection> {
     let settled = false;
     let startedAt = performance.now();
     let summary = '';
-    let timer: NodeJS.Timeout | undefined;
+    const deadline = new Deadline();
     const fail = (error: ConnectError) => {
       if (settled) return;
       settled = true;
-      clearTimeout(timer);
+      deadline.clear();
       client.destroy();
       reject(error);
     };
@@ -220,7 +241,7 @@ export function connectEndpoint(request: ConnectRequest): Promise<Connection> {
     client.on('ready', () => {
       if (settled) return;
       settled = true;
-      clearTimeout(timer);
+      deadline.clear();
       // The method in progress when the server said yes is the last one tried.
       const authMethod = attempt.auth.tried.at(-1) ?? 'none';
       resolve({ client, handshakeMs: Math.round(performance.now() - startedAt), bytes, authMethod, summary });
@@ -241,7 +262,7 @@ export function connectEndpoint(request: ConnectRequest): Promise<Connection> {
     const config: ConnectConfig = {
       sock,
       username: endpoint.user,
-      readyTimeout: 0, // the two timers below
+      readyTimeout: 0, // the deadlines below
       keepaliveInterval: endpoint.keepaliveIntervalMs,
       keepaliveCountMax: 3,
       algorithms: {
@@ -253,22 +274,19 @@ export function connectEndpoint(request: ConnectRequest): Promise<Connection> {
     };
     const target = `${endpoint.host}:${endpoint.port}${via ? ` via jump host ${via.jumpHost}` : ''}`;
     const timeout = Object.assign(new Error('timed out'), { level: 'client-timeout' as const });
-    timer = setTimeout(() => fail(describeFailure(attempt, timeout)), endpoint.connectTimeoutMs);
+    deadline.set(endpoint.connectTimeoutMs, () => fail(describeFailure(attempt, timeout)));
     try {
       client.connect(config);
       // The server's first bytes (its identification line): it is alive; now the login grace runs.
       sock.once('data', () => {
-        clearTimeout(timer);
         if (settled) return;
-        timer = setTimeout(
-          () =>
-            fail(
-              new ConnectError(
-                'handshake',
-                `SSH handshake with ${target} did not finish within ${LOGIN_GRACE_MS / 1000} s of the server's answer (${attempt.phase === 'auth' ? 'authenticating' : 'key exchange'})`,
-              ),
+        deadline.set(LOGIN_GRACE_MS, () =>
+          fail(
+            new ConnectError(
+              'handshake',
+              `SSH handshake with ${target} did not finish within ${LOGIN_GRACE_MS / 1000} s of the server's answer (${attempt.phase === 'auth' ? 'authenticating' : 'key exchange'})`,
             ),
-          LOGIN_GRACE_MS,
+          ),
         );
       });
     } catch (err) {

@@ -9,7 +9,6 @@ import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync }
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { loadedJailValues } from '../../recipes/fail2ban/facts.js';
 import { effectiveJailValues, type JailFile } from '../../recipes/fail2ban/jail-values.js';
 import { jailLocal, pexiprpFilter } from './files.js';
 
@@ -39,6 +38,18 @@ function fail2banLoads(dir: string) {
   const result = spawnSync('fail2ban-client', ['-c', dir, '-d'], { encoding: 'utf8' });
   expect(result.status, result.stderr).toBe(0);
   return loadedJailValues(result.stdout);
+}
+
+/** `['set', 'pexiprp', 'maxretry', 10]` and `['set', 'pexiprp', 'bantime', '300']` lines of `fail2ban-client -d`. */
+function loadedJailValues(dump: string, jail = 'pexiprp'): Record<string, string> {
+  const values: Record<string, string> = {};
+  for (const line of dump.split('\n')) {
+    const match = /^\['set', '([^']+)', '(bantime|findtime|maxretry)', (?:'([^']*)'|([^\]']*))\]$/.exec(
+      line.trim(),
+    );
+    if (match && match[1] === jail) values[match[2]!] = (match[3] ?? match[4] ?? '').trim();
+  }
+  return values;
 }
 
 const strip = (text: string, ...lines: string[]) => lines.reduce((t, l) => t.replace(`${l}\n`, ''), text);

@@ -2,15 +2,18 @@
  * The jail values rpctl computes from jail files, against what fail2ban itself loads from the same
  * files: Debian's own /etc/fail2ban (jail.conf, paths-*.conf, jail.d/defaults-debian.conf, as the
  * lab installs them), the appliance's jail.local and pexiprp filter, and jail.d overrides, read by
- * `fail2ban-client -c DIR -d`. Runs on the host: no appliance needed.
+ * `fail2ban-client -c DIR -d`, on the host; and the facts' own jail-files command on a lab appliance
+ * with a jail.d override, against that appliance's `fail2ban-client -d`.
  */
 import { spawnSync } from 'node:child_process';
 import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { fail2banFactSpec, JAIL_FILES, jailFilesOf } from '../../recipes/fail2ban/facts.js';
 import { effectiveJailValues, type JailFile } from '../../recipes/fail2ban/jail-values.js';
 import { jailLocal, pexiprpFilter } from './files.js';
+import { labSh, readState, reset } from './lab.js';
 
 const work = mkdtempSync(join(tmpdir(), 'rpctl-jail-values-'));
 afterAll(() => rmSync(work, { recursive: true, force: true }));
@@ -79,5 +82,24 @@ describe("the pexiprp jail's values, computed and as fail2ban loads them", () =>
   it.each(cases)('$what', ({ extra = {}, local }) => {
     const dir = configDir(extra, local);
     expect(effectiveJailValues(jailFiles(dir), 'pexiprp', dir)).toEqual(fail2banLoads(dir));
+  });
+});
+
+describe('the jail-files fact on an appliance', () => {
+  const host = readState()!.appliances[0]!.name;
+  const override = '/etc/fail2ban/jail.d/zz-rpctl-test.local';
+  afterAll(() => {
+    labSh(host, `rm -f ${override}`);
+    reset([host]);
+  });
+
+  it('gives the values fail2ban-client -d loads there', () => {
+    labSh(host, `printf '[DEFAULT]\\nfindtime = 1h\\n\\n[pexiprp]\\nmaxretry = 7\\n' > ${override}`);
+    const command = fail2banFactSpec.commands!.find((c) => c.id === JAIL_FILES)!.command.text;
+    const files = jailFilesOf(labSh(host, command));
+    expect(files.map((f) => f.path)).toContain(override);
+    const computed = effectiveJailValues(files, 'pexiprp');
+    expect(computed).toMatchObject({ findtime: '1h', maxretry: '7' });
+    expect(computed).toEqual(loadedJailValues(labSh(host, 'fail2ban-client -d 2>/dev/null')));
   });
 });

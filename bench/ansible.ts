@@ -11,32 +11,25 @@
  * Settings follow the issue: forks = fleet size, pipelining on, fact gathering off, become with
  * the sudo password. SSH multiplexing (ControlPersist) stays on as Ansible ships it, so each host
  * costs one connection per run; the masters are closed after each run, untimed, so every run starts
- * from a cold connection as rpctl does.
+ * from a cold connection as rpctl does. The same playbooks also run with the Mitogen strategy
+ * (Debian's ansible-mitogen), the fastest Ansible its users run.
  */
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { concerns } from '../recipes/index.js';
-import { PEXAPP } from '../recipes/upstreams/recipe.js';
-import { mergeFactSpecs } from '../src/engine/facts.js';
 import { clientFiles, type LabConfig, type LabState } from '../test/lab/lab.js';
-import { applianceFile } from './fleet.js';
+import { factReads, PEXAPP, type PeerFiles } from './peer-files.js';
+import type { Route } from './wan.js';
 
 export interface AnsibleProject {
   dir: string;
-  /** writes the inventory of the first `size` appliances; returns its path */
-  inventory(size: number): string;
-  /** saves each appliance's pexapp as the change's target content (call after rpctl added the node) */
-  snapshotChanged(names: readonly string[]): void;
+  /** writes the inventory of the first `size` appliances, reached by `route`; returns its path */
+  inventory(size: number, route: Route): string;
+  /** ANSIBLE_CONFIG for plain Ansible or for Ansible with the Mitogen strategy */
+  config(variant: 'plain' | 'mitogen'): string;
 }
 
 const yamlString = (text: string) => JSON.stringify(text);
-
-/** Files rpctl's facts read, and the commands they run, in one list (the recipes' own specs). */
-function factReads() {
-  const merged = mergeFactSpecs(concerns.flatMap((concern) => concern.recipes).map((recipe) => recipe.facts));
-  return { files: merged.files.map((f) => f.path), commands: merged.commands };
-}
 
 function checkPlaybook(): string {
   const { files, commands } = factReads();
@@ -45,7 +38,7 @@ function checkPlaybook(): string {
       [
         `    - name: ${yamlString(`${path} as desired`)}`,
         '      ansible.builtin.copy:',
-        `        src: ${yamlString(`files/{{ inventory_hostname }}${path}`)}`,
+        `        src: ${yamlString(`{{ peer_files }}/{{ inventory_hostname }}${path}`)}`,
         `        dest: ${yamlString(path)}`,
         `      when: ${yamlString(`${yamlString(path)} in present_files`)}`,
       ].join('\n'),
@@ -79,7 +72,7 @@ function applyPlaybook(): string {
   tasks:
     - name: upstream conferencing nodes
       ansible.builtin.copy:
-        src: "files/{{ inventory_hostname }}/{{ variant }}"
+        src: "{{ peer_files }}/{{ inventory_hostname }}/{{ variant }}"
         dest: ${yamlString(PEXAPP)}
         backup: true
       notify: reload nginx
@@ -93,63 +86,68 @@ function applyPlaybook(): string {
 `;
 }
 
-export function ansibleProject(cfg: LabConfig, state: LabState): AnsibleProject {
-  const dir = join(cfg.labDir, 'ansible');
-  rmSync(dir, { recursive: true, force: true });
-  mkdirSync(join(dir, 'cp'), { recursive: true, mode: 0o700 });
-  const client = clientFiles(cfg);
-  const names = state.appliances.map((a) => a.name);
-  writeFileSync(
-    join(dir, 'ansible.cfg'),
-    `[defaults]
+/**
+ * Mitogen runs its own SSH connection per host for the whole play (no ControlPersist master to
+ * leave behind); plain Ansible multiplexes as it ships.
+ */
+function ansibleCfg(dir: string, variant: 'plain' | 'mitogen'): string {
+  const ssh =
+    variant === 'plain'
+      ? `-F /dev/null -o ControlMaster=auto -o ControlPersist=60s -o IdentitiesOnly=yes`
+      : `-F /dev/null -o ControlMaster=no -o IdentitiesOnly=yes`;
+  return `[defaults]
 gathering = explicit
 host_key_checking = True
 retry_files_enabled = False
 interpreter_python = /usr/bin/python3
 timeout = 30
-
+${variant === 'mitogen' ? 'strategy = mitogen_linear\n' : ''}
 [ssh_connection]
 pipelining = True
 control_path_dir = ${join(dir, 'cp')}
-ssh_args = -F /dev/null -o ControlMaster=auto -o ControlPersist=60s -o IdentitiesOnly=yes -o UserKnownHostsFile=${client.knownHosts}
-`,
-  );
+ssh_args = ${ssh}
+`;
+}
+
+/**
+ * The interpreter as a host variable, not only interpreter_python: Mitogen 0.3.3 ignores the
+ * setting, starts /usr/bin/python (absent on an appliance) and logs in again with python3.
+ */
+const PYTHON_VAR = 'ansible_python_interpreter: /usr/bin/python3\n';
+
+export function ansibleProject(cfg: LabConfig, state: LabState, files: PeerFiles): AnsibleProject {
+  const dir = join(cfg.labDir, 'ansible');
+  rmSync(dir, { recursive: true, force: true });
+  mkdirSync(join(dir, 'cp'), { recursive: true, mode: 0o700 });
+  const client = clientFiles(cfg);
+  for (const variant of ['plain', 'mitogen'] as const)
+    writeFileSync(join(dir, `ansible-${variant}.cfg`), ansibleCfg(dir, variant));
   mkdirSync(join(dir, 'group_vars'), { mode: 0o700 });
   writeFileSync(
     join(dir, 'group_vars', 'all.yml'),
-    `ansible_user: pexip\nansible_ssh_private_key_file: ${yamlString(client.identityFile)}\nansible_become_password: ${yamlString(client.sudoPassword())}\n`,
+    `ansible_user: pexip\nansible_ssh_private_key_file: ${yamlString(client.identityFile)}\nansible_become_password: ${yamlString(client.sudoPassword())}\npeer_files: ${yamlString(files.dir)}\n${PYTHON_VAR}`,
     { mode: 0o600 },
   );
   writeFileSync(join(dir, 'check.yml'), checkPlaybook());
   writeFileSync(join(dir, 'apply.yml'), applyPlaybook());
-  const { files } = factReads();
   mkdirSync(join(dir, 'host_vars'));
-  for (const name of names) {
-    const present: string[] = [];
-    for (const path of files) {
-      const content = applianceFile(cfg, name, path);
-      if (content === undefined) continue;
-      present.push(path);
-      const local = join(dir, 'files', name, path);
-      mkdirSync(join(local, '..'), { recursive: true });
-      writeFileSync(local, content, { mode: 0o600 });
-    }
+  for (const { name } of state.appliances) {
+    const present = files.present.get(name) ?? [];
     writeFileSync(join(dir, 'host_vars', `${name}.yml`), `present_files: ${JSON.stringify(present)}\n`);
-    writeFileSync(join(dir, 'files', name, 'pexapp'), applianceFile(cfg, name, PEXAPP) ?? '');
   }
   return {
     dir,
-    inventory(size) {
-      const path = join(dir, `hosts-${size}.ini`);
-      const lines = state.appliances.slice(0, size).map((a) => `${a.name} ansible_host=${a.address}`);
-      writeFileSync(path, `${lines.join('\n')}\n`);
+    inventory(size, route) {
+      const path = join(dir, `hosts-${size}-${route.endpoint(state.appliances[0]!.name).port}.ini`);
+      const lines = state.appliances.slice(0, size).map((a) => {
+        const { address, port } = route.endpoint(a.name);
+        return `${a.name} ansible_host=${address} ansible_port=${port}`;
+      });
+      const vars = `[all:vars]\nansible_ssh_common_args="-o UserKnownHostsFile=${route.knownHosts}"\n`;
+      writeFileSync(path, `${lines.join('\n')}\n\n${vars}`);
       return path;
     },
-    snapshotChanged(changed) {
-      for (const name of changed) {
-        writeFileSync(join(dir, 'files', name, 'pexapp-changed'), applianceFile(cfg, name, PEXAPP) ?? '');
-      }
-    },
+    config: (variant) => join(dir, `ansible-${variant}.cfg`),
   };
 }
 
@@ -186,3 +184,20 @@ export function ansibleVersion(): string | undefined {
   const result = spawnSync('ansible-playbook', ['--version'], { encoding: 'utf8' });
   return result.status === 0 ? result.stdout.split('\n')[0]?.trim() : undefined;
 }
+
+/** Debian's ansible-mitogen version, when installed. */
+export function mitogenVersion(): string | undefined {
+  // biome-ignore lint/suspicious/noTemplateCurlyInString: dpkg-query's own ${Field} syntax
+  const result = spawnSync('dpkg-query', ['-W', '-f=${Status} ${Version}', 'ansible-mitogen'], {
+    encoding: 'utf8',
+  });
+  const match = /install ok installed (\S+)/.exec(result.stdout);
+  return match ? `ansible-mitogen ${match[1]}` : undefined;
+}
+
+/** Each failed or unreachable host's line (`fatal: [lab-3]: UNREACHABLE! => ...`). */
+export const ansibleFailures = (stdout: string): string[] =>
+  stdout
+    .split('\n')
+    .filter((line) => /^fatal: \[/.test(line))
+    .map((line) => line.slice(0, 400));

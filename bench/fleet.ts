@@ -17,6 +17,7 @@ import {
   TURN_USER,
   up,
 } from '../test/lab/lab.js';
+import type { Route } from './wan.js';
 
 export const BENCH_PREFIX = '127.0.20';
 
@@ -48,6 +49,8 @@ export interface BenchInventoryOptions {
   size: number;
   /** a conferencing node added to every appliance's upstreams */
   addNode?: string;
+  /** how each appliance's sshd is reached (directly, or through the WAN relay) */
+  route: Route;
 }
 
 /**
@@ -59,7 +62,7 @@ export function benchInventory(cfg: LabConfig, name: string, options: BenchInven
   const files = clientFiles(cfg);
   const doc = parse(readFileSync(files.inventory, 'utf8'));
   doc.defaults.ssh.identityFile = files.identityFile;
-  doc.defaults.ssh.knownHosts = files.knownHosts;
+  doc.defaults.ssh.knownHosts = options.route.knownHosts;
   doc.defaults.sudo.password = `file:${files.sudoPasswordFile}`;
   const pemDir = join(cfg.labDir, 'bench-pems');
   mkdirSync(pemDir, { recursive: true, mode: 0o700 });
@@ -67,6 +70,9 @@ export function benchInventory(cfg: LabConfig, name: string, options: BenchInven
   for (const appliance of names.slice(options.size)) delete doc.appliances[appliance];
   for (const appliance of names.slice(0, options.size)) {
     const settings = doc.appliances[appliance];
+    const { address, port } = options.route.endpoint(appliance);
+    settings.host = address;
+    if (port !== 22) settings.ssh = { ...settings.ssh, port };
     if (options.addNode) settings.upstreams.nodes = [...settings.upstreams.nodes, options.addNode];
     const pem = join(pemDir, `${appliance}.pem`);
     const content = applianceFile(cfg, appliance, '/etc/nginx/ssl/pexip.pem');
@@ -92,6 +98,23 @@ export function acceptedLogins(cfg: LabConfig, names: readonly string[]): number
     return text.split('\n').filter((line) => line.startsWith('Accepted ')).length;
   });
 }
+
+/**
+ * CPU seconds the whole machine has spent busy so far (every core; user, nice, system, irq,
+ * softirq, steal from /proc/stat): over a run, what the fleet and the control node paid together.
+ */
+export function machineBusySeconds(): number {
+  const line = readFileSync('/proc/stat', 'utf8').split('\n')[0] ?? '';
+  const [user = 0, nice = 0, system = 0, , , irq = 0, softirq = 0, steal = 0] = line
+    .trim()
+    .split(/\s+/)
+    .slice(1)
+    .map(Number);
+  return (user + nice + system + irq + softirq + steal) / CLOCK_TICKS_PER_SECOND;
+}
+
+/** USER_HZ, the unit of /proc/stat: 100 on every Linux architecture Node runs on */
+const CLOCK_TICKS_PER_SECOND = 100;
 
 export interface Timed {
   seconds: number;
@@ -131,20 +154,23 @@ export const timeRpctl = (cfg: LabConfig, args: string[]): Timed =>
   });
 
 interface JsonHosts {
-  hosts: { name: string; status: string; stats?: { connections: number; execs: number } }[];
+  hosts: {
+    name: string;
+    status: string;
+    error?: { reason: string; message: string };
+    stats?: { connections: number; execs: number };
+  }[];
 }
 
-/** Connections and execs per host from a --format json report. */
+/** Each host's status and error, and the connections and execs per host, from a --format json report. */
 export function perHost(report: string): {
-  statuses: Record<string, number>;
+  hosts: { name: string; status: string; error?: string }[];
   connections: number[];
   execs: number[];
 } {
   const { hosts } = JSON.parse(report) as JsonHosts;
-  const statuses: Record<string, number> = {};
-  for (const h of hosts) statuses[h.status] = (statuses[h.status] ?? 0) + 1;
   return {
-    statuses,
+    hosts: hosts.map((h) => ({ name: h.name, status: h.status, error: h.error?.message })),
     connections: hosts.map((h) => h.stats?.connections ?? 0),
     execs: hosts.map((h) => h.stats?.execs ?? 0),
   };

@@ -8,6 +8,7 @@ import type { Timed } from './fleet.js';
 
 export interface FloorTarget {
   address: string;
+  port: number;
   user: string;
 }
 
@@ -40,6 +41,8 @@ export async function timeFloor(
                 `UserKnownHostsFile=${options.knownHosts}`,
                 '-i',
                 options.identityFile,
+                '-p',
+                String(target.port),
                 `${target.user}@${target.address}`,
                 'true',
               ],
@@ -50,7 +53,8 @@ export async function timeFloor(
               stderr += chunk.toString();
             });
             child.on('close', (code) => {
-              if (code !== 0) failures.push(`${target.address}: exit ${code}: ${stderr.trim()}`);
+              if (code !== 0)
+                failures.push(`${target.address}:${target.port}: exit ${code}: ${stderr.trim()}`);
               resolve();
             });
           }),

@@ -9,13 +9,17 @@
  *   configTest   fail2ban's own configuration test: `fail2ban-client -t` (0.10 and later), or
  *                `fail2ban-client -d` on older versions, which exits non-zero on a configuration
  *                it cannot load
- *   loaded       the pexiprp jail's bantime/findtime/maxretry as fail2ban loads them, from
- *                `fail2ban-client -d` (every file: jail.conf, jail.local, jail.d/)
+ *   loaded       the pexiprp jail's bantime/findtime/maxretry as fail2ban loads them, computed here
+ *                (recipes/fail2ban/jail-values.ts) from jail.conf, jail.d/*.conf, jail.local and
+ *                jail.d/*.local read in the facts exec: no Python on the appliance during drift
+ *                (`fail2ban-client -d` cost a Python start per host). `fail2ban-client -t` runs only
+ *                inside apply, as the validation of a change.
  */
 
 import { type FactSpec, HostError, type HostFacts, mergeFactSpecs, sh } from '../../src/engine/contract.js';
 import { applianceFactSpec, applianceFacts } from '../appliance/facts.js';
 import { JAIL_LOCAL } from '../appliance/paths.js';
+import { effectiveJailValues, JailConfigError, type JailFile } from './jail-values.js';
 import type { Tunable } from './schema.js';
 
 export { JAIL_LOCAL };
@@ -23,7 +27,7 @@ export const JAIL = 'pexiprp';
 export const RUNLEVELS = [2, 3, 4, 5] as const;
 
 export const STATE = 'fail2ban.state';
-const DUMP = 'fail2ban.dump';
+export const JAIL_FILES = 'fail2ban.jail-files';
 
 export type BootState = 'enabled' | 'disabled' | 'partial';
 
@@ -40,8 +44,11 @@ export const fail2banFactSpec: FactSpec = mergeFactSpecs([
     files: [{ path: JAIL_LOCAL }],
     commands: [
       fail2banStateFact,
-      // stdout only: its warnings go to stderr
-      { id: DUMP, command: sh`fail2ban-client -d 2>/dev/null` },
+      // One record per file, its bytes base64-encoded on one line; a glob that matches nothing is skipped.
+      {
+        id: JAIL_FILES,
+        command: sh`for f in /etc/fail2ban/jail.conf /etc/fail2ban/jail.d/*.conf /etc/fail2ban/jail.local /etc/fail2ban/jail.d/*.local; do if [ -f "$f" ]; then printf '@jail %s\n' "$f"; base64 -w0 < "$f"; echo; fi; done`,
+      },
     ],
   },
 ]);
@@ -50,20 +57,32 @@ export interface Fail2banState {
   boot: BootState;
   running: boolean;
   configTest: '-t' | '-d';
-  /** the pexiprp jail's values as fail2ban loads them; undefined when the dump failed */
+  /** the pexiprp jail's values as fail2ban loads them; undefined when its files do not load */
   loaded: Partial<Record<Tunable, string>> | undefined;
+  /** why the jail files do not load (`/etc/fail2ban/jail.d/x.local:3: ...`) */
+  loadError?: string;
 }
 
-/** `['set', 'pexiprp', 'maxretry', 10]` and `['set', 'pexiprp', 'bantime', '300']` lines of the dump. */
-export function loadedJailValues(dump: string, jail = JAIL): Partial<Record<Tunable, string>> {
-  const values: Partial<Record<Tunable, string>> = {};
-  for (const line of dump.split('\n')) {
-    const match = /^\['set', '([^']+)', '(bantime|findtime|maxretry)', (?:'([^']*)'|([^\]']*))\]$/.exec(
-      line.trim(),
-    );
-    if (match && match[1] === jail) values[match[2] as Tunable] = (match[3] ?? match[4] ?? '').trim();
+/** The files the jail-files fact printed: `@jail PATH` then the file's bytes in base64. */
+export function jailFilesOf(output: string): JailFile[] {
+  const files: JailFile[] = [];
+  const lines = output.split('\n');
+  for (let i = 0; i < lines.length; i++) {
+    const header = /^@jail (\/\S+)$/.exec(lines[i]!);
+    if (header)
+      files.push({ path: header[1]!, text: Buffer.from(lines[++i] ?? '', 'base64').toString('utf8') });
   }
-  return values;
+  return files;
+}
+
+/** The pexiprp jail's values from the jail files, or why fail2ban would not load them. */
+function loadedValues(output: string): Pick<Fail2banState, 'loaded' | 'loadError'> {
+  try {
+    return { loaded: effectiveJailValues(jailFilesOf(output), JAIL) };
+  } catch (err) {
+    if (err instanceof JailConfigError) return { loaded: undefined, loadError: err.message };
+    throw err;
+  }
 }
 
 export function bootStateOf(output: string): BootState {
@@ -77,12 +96,13 @@ export function fail2banState(facts: HostFacts, host: string): Fail2banState {
     throw new HostError('plan', `${host}: fail2ban is not installed (no /etc/init.d/fail2ban)`);
   const state = facts.command(STATE);
   if (state === undefined) throw new HostError('facts', `${host}: the fail2ban state was not gathered`);
-  const dump = facts.command(DUMP);
+  const jailFiles = facts.command(JAIL_FILES);
+  if (jailFiles === undefined) throw new HostError('facts', `${host}: the fail2ban jail files were not read`);
   return {
     boot: bootStateOf(state.output),
     running: service === 'running',
     configTest: /^configtest -t$/m.test(state.output) ? '-t' : '-d',
-    loaded: dump && dump.code === 0 ? loadedJailValues(dump.output) : undefined,
+    ...loadedValues(jailFiles.output),
   };
 }
 

@@ -150,7 +150,7 @@ function plan(desired: Fail2banDesired, facts: HostFacts, ctx: PlanContext): Pla
   }
   if (state.loaded === undefined) {
     warnings.push(
-      'fail2ban-client -d fails on the current configuration: its configuration test will refuse any change',
+      `fail2ban would not load its jail files (${state.loadError}): its configuration test will refuse any change`,
     );
   }
   const test = configTestCommand(state);
@@ -219,7 +219,7 @@ function verify(desired: Fail2banDesired, after: HostFacts, ctx: PlanContext): C
       ok,
       message: ok
         ? `fail2ban loads ${key} = ${value} for the ${JAIL} jail`
-        : `fail2ban loads ${key} = ${loaded ?? '(nothing: fail2ban-client -d failed)'} for the ${JAIL} jail, wanted ${value}`,
+        : `fail2ban loads ${key} = ${loaded ?? `(nothing: ${state.loadError})`} for the ${JAIL} jail, wanted ${value}`,
     });
   }
   return checks;

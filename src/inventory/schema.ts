@@ -51,7 +51,10 @@ const sshSettings = z
       "known_hosts file(s) holding the appliances' host keys (hashed entries work); default ~/.ssh/known_hosts",
     ),
     jump: optional(jumpHost, 'jump host (bastion) to connect through: [user@]host[:port]'),
-    connectTimeout: optional(intRange(1, 600), 'seconds to wait for the SSH connection; default 10'),
+    connectTimeout: optional(
+      intRange(1, 600),
+      'seconds to wait for sshd to answer (TCP and its SSH identification; the login then has 120 s); default 10',
+    ),
     keepaliveInterval: optional(intRange(0, 3600), 'seconds between SSH keepalives, 0 disables; default 15'),
   })
   .meta({ description: 'how to reach the appliance over SSH' });

@@ -54,6 +54,35 @@ const ALGORITHMS = {
   compress: ['none'],
 } satisfies Algorithms;
 
+/**
+ * How long the key exchange and authentication may take once the server has answered: sshd's own
+ * LoginGraceTime default. The connect timeout covers only reaching the server (TCP and its
+ * identification line), as OpenSSH's ConnectTimeout does: on a loaded appliance a live sshd can
+ * take seconds to authenticate, and a scheduled drift check must not call that a failure.
+ */
+export const LOGIN_GRACE_MS = 120_000;
+
+/**
+ * One deadline at a time, checked only once the I/O already waiting has been handled: timers run
+ * before I/O in Node's event loop, so in a control process starved of CPU (a loaded machine) a
+ * connect or an answer that arrived in time would otherwise lose to a deadline that passed meanwhile.
+ */
+class Deadline {
+  private timer: NodeJS.Timeout | undefined;
+  private armed = 0;
+
+  set(ms: number, expired: () => void): void {
+    this.clear();
+    const id = this.armed;
+    this.timer = setTimeout(() => setImmediate(() => id === this.armed && expired()), ms);
+  }
+
+  clear(): void {
+    this.armed++;
+    clearTimeout(this.timer);
+  }
+}
+
 export interface ByteCounts {
   sent: number;
   received: number;
@@ -177,9 +206,11 @@ export function connectEndpoint(request: ConnectRequest): Promise<Connection> {
     let settled = false;
     let startedAt = performance.now();
     let summary = '';
+    const deadline = new Deadline();
     const fail = (error: ConnectError) => {
       if (settled) return;
       settled = true;
+      deadline.clear();
       client.destroy();
       reject(error);
     };
@@ -223,6 +254,7 @@ export function connectEndpoint(request: ConnectRequest): Promise<Connection> {
     client.on('ready', () => {
       if (settled) return;
       settled = true;
+      deadline.clear();
       // The method in progress when the server said yes is the last one tried.
       const authMethod = attempt.auth.tried.at(-1) ?? 'none';
       const handshakeMs = Math.round(performance.now() - startedAt);
@@ -244,7 +276,7 @@ export function connectEndpoint(request: ConnectRequest): Promise<Connection> {
     const config: ConnectConfig = {
       sock,
       username: endpoint.user,
-      readyTimeout: endpoint.connectTimeoutMs,
+      readyTimeout: 0, // the deadlines below
       keepaliveInterval: endpoint.keepaliveIntervalMs,
       keepaliveCountMax: 3,
       algorithms: {
@@ -255,8 +287,23 @@ export function connectEndpoint(request: ConnectRequest): Promise<Connection> {
       hostVerifier: (key: Buffer) => verifyHostKey(policy, key, attempt.hostKey),
       authHandler: authHandler(endpoint.user, request.auth, attempt.auth),
     };
+    const target = `${endpoint.host}:${endpoint.port}${via ? ` via jump host ${via.jumpHost}` : ''}`;
+    const timeout = Object.assign(new Error('timed out'), { level: 'client-timeout' as const });
+    deadline.set(endpoint.connectTimeoutMs, () => fail(describeFailure(attempt, timeout)));
     try {
       client.connect(config);
+      // The server's first bytes (its identification line): it is alive; now the login grace runs.
+      sock.once('data', () => {
+        if (settled) return;
+        deadline.set(LOGIN_GRACE_MS, () =>
+          fail(
+            new ConnectError(
+              'handshake',
+              `SSH handshake with ${target} did not finish within ${LOGIN_GRACE_MS / 1000} s of the server's answer (${attempt.phase === 'auth' ? 'authenticating' : 'key exchange'})`,
+            ),
+          ),
+        );
+      });
     } catch (err) {
       fail(
         new ConnectError(

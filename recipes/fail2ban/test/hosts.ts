@@ -7,7 +7,7 @@ import {
   turnserverConf,
 } from '../../../test/lab/files.js';
 import { fakeFacts } from '../../../test/unit/support/fake-facts.js';
-import { JAIL_LOCAL } from '../facts.js';
+import { JAIL_FILES, JAIL_LOCAL } from '../facts.js';
 
 const spec: ApplianceSpec = {
   name: 'rp1',
@@ -21,23 +21,22 @@ const spec: ApplianceSpec = {
   turnUser: 'turnuser',
 };
 
-/** What `fail2ban-client -d` prints for the pexiprp jail of a jail.local. */
-export const dumpOf = (values: { bantime: string; findtime: string; maxretry: string }) =>
-  [
-    "['set', 'pexiprp', 'usedns', 'warn']",
-    `['set', 'pexiprp', 'maxretry', ${values.maxretry}]`,
-    `['set', 'pexiprp', 'findtime', '${values.findtime}']`,
-    `['set', 'pexiprp', 'bantime', '${values.bantime}']`,
-    "['set', 'sshd', 'maxretry', 5]",
-    '',
-  ].join('\n');
-export const SHIPPED = dumpOf({ bantime: '300', findtime: '300', maxretry: '10' });
+/** Debian's jail.conf, cut to the values the pexiprp jail could take from it. */
+export const JAIL_CONF =
+  '[INCLUDES]\nbefore = paths-debian.conf\n\n[DEFAULT]\nbantime  = 10m\nfindtime  = 10m\nmaxretry = 5\n';
+
+/** What the jail-files fact prints for a set of files. */
+export const jailFilesOutput = (files: Record<string, string>) =>
+  Object.entries(files)
+    .map(([path, text]) => `@jail ${path}\n${Buffer.from(text).toString('base64')}\n`)
+    .join('');
 
 export interface HostState {
   boot?: 'S' | '-' | 'partial';
   running?: boolean;
   jail?: string;
-  dump?: string | { code: number; output: string };
+  /** files in /etc/fail2ban/jail.d/ by name */
+  jailD?: Record<string, string>;
   configTest?: '-t' | '-d';
 }
 
@@ -63,7 +62,13 @@ export function appliance(state: HostState = {}) {
       'appliance.names': 'hostname=rp1\nfqdn=rp1.vc.example.com\n',
       'appliance.services': `nginx 0\nrfc5766-turn-server 0\nfail2ban ${state.running ? 0 : 3}\n`,
       'fail2ban.state': `${rc}\nconfigtest ${state.configTest ?? '-t'}\n`,
-      'fail2ban.dump': state.dump ?? SHIPPED,
+      [JAIL_FILES]: jailFilesOutput({
+        '/etc/fail2ban/jail.conf': JAIL_CONF,
+        ...(state.jail === '' ? {} : { [JAIL_LOCAL]: state.jail ?? jailLocal }),
+        ...Object.fromEntries(
+          Object.entries(state.jailD ?? {}).map(([n, t]) => [`/etc/fail2ban/jail.d/${n}`, t]),
+        ),
+      }),
     },
   });
 }

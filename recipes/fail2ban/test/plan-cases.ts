@@ -1,12 +1,12 @@
 /**
  * The fail2ban planner as a table: the inventory's `fail2ban` section and the appliance's state
- * (S links at boot, running or not, jail.local, what `fail2ban-client -d` loads) -> the plan.
+ * (S links at boot, running or not, jail.local, the jail files) -> the plan.
  * Shipped: disabled at boot, stopped, bantime 300, findtime 300, maxretry 10.
  */
 import { jailLocal } from '../../../test/lab/files.js';
 import type { PlannerCase } from '../../../test/planner-cases.js';
 import type { Fail2banDesired } from '../recipe.js';
-import { appliance, dumpOf } from './hosts.js';
+import { appliance } from './hosts.js';
 
 const TUNED = jailLocal.replace('maxretry = 10', 'maxretry = 4').replace('bantime = 300', 'bantime = 600');
 const JAIL = '/etc/fail2ban/jail.local';
@@ -33,7 +33,6 @@ export const FAIL2BAN_CASES: PlannerCase<Fail2banDesired>[] = [
       boot: 'S',
       running: true,
       jail: TUNED,
-      dump: dumpOf({ bantime: '600', findtime: '300', maxretry: '4' }),
     }),
     expected: { changes: [] },
   },
@@ -103,13 +102,13 @@ export const FAIL2BAN_CASES: PlannerCase<Fail2banDesired>[] = [
     expected: { changes: [] },
   },
   {
-    name: 'fail2ban -d fails on the current configuration: a warning, the change still planned',
+    name: 'the jail files do not load: a warning, the change still planned',
     desired: { maxretry: 4 },
-    facts: appliance({ dump: { code: 255, output: '' } }),
+    facts: appliance({ jailD: { 'zz.local': '[pexiprp]\nbantime = %(nothing)s\n' } }),
     expected: {
       changes: [{ summary: /maxretry 10 -> 4/ }],
       warnings: [
-        'fail2ban-client -d fails on the current configuration: its configuration test will refuse any change',
+        'fail2ban would not load its jail files ([pexiprp] bantime: %(nothing)s names no option): its configuration test will refuse any change',
       ],
     },
   },
@@ -131,7 +130,7 @@ export const FAIL2BAN_CASES: PlannerCase<Fail2banDesired>[] = [
   {
     name: 'a file in jail.d/ overrides maxretry: a plan error',
     desired: { maxretry: 4 },
-    facts: appliance({ dump: dumpOf({ bantime: '300', findtime: '300', maxretry: '6' }) }),
+    facts: appliance({ jailD: { 'zz.local': '[pexiprp]\nmaxretry = 6\n' } }),
     expected: { error: /fail2ban loads maxretry = 6 for the pexiprp jail, not the 10 of/ },
   },
   {

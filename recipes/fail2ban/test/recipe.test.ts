@@ -4,10 +4,10 @@ import { HostError, InputError } from '../../../src/errors.js';
 import type { ApplianceConfig } from '../../../src/inventory/model.js';
 import { withSection } from '../../../src/inventory/section.js';
 import { jailLocal } from '../../../test/lab/files.js';
-import { bootStateOf, JAIL_LOCAL, loadedJailValues } from '../facts.js';
+import { bootStateOf, fail2banState, JAIL_LOCAL, jailFilesOf } from '../facts.js';
 import { type Fail2banDesired, fail2banInventorySection, fail2banRecipe, HANDLERS } from '../recipe.js';
 import { NAT_REFUSAL, PERMANENT_BAN } from '../schema.js';
-import { appliance, dumpOf, type HostState, SHIPPED } from './hosts.js';
+import { appliance, type HostState, JAIL_CONF, jailFilesOutput } from './hosts.js';
 
 const ctx = { host: 'rp1', now: new Date(0) };
 const plan = (desired: Fail2banDesired, state?: HostState) =>
@@ -47,7 +47,6 @@ describe('fail2ban planner', () => {
     const facts = {
       boot: 'S' as const,
       running: true,
-      dump: dumpOf({ bantime: '600', findtime: '300', maxretry: '4' }),
     };
     const tuned = jailLocal
       .replace('maxretry = 10', 'maxretry = 4')
@@ -110,16 +109,16 @@ describe('fail2ban planner', () => {
     expect(planError({ bantime: 600 }, { jail: own })).toBe(
       `rp1: ${JAIL_LOCAL}: [pexiprp] sets its own bantime = 60, which wins over [DEFAULT] where the Pexip guide (and rpctl) sets it; remove that line from [pexiprp] first`,
     );
-    const overridden = dumpOf({ bantime: '300', findtime: '300', maxretry: '6' });
-    expect(planError({ maxretry: 4 }, { dump: overridden })).toBe(
+    const overridden = { 'zz.local': '[pexiprp]\nmaxretry = 6\n' };
+    expect(planError({ maxretry: 4 }, { jailD: overridden })).toBe(
       `rp1: fail2ban loads maxretry = 6 for the pexiprp jail, not the 10 of ${JAIL_LOCAL}: a file loaded after it (/etc/fail2ban/jail.d/) overrides it, and rpctl manages jail.local only`,
     );
   });
 
   it('warns instead of checking overrides when the configuration does not load', () => {
-    const result = plan({ maxretry: 4 }, { dump: { code: 255, output: '' } });
+    const result = plan({ maxretry: 4 }, { jailD: { 'zz.local': 'maxretry = 6\n' } });
     expect(result.warnings).toEqual([
-      'fail2ban-client -d fails on the current configuration: its configuration test will refuse any change',
+      'fail2ban would not load its jail files (/etc/fail2ban/jail.d/zz.local:1: an option before any [section]): its configuration test will refuse any change',
     ]);
     expect(result.changes).toHaveLength(1);
   });
@@ -181,10 +180,28 @@ describe('fail2ban facts', () => {
     expect(bootStateOf('rc2 S\nrc3 -\nrc4 -\nrc5 -\n')).toBe('partial');
   });
 
-  it('reads the values fail2ban loads for the jail, quoted or not', () => {
-    expect(loadedJailValues(SHIPPED)).toEqual({ maxretry: '10', findtime: '300', bantime: '300' });
-    expect(loadedJailValues("['set', 'pexiprp', 'bantime', 300]\n['set', 'sshd', 'bantime', '9']")).toEqual({
+  it("computes the jail's values from the jail files the fact printed, in fail2ban's order", () => {
+    const output = jailFilesOutput({
+      '/etc/fail2ban/jail.conf': JAIL_CONF,
+      '/etc/fail2ban/jail.d/zz.local': '[DEFAULT]\nfindtime = 1h\n',
+      [JAIL_LOCAL]: jailLocal,
+    });
+    expect(jailFilesOf(output).map((f) => f.path)).toEqual([
+      '/etc/fail2ban/jail.conf',
+      '/etc/fail2ban/jail.d/zz.local',
+      JAIL_LOCAL,
+    ]);
+    expect(
+      fail2banState(appliance({ jailD: { 'zz.local': '[DEFAULT]\nfindtime = 1h\n' } }), 'rp1').loaded,
+    ).toEqual({
       bantime: '300',
+      findtime: '1h',
+      maxretry: '10',
+    });
+    expect(fail2banState(appliance({ jail: '' }), 'rp1').loaded).toEqual({
+      bantime: '10m',
+      findtime: '10m',
+      maxretry: '5',
     });
   });
 });

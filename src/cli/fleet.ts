@@ -18,10 +18,10 @@ import {
   type HistoryEntry,
   historyEntries,
 } from '../report/history.js';
-import { jsonReport } from '../report/json.js';
-import { createProgress } from '../report/progress.js';
+import { jsonReport, withSchemaVersion } from '../report/json.js';
+import { createProgress, type Progress } from '../report/progress.js';
 import { writeFileAtomic, writeRunRecord } from '../report/records.js';
-import { renderFleet, renderHost } from '../report/text.js';
+import { renderFleet, renderGroups } from '../report/text.js';
 import { JumpHosts, openSession } from '../transport/ssh.js';
 import { type InventoryOptions, loadSelection, type Selection } from './common.js';
 import type { CommandContext } from './program.js';
@@ -102,11 +102,11 @@ export async function runFleetCommand(ctx: CommandContext, command: FleetCommand
   const history = new History(io.env);
   const keepsHistory = mode === 'drift' || mode === 'apply';
   const colour = useColour(io.stdout.isTTY, io.env, flags.color === false);
-  const progress = await createProgress(io, {
+  const progress = createProgress(io, {
     hosts: appliances.map((a) => a.name),
     tty: io.stderr.isTTY && !io.env.CI,
-    // without a terminal, read-only runs print only their report; apply also says what it does
-    quiet: !io.stderr.isTTY && mode !== 'apply',
+    // facts is a dump, not a check: its errors are in the report, nothing else is said off a terminal
+    quiet: mode === 'facts' && !io.stderr.isTTY,
   });
   const handshakeLimit = pLimit(handshakes);
   const jumpHosts = new JumpHosts();
@@ -136,21 +136,24 @@ export async function runFleetCommand(ctx: CommandContext, command: FleetCommand
       confirmTimeoutSeconds,
       holder: { user: userInfo().username, host: hostname(), pid: process.pid, command: `rpctl ${mode}` },
       events: progress.events,
-      confirm: flags.yes ? undefined : async (hosts) => confirmPlan(ctx, hosts, progress),
+      confirm: flags.yes ? undefined : async (hosts) => confirmPlan(ctx, hosts, progress, flags.diff ?? true),
       digest: keepsHistory ? (desired) => history.digest(desired) : undefined,
     });
   } finally {
-    await progress.stop();
+    progress.stop();
     await jumpHosts.shutdown();
   }
   await command.postRun?.(result, selection);
   const past = keepsHistory ? history.read() : [];
   const kinds = mode === 'apply' ? changeKinds(result, past) : undefined;
-  const report =
+  // the plan was shown with its diffs before the confirmation: the apply report does not repeat them
+  const diffs = flags.diff ?? !(mode === 'apply' && !flags.yes);
+  const rendered =
     (await command.render?.(format, result, selection)) ??
     (format === 'json'
-      ? `${JSON.stringify(jsonReport(result, { diffs: mode !== 'apply', kinds }), null, 2)}\n`
-      : renderFleet(result, { colour, diffs: mode !== 'apply' }));
+      ? `${JSON.stringify(jsonReport(result, { diffs, kinds }), null, 2)}\n`
+      : renderFleet(result, { colour, diffs }));
+  const report = format === 'json' ? withSchemaVersion(rendered) : rendered;
   const safe = selection.redactor.redact(report);
   if (flags.output) writeFileAtomic(flags.output, safe, 0o644);
   else io.stdout.write(safe);
@@ -174,11 +177,12 @@ export async function runFleetCommand(ctx: CommandContext, command: FleetCommand
 async function confirmPlan(
   ctx: CommandContext,
   hosts: readonly HostOutcome[],
-  progress: Awaited<ReturnType<typeof createProgress>>,
+  progress: Progress,
+  diffs: boolean,
 ): Promise<boolean> {
-  await progress.pause();
+  progress.pause();
   const colour = useColour(ctx.io.stderr.isTTY, ctx.io.env);
-  const text = hosts.map((h) => renderHost(h, 'plan', { colour, diffs: true })).join('');
+  const text = renderGroups(hosts, 'plan', { colour, diffs });
   ctx.io.stderr.write(`\n${text}\n`);
   const changes = hosts.reduce((n, h) => n + h.changes.length, 0);
   const answer = await ctx.io.prompt(

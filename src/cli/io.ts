@@ -15,6 +15,11 @@ export interface Io {
 }
 
 export function processIo(): Io {
+  // a reader that went away (`| head -1`, a jq that exits) ends rpctl quietly, not with a stack trace
+  process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code !== 'EPIPE') throw err;
+    process.exit(process.exitCode ?? 0);
+  });
   return {
     stdout: { write: (t) => void process.stdout.write(t), isTTY: Boolean(process.stdout.isTTY) },
     stderr: {

@@ -153,14 +153,18 @@ function lineProgress(io: ProgressIo, tally: FleetTally, heartbeatMs: number): P
   };
 }
 
-/** Redrawn in place at most every 100 ms (and every second for the clocks). */
+/**
+ * Redrawn in place at most every 100 ms (and every second for the clocks): each line overwritten
+ * and cleared to its end, never the whole screen (tmux and others push a cleared screen into the
+ * scrollback).
+ */
 function terminalProgress(io: ProgressIo, tally: FleetTally): Progress {
   let drawn = 0;
   let timer: NodeJS.Timeout | undefined;
-  const erase = () => (drawn > 0 ? `\u001b[${drawn}F\u001b[J` : '');
+  const up = () => (drawn > 0 ? `\r\u001b[${drawn}A` : '');
   const draw = () => {
     const lines = tally.frame(Date.now(), (io.stderr.rows ?? 24) - 1, io.stderr.columns ?? 80);
-    io.stderr.write(`${erase()}${lines.join('\n')}\n`);
+    io.stderr.write(`${up()}${lines.map((l) => `${l}\u001b[K\n`).join('')}\u001b[J`);
     drawn = lines.length;
   };
   let lastDraw = 0;
@@ -181,7 +185,7 @@ function terminalProgress(io: ProgressIo, tally: FleetTally): Progress {
   const clear = () => {
     clearInterval(timer);
     timer = undefined;
-    if (drawn > 0) io.stderr.write(erase());
+    if (drawn > 0) io.stderr.write(`${up()}${'\u001b[2K\n'.repeat(drawn)}${up()}`);
     drawn = 0;
   };
   start();

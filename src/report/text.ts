@@ -85,17 +85,19 @@ function body(host: HostOutcome, mode: FleetResult['mode'], options: TextOptions
   const c = options.colour;
   const lines: string[] = [];
   if (host.error) lines.push(`  ${paint(c, '31', host.error.message)}`);
+  // drift reports the difference, whatever apply would defer
   const show = (change: HostOutcome['changes'][number], mark: string) => {
-    const note = change.deferred
-      ? ' (disruptive: deferred, needs --allow-disruptive)'
-      : change.disruptive
-        ? ' (disruptive)'
-        : '';
+    const note =
+      change.deferred && mode !== 'drift'
+        ? ' (disruptive: deferred, needs --allow-disruptive)'
+        : change.disruptive
+          ? ' (disruptive)'
+          : '';
     lines.push(`  ${mark} ${change.recipe}: ${change.summary}${paint(c, '35', note)}`);
     if (options.diffs && change.diff) lines.push(indent(c ? colourDiff(change.diff) : change.diff, '      '));
   };
   for (const change of host.changes) show(change, host.status === 'changed' ? '✓' : '~');
-  for (const change of host.pending) show(change, '!');
+  for (const change of host.pending) show(change, mode === 'drift' ? '~' : '!');
   for (const check of host.verification.filter((v) => !v.ok)) lines.push(`  ✗ ${check.message}`);
   return [headline(host, mode, c), ...lines];
 }
@@ -136,10 +138,16 @@ export function renderGroups(
   const inSync = hosts.filter((h) => h.status === 'in-sync').map((h) => h.name);
   if (inSync.length === 1) out.push(`${paint(c, '1', inSync[0]!)}: ${paint(c, '32', 'in sync')}`);
   else if (inSync.length > 1) out.push(`in sync (${inSync.length}): ${hostList(inSync)}`);
+  // the same warning on many hosts once, with their list
+  const said = new Map<string, string[]>();
   for (const host of hosts) {
-    for (const note of host.notes ?? []) out.push(`${host.name}: note: ${note}`);
-    for (const warning of host.warnings) out.push(`${host.name}: ${paint(c, '33', 'warning:')} ${warning}`);
+    const lines = [
+      ...(host.notes ?? []).map((n) => `note: ${n}`),
+      ...host.warnings.map((w) => `${paint(c, '33', 'warning:')} ${w}`),
+    ];
+    for (const line of lines) said.set(line, [...(said.get(line) ?? []), host.name]);
   }
+  for (const [line, names] of said) out.push(`${hostList(names)}: ${line}`);
   return out.length ? `${out.join('\n')}\n` : '';
 }
 

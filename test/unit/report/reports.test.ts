@@ -99,6 +99,20 @@ describe('grouped text report', () => {
   });
 });
 
+describe('grouped text report: drift and warnings', () => {
+  it('shows a deferred change as drift in a drift report, and a warning of many hosts once', () => {
+    const restart = { ...change('restart coturn'), recipe: 'turn-nat', disruptive: true, deferred: true };
+    const drifting = { ...host('rp1', 'drift'), pending: [restart] };
+    const warn = (h: HostOutcome) => ({ ...h, warnings: ['only 2 conferencing nodes'] });
+    const hosts = [warn(drifting), warn(host('rp2', 'in-sync')), warn(host('rp3', 'in-sync'))];
+    const drift = renderGroups(hosts, 'drift', { colour: false, diffs: false });
+    expect(drift).toContain('rp1: drift (1 change)\n  ~ turn-nat: restart coturn (disruptive)\n');
+    expect(drift).toContain('rp1…rp3: warning: only 2 conferencing nodes');
+    const plan = renderGroups(hosts, 'plan', { colour: false, diffs: false });
+    expect(plan).toContain('  ! turn-nat: restart coturn (disruptive: deferred, needs --allow-disruptive)');
+  });
+});
+
 describe('progress', () => {
   it('draws a summary line and only working or failed hosts, never taller than the terminal', () => {
     const tally = new FleetTally(60, 0);

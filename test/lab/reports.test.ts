@@ -64,6 +64,25 @@ describe('reports', () => {
     const planJson = parsed((await rpctl(['plan', '-i', withNode, '--format', 'json'])).stdout);
     expect(planJson).toMatchObject({ schemaVersion: 1, mode: 'plan', summary: { drift: 4, inSync: 0 } });
 
+    // on a terminal, apply asks after the grouped plan (on stderr); "no" applies nothing
+    let question = '';
+    const declined = await rpctl(['apply', '-i', withNode], {
+      tty: true,
+      env: { CI: '' },
+      prompt: async (q) => {
+        question = q;
+        return 'no';
+      },
+    });
+    expect(declined.code).toBe(2);
+    expect(declined.stderr).toContain(
+      'lab-2, lab-4 (2 hosts): 1 change\n  ~ upstreams: add 127.0.3.13:443\n',
+    );
+    expect(question).toBe('Apply 4 changes to 4 hosts? Only "yes" applies: ');
+    // the report: what was not applied, without the diffs the plan showed
+    expect(declined.stdout).toContain('lab-1…lab-4 (4 hosts): not applied (1 change)\n  ! upstreams: add');
+    expect(declined.stdout).not.toContain('+++');
+
     // no terminal: apply --yes says what it changed, grouped, with the diffs
     const apply = await rpctl(['apply', '-i', withNode, '--yes', '--limit', 'lab-1,lab-3']);
     expect(apply.code).toBe(0);

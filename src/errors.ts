@@ -69,6 +69,8 @@ export type HostErrorReason =
   | 'validation'
   | 'handler'
   | 'apply'
+  // obtaining what a change installs from elsewhere during apply (an ACME order: acquire.ts)
+  | 'acquire'
   | 'verification'
   | 'unconfirmed'
   // TURN probes

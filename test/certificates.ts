@@ -48,6 +48,20 @@ export function fingerprintOf(pem: string): string {
   return new X509Certificate(pem).fingerprint256.replaceAll(':', '').toLowerCase();
 }
 
+/** A new P-256 private key (PEM) written to `path`: an ACME account key. */
+export function ecKeyFile(path: string): string {
+  execFileSync('openssl', [
+    'genpkey',
+    '-algorithm',
+    'EC',
+    '-pkeyopt',
+    'ec_paramgen_curve:P-256',
+    '-out',
+    path,
+  ]);
+  return path;
+}
+
 /** The base64 lines of a PEM private key: what must never be printed or recorded. */
 export function keyBodyLines(keyPem: string): string[] {
   return keyPem.split('\n').filter((line) => /^[A-Za-z0-9+/=]{16,}$/.test(line));

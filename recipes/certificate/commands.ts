@@ -1,10 +1,11 @@
 /**
- * `rpctl cert replace|status|rollback`: the TLS certificate of the reverse proxy (pexip.pem), as
- * one-off commands over the certificate recipes (recipes/certificate*.ts).
+ * `rpctl cert replace|status|rollback|renew`: the TLS certificate of the reverse proxy (pexip.pem),
+ * as one-off commands over the certificate recipes (recipe.ts, rollback.ts, acme.ts).
  *
  *   rpctl cert replace -i prod.yaml --limit rp1 --pem rp1.pem --save
  *   rpctl cert status -i prod.yaml --format json
  *   rpctl cert rollback -i prod.yaml --limit rp1
+ *   rpctl cert renew -i prod.yaml --limit '*' --yes
  */
 
 import type {
@@ -16,6 +17,7 @@ import type {
   SecretRef,
 } from '../../src/engine/contract.js';
 import { InputError } from '../../src/engine/contract.js';
+import { acmeRenewalRecipe, certificateAcmeChallengeRecipe, certificateAcmeRecipe } from './acme.js';
 import { certificateRecipe } from './recipe.js';
 import { certificateRollbackRecipe } from './rollback.js';
 import type { CertificateSection } from './schema.js';
@@ -23,7 +25,8 @@ import { certificateStatuses, renderStatusText } from './status-command.js';
 
 export const certGroup: OneOffGroup = {
   name: 'cert',
-  description: 'replace, check or roll back the TLS certificate nginx serves (/etc/nginx/ssl/pexip.pem)',
+  description:
+    'replace, check, roll back or renew (ACME) the TLS certificate nginx serves (/etc/nginx/ssl/pexip.pem)',
 };
 
 interface ReplaceFlags {
@@ -132,6 +135,11 @@ Without --pem/--cert the inventory's certificate section is rolled out.`,
   section: 'certificate',
   override(input, current, appliance) {
     const declared = current as CertificateSection | undefined;
+    if (!input.section && declared?.acme) {
+      throw new InputError(
+        `${appliance}: certificate.acme issues this certificate: renew it with rpctl cert renew, or pass --pem FILE to replace it by hand`,
+      );
+    }
     if (!input.section && !declared) {
       throw new InputError(
         `${appliance}: no certificate section in the inventory: pass --pem FILE, or --cert FILE --key FILE`,
@@ -155,7 +163,8 @@ const status: ReportCommand<void> = {
   summary: "each appliance's certificate: subject, names, issuer, days left, fingerprint, desired, served",
   help: `
 Read-only. "served" is a real TLS handshake from this machine to the appliance's address with
-SNI = hostname.domain; "desired" compares with the inventory's certificate section.`,
+SNI = hostname.domain; "desired" compares with the inventory's certificate section (with
+certificate.acme: whether a renewal is due, which counts as drift).`,
   exitCodes: {
     0: 'all as expected',
     2: 'an appliance differs from the inventory, serves another certificate than the installed one, or its certificate expired',
@@ -167,7 +176,7 @@ SNI = hostname.domain; "desired" compares with the inventory's certificate secti
   input: () => undefined,
   mode: 'facts',
   // facts mode reads without planning; the report compares with the desired state itself
-  recipes: () => [certificateRecipe],
+  recipes: () => [certificateRecipe, certificateAcmeRecipe],
   async render(format, result, ctx) {
     const statuses = await certificateStatuses(result, ctx);
     if (statuses.some((s) => s.status === 'drift')) ctx.exitWith(2);
@@ -196,4 +205,32 @@ atomically, 0400 root; a failure of nginx -t or of the TLS check puts the curren
   recipes: () => [certificateRollbackRecipe],
 };
 
-export const certCommands: readonly AnyOneOffCommand[] = [replace, status, rollback];
+const renew: ChangeCommand<{ force: boolean }> = {
+  kind: 'change',
+  path: ['cert', 'renew'],
+  summary:
+    'renew the certificates certificate.acme issues where due: key made on the appliance, HTTP-01, installed and verified',
+  options: [{ flags: '--force', description: 'renew even when not due' }],
+  help: `
+Due: fewer than certificate.acme.renewBefore days left (default 30), other names or key type than
+the inventory's, or a certificate not issued through certificate.acme. Appliances without
+certificate.acme are left alone. Per appliance due, one order: the challenge location in pexapp's
+port-80 server (added once, nginx -t, reload), a new private key made on the appliance (only its
+CSR comes back), the challenge tokens served by its nginx for the order's lifetime, then pexip.pem
+= certificate + that key + chain, installed like cert replace (pexip.pem.backup kept, nginx -t,
+reload, TLS check, previous file back on failure). A refused challenge leaves the installed
+certificate in place and prints the CA's problem detail. badNonce and rateLimited answers are
+retried, after Retry-After when the CA sends one.`,
+  exitCodes: {
+    0: 'renewed, or nothing due',
+    1: 'an appliance failed (an order refused, or rolled back) or was unreachable',
+  },
+  examples: [
+    "rpctl cert renew -i inventories/prod.yaml --limit '*' --yes",
+    'rpctl cert renew -i inventories/prod.yaml --limit rp1 --force --yes',
+  ],
+  input: ({ options }) => ({ force: options.force === true }),
+  recipes: ({ force }) => [certificateAcmeChallengeRecipe, acmeRenewalRecipe({ force })],
+};
+
+export const certCommands: readonly AnyOneOffCommand[] = [replace, status, rollback, renew];

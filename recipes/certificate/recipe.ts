@@ -216,7 +216,9 @@ function verifyRestored(
   );
 }
 
-function desired(section: CertificateSection, ctx: DesiredContext): CertificateDesired {
+function desired(section: CertificateSection, ctx: DesiredContext): CertificateDesired | undefined {
+  // certificate.acme: issued and installed by the certificate-acme recipe instead (acme.ts)
+  if (section.acme !== undefined) return undefined;
   const name = ctx.appliance.name;
   let pem: PexipPem;
   try {

@@ -9,6 +9,8 @@
  *     chain: [certs/intermediate.crt]
  *     keyPassphrase: env:RP1_KEY_PASSPHRASE   # an encrypted key is decrypted on this machine
  *     allowNameMismatch: false
+ *   certificate:
+ *     acme: { ... }                           # or issued by an ACME CA (acme-schema.ts)
  */
 import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
@@ -22,8 +24,10 @@ import {
   secret,
 } from '../../src/engine/contract.js';
 import { localPath } from '../../src/inventory/types.js';
+import { acmeSection } from './acme-schema.js';
 import { type CertificateInput, CertificateProblem, type PemSource } from './pem.js';
 
+const ACME_ALONE = 'acme issues the certificate: it excludes pem, cert, key, chain and their options';
 const ALTERNATIVES = 'pem (a ready pexip.pem) and cert/key/chain (its parts) are alternatives';
 
 export const certificateSection = z
@@ -49,8 +53,14 @@ export const certificateSection = z
     allowNameMismatch: z.boolean().optional().meta({
       description: "install even when no SAN (or the CN) covers the appliance's hostname.domain",
     }),
+    acme: acmeSection.optional(),
   })
   .superRefine((section, ctx) => {
+    if (section.acme !== undefined) {
+      for (const key of ['pem', 'cert', 'key', 'chain', 'keyPassphrase', 'allowNameMismatch'] as const)
+        if (section[key] !== undefined) ctx.addIssue({ code: 'custom', path: [key], message: ACME_ALONE });
+      return;
+    }
     const parts = section.cert !== undefined || section.key !== undefined || section.chain !== undefined;
     if (section.pem !== undefined && parts)
       ctx.addIssue({ code: 'custom', path: ['pem'], message: ALTERNATIVES });

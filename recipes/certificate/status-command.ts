@@ -20,6 +20,7 @@ import type {
 } from '../../src/engine/contract.js';
 import { oneLine, RpctlError } from '../../src/engine/contract.js';
 import { applianceFacts } from '../appliance/facts.js';
+import { acmeRenewalDue, acmeSectionOf } from './acme.js';
 import { describeCertificate, pemCertificates } from './describe.js';
 import { certificateRecipe, inventoryFqdn, PEXIP_PEM } from './recipe.js';
 
@@ -35,6 +36,8 @@ export interface CertificateStatus {
   /** null when the inventory declares no certificate (or declares an invalid one: desiredProblem) */
   matchesDesired: boolean | null;
   desiredProblem?: string;
+  /** certificate.acme manages it: why a renewal is due, if it is */
+  acme?: { due?: string };
   served?: { fingerprint256: string; chain: string[]; matchesInstalled: boolean } | { error: string };
 }
 
@@ -95,7 +98,10 @@ async function hostStatus(
   } catch (err) {
     served = { error: oneLine(err) };
   }
+  const acmeSection = acmeSectionOf(appliance);
+  const acme = acmeSection && { due: acmeRenewalDue(acmeSection, fqdn, facts, now) };
   const drift =
+    acme?.due !== undefined ||
     matchesDesired === false ||
     installed === null ||
     installed.daysLeft < 0 ||
@@ -110,6 +116,7 @@ async function hostStatus(
     installed,
     matchesDesired,
     ...(desired.problem ? { desiredProblem: desired.problem } : {}),
+    ...(acme ? { acme } : {}),
     served,
   };
 }
@@ -143,8 +150,9 @@ function hostText(s: CertificateStatus): string {
     );
   }
   if (s.installed !== undefined) {
-    const desired =
-      s.desiredProblem !== undefined
+    const desired = s.acme
+      ? `certificate.acme: ${s.acme.due ? `RENEWAL DUE: ${s.acme.due}` : 'issued through it, not due'}`
+      : s.desiredProblem !== undefined
         ? `invalid in the inventory: ${s.desiredProblem}`
         : s.matchesDesired === null
           ? 'no certificate section in the inventory'

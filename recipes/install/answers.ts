@@ -103,7 +103,7 @@ function contains(network: string, address: string): boolean {
   return networkOf(address, prefixToNetmask(Number(prefix))) === `${base}/${prefix}`;
 }
 
-function splitAddress(where: string, address: string, netmask: string | undefined): NicAnswers {
+export function splitAddress(where: string, address: string, netmask: string | undefined): NicAnswers {
   const [ip = '', prefix] = address.split('/');
   if (prefix !== undefined) {
     if (netmask !== undefined && netmask !== prefixToNetmask(Number(prefix)))
@@ -149,7 +149,7 @@ function networkAnswers(name: string, network: InstallSection['network']): Netwo
   };
 }
 
-function signalingNodes(name: string, upstreams: UpstreamsSection): string[] {
+export function signalingNodes(name: string, upstreams: UpstreamsSection): string[] {
   return upstreamNodes(upstreams).map((node, i) => {
     if (!isIPv4(node.address) || node.port !== 443) {
       throw new InputError(
@@ -215,7 +215,7 @@ function turnAnswers(
   };
 }
 
-function managementNetworks(install: InstallSection): ManagementNetwork[] {
+export function managementNetworks(install: InstallSection): ManagementNetwork[] {
   return install.managementNetworks.map((item) => {
     if (typeof item === 'string') {
       const [address = '', prefix = '0'] = item.split('/');
@@ -225,23 +225,36 @@ function managementNetworks(install: InstallSection): ManagementNetwork[] {
   });
 }
 
-/** The wizard's answers for one appliance; throws InputError when the inventory cannot answer. */
-export function wizardAnswers(appliance: ApplianceConfig): WizardAnswers {
+/** What every wizard needs: the install section, hostname and domain, pexip's new password. */
+export function installBasics(appliance: ApplianceConfig): {
+  install: InstallSection;
+  loginPassword: SecretRef;
+  hostname: string;
+  domain: string;
+} {
   const { name } = appliance;
   const raw = appliance.sections.install;
   if (raw === undefined)
     throw new InputError(
       `${name}: no install section: rpctl install needs install.network and install.managementNetworks`,
     );
-  // Validated by the section's schema when the inventory was loaded (secrets are references now).
-  const install = raw as InstallSection;
-  if (!appliance.hostname || !appliance.domain)
+  const { hostname, domain } = appliance;
+  if (!hostname || !domain)
     throw new InputError(
       `${name}: the wizard needs the appliance's hostname and domain (set both in the inventory)`,
     );
+  // Validated by the section's schema when the inventory was loaded (secrets are references now).
+  const install = raw as InstallSection;
   const loginPassword = install.newPassword ?? appliance.sudo.password;
   if (!loginPassword)
     throw new InputError(`${name}: no new password for pexip: set install.newPassword or sudo.password`);
+  return { install, loginPassword, hostname, domain };
+}
+
+/** The wizard's answers for one appliance; throws InputError when the inventory cannot answer. */
+export function wizardAnswers(appliance: ApplianceConfig): WizardAnswers {
+  const { name } = appliance;
+  const { install, loginPassword, hostname, domain } = installBasics(appliance);
   const upstreams = appliance.sections.upstreams as UpstreamsSection | undefined;
   const web = upstreams ? { nodes: signalingNodes(name, upstreams) } : false;
   const fail2ban = (appliance.sections.fail2ban as Fail2banSection | undefined)?.enabled;
@@ -249,8 +262,8 @@ export function wizardAnswers(appliance: ApplianceConfig): WizardAnswers {
   return {
     network: networkAnswers(name, install.network),
     ...(install.dns ? { dns: install.dns } : {}),
-    hostname: appliance.hostname,
-    domain: appliance.domain,
+    hostname,
+    domain,
     ...(install.ntp ? { ntp: install.ntp } : {}),
     web:
       web && install.contentSecurityPolicy !== undefined
@@ -261,7 +274,7 @@ export function wizardAnswers(appliance: ApplianceConfig): WizardAnswers {
       install,
       appliance.sections.turn as TurnSection | undefined,
       web !== false,
-      appliance.domain,
+      domain,
     ),
     managementNetworks: managementNetworks(install),
     ...(fail2ban === undefined ? {} : { fail2ban }),

@@ -1,15 +1,17 @@
 /**
  * `rpctl install -i INV --limit HOSTS [--rerun]`: the first login and install wizard of freshly
  * deployed appliances, answered from the inventory, then the reboot and a plan. The spec says what
- * the command takes; the CLI's install runner (src/cli/install-run.ts) does it.
+ * the command takes and hands the CLI's install runner the wizard it drives (driver.ts).
  */
-import type { CustomCommand } from '../../src/engine/contract.js';
+import type { CustomCommand, FirstLoginInput } from '../../src/engine/contract.js';
+import { installWizard } from './driver.js';
 
-export const install: CustomCommand<{ rerun: boolean; acceptRegeneratedHostKey: boolean }> = {
+export const install: CustomCommand<FirstLoginInput, 'install'> = {
   kind: 'custom',
   path: ['install'],
   changes: true,
   runner: 'install',
+  uses: installWizard,
   defaultConcurrency: 20,
   summary:
     'first login and install wizard of freshly deployed appliances, answered from the inventory; then reboot and plan',
@@ -28,10 +30,11 @@ export const install: CustomCommand<{ rerun: boolean; acceptRegeneratedHostKey: 
   help: `
 Per appliance: log in as pexip with install.initialPassword (default the factory PEXIP), answer
 PAM's forced change with install.newPassword (default sudo.password; 8+ characters, 3 of lower,
-upper, digit, special: checked here first), log in again; ~/.profile starts the wizard, whose
-questions are recognised by their text and answered from the inventory. An unknown question, an
-answer the wizard refuses ("Invalid: ...") or one the inventory lacks stops it (Ctrl-C, nothing
-saved) and the host fails with the state it is in. The wizard regenerates the SSH host keys: the
+upper, digit, special: checked here first), log in again; ~/.profile starts the wizard (the v7.1
+one or the v4 one, told by its text; install.generation: v4 checks before connecting what the v4
+wizard cannot take), whose questions are recognised by their text and answered from the inventory.
+An unknown question, an answer the wizard refuses ("Invalid: ...", "Please try again.") or one the
+inventory lacks stops it (Ctrl-C, nothing saved) and the host fails with the state it is in. The wizard regenerates the SSH host keys: the
 new ones are read over the verified session before the reboot and replace this host's entries in
 known_hosts (both fingerprints are printed). After the reboot, every recipe's plan must be empty.
 --rerun asks before it reboots installed appliances (--yes does not ask).

@@ -104,6 +104,10 @@ const snmpText = (longest: number, what: string) =>
 
 export const installSection = z
   .strictObject({
+    generation: z.enum(['v4', 'v7']).optional().meta({
+      description:
+        "which install wizard the appliance runs: v7 (7.1 OVA) or v4 (the 002 guide's); default: recognised by its text. Saying v4 checks before connecting what the v4 wizard cannot take",
+    }),
     initialPassword: secret.optional().meta({
       description: "pexip's expired factory password (secret reference); default the factory PEXIP",
     }),

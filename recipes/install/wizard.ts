@@ -12,6 +12,7 @@
  * refuses the password. Answers are recorded for the report, secrets as the reference's name.
  */
 import {
+  type AnsweredQuestion,
   type Conversation,
   describeSecretRef,
   type SecretRef,
@@ -29,17 +30,7 @@ export const WIZARD_CONFIG_JSON = '.reverseproxy-config.json';
 /** Reruns the wizard (it runs itself under sudo). */
 export const WIZARD_COMMAND = sh`installwizard`;
 
-export interface AnsweredQuestion {
-  step?: string;
-  question: string;
-  /** what was typed, `[ENTER]` for the default, a secret as `(secret from file:...)` */
-  answer: string;
-  usedDefault: boolean;
-  /** the inventory field it came from */
-  from: string;
-}
-
-export class WizardConversation implements Conversation {
+export class V7WizardConversation implements Conversation {
   readonly answered: AnsweredQuestion[] = [];
   /** set once the wizard printed "Applying configuration...": it has saved the answers */
   applying = false;

@@ -99,7 +99,7 @@ export async function runFleetCommand(ctx: CommandContext, command: FleetCommand
   }
   const selection = await loadSelection(ctx, flags, command.override, command.checkSelection);
   const appliances = command.select ? command.select(selection.appliances) : selection.appliances;
-  const history = new History(io.env);
+  const history = new History(io.env, selection.inventory.fleet);
   const keepsHistory = mode === 'drift' || mode === 'apply';
   const colour = useColour(io.stdout.isTTY, io.env, flags.color === false);
   const progress = createProgress(io, {
@@ -128,6 +128,7 @@ export async function runFleetCommand(ctx: CommandContext, command: FleetCommand
       secret,
       redactor: selection.redactor,
       probes: registry.probes ?? new Map(),
+      acquirers: registry.acquirers ?? new Map(),
       concurrency,
       serial,
       maxFail,
@@ -168,7 +169,10 @@ export async function runFleetCommand(ctx: CommandContext, command: FleetCommand
     );
     if (format === 'text') io.stderr.write(`run record: ${path}\n`);
   }
-  if (keepsHistory && result.confirmed) history.append(historyEntries(result, command.historyExtra));
+  if (keepsHistory && result.confirmed) {
+    const entries = historyEntries(result, history.fleet, command.historyExtra);
+    history.append(entries, selection.inventory.historyKeepMs);
+  }
   ctx.exitWith(exitCodeOf(result));
   return result;
 }

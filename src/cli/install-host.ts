@@ -3,44 +3,47 @@
  *
  *   1. log in with the initial password; PAM forces the change: current, new, new; the session
  *      ends (an appliance whose password was already changed is logged into with the new one)
- *   2. log in with the new password; the login shell's ~/.profile starts the wizard (--rerun:
- *      `installwizard` on a terminal), sudo asks for the password
- *   3. answer every question from the inventory (recipes/install/wizard.ts); stop and interrupt the
- *      wizard on anything unexpected, before it saves anything
- *   4. on "Rebooting.": read the regenerated host keys over the trusted session, record them
+ *   2. log in with the new password; has the wizard run already (the wizard's `stateCommand`)?
+ *      The login shell starts the wizard (--rerun: its `rerunCommand` on a terminal)
+ *   3. answer it with the wizard's conversation (FirstLoginWizard, src/engine/one-off.ts); it stops
+ *      and interrupts the wizard on anything unexpected, before it saves anything
+ *   4. when it is done (the wizard reboots): read the regenerated host keys over the trusted
+ *      session, record them
  *   5. wait for the reboot, connect again, and plan with every recipe: the inventory's state?
  *
  * The transcript (everything both terminals printed, secrets redacted) is written whatever happens.
  */
-import type { WizardAnswers } from '../../recipes/install/answers.js';
-import {
-  type AnsweredQuestion,
-  WIZARD_CONFIG_JSON as CONFIG_JSON,
-  WIZARD_COMMAND,
-  WizardConversation,
-} from '../../recipes/install/wizard.js';
 import { converse, plainText } from '../engine/conversation.js';
+import type {
+  AnsweredQuestion,
+  FirstLoginWizard,
+  WizardConversation,
+  WizardState,
+} from '../engine/one-off.js';
 import { bootIdentity, type HostKeyChange, readHostKeys, recordHostKeys } from '../engine/reboot.js';
 import type { Redactor } from '../engine/redact.js';
 import type { HostOutcome } from '../engine/run.js';
 import { HostError, oneLine } from '../errors.js';
 import type { ApplianceConfig, SecretRef } from '../inventory/model.js';
 import { writeFileAtomic } from '../report/records.js';
-import { sh } from '../transport/shell.js';
 import { TerminalWaitError } from '../transport/terminal.js';
 import type { HostSession } from '../transport/types.js';
 import { changePassword, InstallFailure, withPassword } from './install-login.js';
 import { reconnect } from './install-reconnect.js';
 
+/** One appliance's install, checked before contact (install-run.ts). */
 export interface InstallTarget {
   appliance: ApplianceConfig;
-  answers: WizardAnswers;
   initialPassword: SecretRef;
   newPassword: SecretRef;
   rebootTimeoutMs: number;
+  /** a conversation answering its wizard */
+  conversation(): WizardConversation;
 }
 
 export interface InstallContext {
+  /** what the wizard is: its state check, rerun command */
+  wizard: FirstLoginWizard;
   rerun: boolean;
   acceptRegeneratedHostKey: boolean;
   secret(ref: SecretRef): string;
@@ -59,7 +62,7 @@ export interface InstallOutcome {
   name: string;
   status: 'installed' | 'failed';
   passwordChanged: boolean;
-  answered: AnsweredQuestion[];
+  answered: readonly AnsweredQuestion[];
   hostKey?: HostKeyChange;
   /** the recipes' plan after the install (0 changes: the appliance is as the inventory says) */
   plan?: HostOutcome;
@@ -113,13 +116,11 @@ async function run(target: InstallTarget, ctx: InstallContext, outcome: InstallO
 
   if (!ctx.rerun) outcome.passwordChanged = await changePassword(target, ctx, screens, log);
   const session = await ctx.connect(asNew);
-  let installed: boolean;
+  let wizardState: WizardState;
   let bootBefore: string | undefined;
   try {
-    const check = await session.exec(sh`test -e ${CONFIG_JSON} && echo installed || echo fresh`, {
-      timeoutMs: 10_000,
-    });
-    installed = check.stdout.toString().trim() === 'installed';
+    const check = await session.exec(ctx.wizard.stateCommand, { timeoutMs: 10_000 });
+    wizardState = ctx.wizard.state(check.stdout.toString());
     // to tell the rebooted appliance from this boot, which may linger after the wizard's session
     bootBefore = await bootIdentity(session);
   } catch (err) {
@@ -129,27 +130,24 @@ async function run(target: InstallTarget, ctx: InstallContext, outcome: InstallO
   const passwordState = outcome.passwordChanged
     ? "pexip's password is now the new one"
     : "pexip's password was already the new one";
-  if (!ctx.rerun && installed) {
+  const refusal = notToRun(wizardState, ctx.rerun);
+  if (refusal) {
     await session.close();
     throw new InstallFailure(
-      'already-installed',
-      `${name}: the wizard has already run (~/${CONFIG_JSON} exists); to run it again use --rerun`,
-      `${passwordState}; nothing else was changed`,
-    );
-  }
-  if (ctx.rerun && !installed) {
-    await session.close();
-    throw new InstallFailure(
-      'not-installed',
-      `${name}: the wizard has never completed here (no ~/${CONFIG_JSON}); install without --rerun`,
-      'nothing was changed',
+      refusal.reason,
+      `${name}: ${refusal.message}`,
+      refusal.reason === 'not-installed'
+        ? 'nothing was changed'
+        : `${passwordState}; nothing else was changed`,
     );
   }
 
-  // The first run starts the way a person's does: the login shell's ~/.profile runs the wizard.
-  log(ctx.rerun ? 'running installwizard' : 'logging in: ~/.profile starts the install wizard');
-  const terminal = await session.terminal(ctx.rerun ? { command: WIZARD_COMMAND } : {});
-  const conversation = new WizardConversation(target.answers, ctx.secret);
+  // The first run starts the way a person's does: the login shell runs the wizard.
+  log(
+    ctx.rerun ? 'running the install wizard again' : 'logging in: the login shell starts the install wizard',
+  );
+  const terminal = await session.terminal(ctx.rerun ? { command: ctx.wizard.rerunCommand } : {});
+  const conversation = target.conversation();
   const before = ctx.rerun
     ? 'the previous configuration is unchanged'
     : `${passwordState}; nothing is configured and the wizard starts again at the next login`;
@@ -173,11 +171,11 @@ async function run(target: InstallTarget, ctx: InstallContext, outcome: InstallO
   outcome.answered = conversation.answered;
   if (end.kind === 'stopped') {
     // The wizard saves its answers only once every question is answered, just before applying them.
-    const saved = conversation.applying || (!ctx.rerun && (await configSaved(session)));
+    const saved = conversation.applying || (!ctx.rerun && (await answersSaved(session, ctx.wizard)));
     screens.push(terminal.output());
     await session.close();
     const state = saved
-      ? `the wizard saved its answers (~/${CONFIG_JSON}) and stopped while applying them: the appliance may be partly configured and did not reboot; fix the cause and rerun with --rerun`
+      ? 'the wizard saved its answers and stopped while applying them: the appliance may be partly configured and did not reboot; fix the cause and rerun with --rerun'
       : `the wizard was interrupted before it saved anything: ${before}`;
     throw new InstallFailure(
       end.reason.startsWith('the wizard stopped') ? 'wizard-failed' : 'wizard',
@@ -186,7 +184,9 @@ async function run(target: InstallTarget, ctx: InstallContext, outcome: InstallO
     );
   }
 
-  log(`wizard done (${conversation.answered.length} answers); reading its host keys before the reboot`);
+  log(
+    `${conversation.recognised ? `${conversation.recognised} ` : ''}wizard done (${conversation.answered.length} answers); reading its host keys before the reboot`,
+  );
   const keys = await readHostKeys(session).catch(() => []);
   if (keys.length > 0) outcome.hostKey = recordHostKeys(appliance, keys);
   if (outcome.hostKey)
@@ -235,12 +235,30 @@ async function run(target: InstallTarget, ctx: InstallContext, outcome: InstallO
     );
 }
 
+/** Why the wizard is not run on an appliance in this state: installed, or --rerun of a fresh one. */
+function notToRun(
+  state: WizardState,
+  rerun: boolean,
+): { reason: 'already-installed' | 'not-installed'; message: string } | undefined {
+  if (state.kind === 'installed' && state.neverRerun)
+    return { reason: 'already-installed', message: state.neverRerun };
+  if (state.kind === 'installed' && !rerun)
+    return {
+      reason: 'already-installed',
+      message: `the wizard has already run (${state.evidence}); to run it again use --rerun`,
+    };
+  if (state.kind === 'fresh' && rerun)
+    return {
+      reason: 'not-installed',
+      message: `the wizard has never completed here (${state.evidence}); install without --rerun`,
+    };
+  return undefined;
+}
+
 /** After an interruption of a first run: did the wizard save its answers after all? */
-async function configSaved(session: HostSession): Promise<boolean> {
-  const check = await session
-    .exec(sh`test -e ${CONFIG_JSON} && echo saved || echo none`, { timeoutMs: 10_000 })
-    .catch(() => undefined);
-  return check?.stdout.toString().trim() === 'saved';
+async function answersSaved(session: HostSession, wizard: FirstLoginWizard): Promise<boolean> {
+  const check = await session.exec(wizard.stateCommand, { timeoutMs: 10_000 }).catch(() => undefined);
+  return check !== undefined && wizard.state(check.stdout.toString()).kind === 'installed';
 }
 
 /** The longest wait for the connection of the wizard's session to drop as the appliance goes down. */

@@ -1,21 +1,19 @@
 /**
- * What runs `rpctl install -i INV --limit HOSTS [--rerun]` (its spec: recipes/install/commands.ts): the
- * first login (PAM's forced password change) and the install wizard of freshly deployed
- * appliances, answered from the inventory, in parallel; then the reboot, and a plan with every recipe to show the appliance is as the inventory says.
- * See src/cli/install-host.ts for one appliance's steps, install-reboot.ts for host keys.
+ * The install runner: `rpctl install -i INV --limit HOSTS [--rerun]`, a custom one-off whose spec
+ * (in its concern) brings the first-login wizard to drive (FirstLoginWizard, src/engine/one-off.ts).
+ * On freshly deployed appliances, in parallel: the first login (PAM's forced password change), the
+ * wizard answered on a terminal, its reboot, and a plan with every recipe to show the appliance is
+ * as the inventory says. install-host.ts does one appliance, install-reconnect.ts the host keys.
  *
- * Everything is checked before any appliance is contacted (exit 3): the answers the inventory
- * gives (recipes/install/answers.ts), the new password's complexity, the recipes' desired state.
+ * Everything is checked before any appliance is contacted (exit 3): the wizard's answers and
+ * password rules (its `prepare`), the passwords' consistency, the recipes' desired state.
  */
 import { mkdirSync } from 'node:fs';
 import { hostname, userInfo } from 'node:os';
 import { join } from 'node:path';
 import pLimit from 'p-limit';
-import { passwordPolicyProblem, type WizardAnswers, wizardAnswers } from '../../recipes/install/answers.js';
-import type { InstallSection } from '../../recipes/install/schema.js';
-import { FACTORY_PASSWORD } from '../../recipes/install/wizard.js';
-import { turnPasswordProblem } from '../../recipes/turn/schema.js';
 import { newRunId } from '../engine/host.js';
+import type { CustomCommand, FirstLoginInput, FirstLoginWizard } from '../engine/one-off.js';
 import { runFleet } from '../engine/run.js';
 import { sshTarget } from '../engine/ssh-target.js';
 import { ExitCode, InputError } from '../errors.js';
@@ -27,17 +25,9 @@ import { type InventoryOptions, loadSelection, type Selection } from './common.j
 import { type InstallContext, type InstallTarget, installHost } from './install-host.js';
 import { installExitCode, installReport, renderInstall } from './install-report.js';
 import type { CommandContext } from './program.js';
-import { DEFAULT_HANDSHAKES, parseCount, parseFormat } from './run-options.js';
+import { DEFAULT_CONCURRENCY, DEFAULT_HANDSHAKES, parseCount, parseFormat } from './run-options.js';
 
 const FORMATS = ['text', 'json'] as const;
-export const DEFAULT_INSTALL_CONCURRENCY = 20;
-const DEFAULT_REBOOT_TIMEOUT_S = 300;
-
-/** What `rpctl install` takes besides the inventory: checked by the spec before this runs. */
-export interface InstallInput {
-  rerun: boolean;
-  acceptRegeneratedHostKey: boolean;
-}
 
 interface InstallFlags extends InventoryOptions {
   concurrency?: string;
@@ -48,33 +38,24 @@ interface InstallFlags extends InventoryOptions {
   output?: string;
 }
 
-/** Check one appliance's install inputs with its secrets resolved; throws InputError. */
+/**
+ * Check one appliance's install inputs with its secrets resolved (the wizard's own checks, then
+ * the passwords' consistency and every recipe's desired state); throws InputError.
+ */
 function target(
   ctx: CommandContext,
+  wizard: FirstLoginWizard,
   appliance: ApplianceConfig,
   selection: Selection,
+  input: FirstLoginInput,
   factory: SecretRef,
 ): InstallTarget {
   const { name } = appliance;
-  const answers: WizardAnswers = wizardAnswers(appliance);
-  const install = appliance.sections.install as InstallSection;
   const secret = (ref: SecretRef) => selection.secrets.get(ref);
-  const initialPassword = install.initialPassword ?? factory;
-  const newPassword = answers.loginPassword;
+  const prepared = wizard.prepare(appliance, secret, input);
+  const initialPassword = prepared.initialPassword ?? factory;
+  const { newPassword } = prepared;
   const where = describeSecretRef(newPassword);
-  const problem = passwordPolicyProblem(secret(newPassword));
-  if (problem)
-    throw new InputError(
-      `${name}: the new password (${where}) does not meet the appliance's policy: ${problem}`,
-    );
-  if (answers.turn && answers.turn.mode === 'permissive') {
-    const shared = answers.turn.sharedSecret;
-    const sharedProblem = turnPasswordProblem(secret(shared));
-    if (sharedProblem)
-      throw new InputError(
-        `${name}: install.turn.sharedSecret (${describeSecretRef(shared)}): ${sharedProblem.replace('TURN password', 'shared secret')}`,
-      );
-  }
   if (secret(newPassword) === secret(initialPassword))
     throw new InputError(`${name}: the new password (${where}) is the initial password`);
   for (const [field, ref] of [
@@ -91,10 +72,10 @@ function target(
     recipe.desired({ appliance, secret, addSecret: (v) => selection.redactor.add(v), now: new Date() });
   return {
     appliance,
-    answers,
     initialPassword,
     newPassword,
-    rebootTimeoutMs: 1000 * (install.rebootTimeout ?? DEFAULT_REBOOT_TIMEOUT_S),
+    rebootTimeoutMs: prepared.rebootTimeoutMs,
+    conversation: prepared.conversation,
   };
 }
 
@@ -105,21 +86,31 @@ async function confirmRerun(ctx: CommandContext, names: string[]): Promise<boole
 
 export async function runInstall(
   ctx: CommandContext,
-  input: InstallInput,
+  spec: CustomCommand<FirstLoginInput, 'install'>,
+  input: FirstLoginInput,
   flags: InstallFlags,
 ): Promise<void> {
+  const wizard = spec.uses;
   const format = parseFormat(flags.format, FORMATS);
-  const concurrency = parseCount('--concurrency', flags.concurrency, DEFAULT_INSTALL_CONCURRENCY, 1, 1000);
+  const concurrency = parseCount(
+    '--concurrency',
+    flags.concurrency,
+    spec.defaultConcurrency ?? DEFAULT_CONCURRENCY,
+    1,
+    1000,
+  );
   const handshakes = parseCount('--handshakes', flags.handshakes, DEFAULT_HANDSHAKES, 1, 1000);
   if (input.rerun && !flags.yes && !ctx.io.stdinIsTTY)
     throw new InputError(
       'install --rerun reboots the appliances and asks first; there is no terminal: pass --yes',
     );
   const selection = await loadSelection(ctx, flags);
-  const factory = valueSecretRef(FACTORY_PASSWORD, 'the factory password');
+  const factory = valueSecretRef(wizard.factoryPassword, 'the factory password');
   await selection.secrets.resolve([{ ref: factory, label: 'the factory password' }]);
-  selection.redactor.add(FACTORY_PASSWORD);
-  const targets = selection.appliances.map((appliance) => target(ctx, appliance, selection, factory));
+  selection.redactor.add(wizard.factoryPassword);
+  const targets = selection.appliances.map((appliance) =>
+    target(ctx, wizard, appliance, selection, input, factory),
+  );
   if (
     input.rerun &&
     !flags.yes &&
@@ -141,8 +132,9 @@ export async function runInstall(
   const secret = (ref: SecretRef) => selection.secrets.get(ref);
   const say = (line: string) => ctx.io.stderr.write(selection.redactor.redact(`${line}\n`));
   const installContext: InstallContext = {
-    rerun: Boolean(input.rerun),
-    acceptRegeneratedHostKey: Boolean(input.acceptRegeneratedHostKey),
+    wizard,
+    rerun: input.rerun,
+    acceptRegeneratedHostKey: input.acceptRegeneratedHostKey,
     secret,
     redactor: selection.redactor,
     connect: (appliance, options) =>

@@ -20,6 +20,7 @@ import type {
   AnyOneOffCommand,
   ChangeCommand,
   CustomCommand,
+  CustomRunner,
   ExitCodeText,
   OneOffGiven,
   OneOffGroup,
@@ -44,9 +45,16 @@ export const ONE_OFF_FORMATS = ['text', 'json'] as const;
 
 type Flags = RunFlags & InventoryOptions & Record<string, unknown>;
 type AnySpec = AnyOneOffCommand;
-/** What the CLI runs for a custom spec (install), by the runner's name. */
-// biome-ignore lint/suspicious/noExplicitAny: the runner knows its spec's input
-export type CustomRunnerFn = (ctx: CommandContext, input: any, flags: Flags) => Promise<void>;
+/** What the CLI runs for a custom spec (install), by the runner's name: the spec brings what it `uses`. */
+export type CustomRunnerFn<R extends CustomRunner = CustomRunner> = (
+  ctx: CommandContext,
+  // biome-ignore lint/suspicious/noExplicitAny: the runner knows its spec's input
+  spec: CustomCommand<any, R>,
+  // biome-ignore lint/suspicious/noExplicitAny: (the same)
+  input: any,
+  flags: Flags,
+) => Promise<void>;
+export type CustomRunnerFns = { [R in CustomRunner]?: CustomRunnerFn<R> };
 
 const changes = (spec: AnySpec) => spec.kind === 'change' || (spec.kind === 'custom' && spec.changes);
 
@@ -54,7 +62,7 @@ const changes = (spec: AnySpec) => spec.kind === 'change' || (spec.kind === 'cus
 export function oneOffModule(
   groups: readonly OneOffGroup[],
   specs: readonly AnySpec[],
-  runners: Partial<Record<CustomCommand<unknown>['runner'], CustomRunnerFn>> = {},
+  runners: CustomRunnerFns = {},
 ): CommandModule {
   return {
     register(program, ctx) {
@@ -74,7 +82,7 @@ export function addOneOff(
   parent: Command,
   ctx: CommandContext,
   spec: AnySpec,
-  runners: Partial<Record<string, CustomRunnerFn>> = {},
+  runners: CustomRunnerFns = {},
 ): Command {
   const command = parent.command(spec.path.at(-1)!).description(spec.summary);
   for (const arg of spec.arguments ?? []) {
@@ -115,7 +123,7 @@ async function runOneOff(
   ctx: CommandContext,
   spec: AnySpec,
   given: OneOffGiven,
-  runners: Partial<Record<string, CustomRunnerFn>>,
+  runners: CustomRunnerFns,
 ): Promise<void> {
   const flags = given.options as Flags;
   if (changes(spec) && !flags.limit) {
@@ -128,7 +136,7 @@ async function runOneOff(
   if (spec.kind === 'report') return runReport(ctx, spec, input, flags);
   const runner = runners[spec.runner];
   if (!runner) throw new Error(`rpctl ${spec.path.join(' ')}: no runner ${spec.runner} in this build`);
-  return runner(ctx, input, flags);
+  return runner(ctx, spec, input, flags);
 }
 
 const DEFAULT_EXIT_CODES: Record<'change' | 'report', Required<ExitCodeText>> = {

@@ -3,6 +3,7 @@
  * outcome into an exit code (docs/architecture.md). Commands live in src/cli/commands/, one
  * file per command group; each registers itself through `register(program, ctx)`.
  */
+import { resolve } from 'node:path';
 import { Command, CommanderError } from 'commander';
 import { ExitCode, oneLine, RpctlError } from '../errors.js';
 import { commandModules } from './commands/index.js';
@@ -22,6 +23,9 @@ export interface CommandModule {
   register(program: Command, ctx: CommandContext): void;
 }
 
+const STATE_DIR_HELP =
+  'where run records and drift history are kept; share one between a timer and the operators (default: $RPCTL_STATE_DIR, else ~/.local/state/rpctl)';
+
 // 1 (a host failed) wins over 2 (changes pending), which wins over 0; 3 ends the run at once.
 const PRIORITY: Record<number, number> = { 0: 0, 2: 1, 1: 2, 3: 3 };
 
@@ -38,6 +42,7 @@ export async function run(argv: readonly string[], io: Io, registry: Registry): 
     .description('Keep a fleet of Pexip Reverse Proxy / TURN appliances in a declared state over SSH.')
     .version(process.env.npm_package_version ?? '0.1.0', '-V, --version')
     .option('--verbose', 'print the detail behind errors')
+    .option('--state-dir <dir>', STATE_DIR_HELP)
     .showHelpAfterError('(run with --help for usage)')
     .configureOutput({
       writeOut: (s) => io.stdout.write(s),
@@ -64,10 +69,16 @@ Examples:
     cmd.exitOverride();
     if (!cmd.options.some((o) => o.long === '--verbose'))
       cmd.option('--verbose', 'print the detail behind errors');
+    if (!cmd.options.some((o) => o.long === '--state-dir')) cmd.option('--state-dir <dir>', STATE_DIR_HELP);
     cmd.configureOutput({ writeOut: (s) => io.stdout.write(s), writeErr: (s) => io.stderr.write(s) });
     cmd.commands.forEach(override);
   };
   program.commands.forEach(override);
+  // --state-dir wins over $RPCTL_STATE_DIR for everything the run records (history.ts, records.ts)
+  program.hook('preAction', (_program, action) => {
+    const dir = action.optsWithGlobals().stateDir as string | undefined;
+    if (dir) io.env.RPCTL_STATE_DIR = resolve(io.cwd, dir);
+  });
 
   try {
     await program.parseAsync([...argv], { from: 'user' });

@@ -4,6 +4,7 @@
  * checks and the probe kinds. src/cli/main.ts builds it; commands read it from their context.
  */
 import type {
+  AcquirerRegistry,
   AnyOneOffCommand,
   Concern,
   DriftCheck,
@@ -30,10 +31,15 @@ export interface Registry {
   /** the concerns' one-off commands and the groups they sit under */
   commands?: readonly AnyOneOffCommand[];
   commandGroups?: readonly OneOffGroup[];
+  /** what changes that acquire during apply (an ACME order) are obtained with */
+  acquirers?: AcquirerRegistry;
 }
 
 export function registryOf(concerns: readonly Concern[]): Required<Registry> {
   const probes = new Map(concerns.flatMap((c) => c.probes ?? []).map((p) => [p.name, p]));
+  const acquirers: AcquirerRegistry = new Map(
+    concerns.flatMap((c) => c.acquirers ?? []).map((a) => [a.name, a]),
+  );
   return {
     recipes: concerns.flatMap((c) => c.recipes),
     sections: concerns.flatMap((c) => c.sections),
@@ -46,5 +52,6 @@ export function registryOf(concerns: readonly Concern[]): Required<Registry> {
     probes,
     commands: concerns.flatMap((c) => c.commands ?? []),
     commandGroups: concerns.flatMap((c) => c.commandGroups ?? []),
+    acquirers,
   };
 }

@@ -7,7 +7,7 @@ import { HostError } from '../errors.js';
 import type { SecretRef } from '../inventory/model.js';
 import type { HostSession, SessionStats, UploadFile } from '../transport/types.js';
 import type { ApplyOutcome, ApplyScriptInput, InstallFile } from './apply-script.js';
-import type { Check } from './contract.js';
+import type { AcquirerRegistry, Check } from './contract.js';
 import type { GatheredFacts } from './facts.js';
 import type { PreparedHost } from './host.js';
 import { appliedChanges } from './plan.js';
@@ -28,6 +28,8 @@ export interface ApplyResult {
 export interface ApplyContext {
   runId: string;
   probes: Probes;
+  /** what changes that acquire (an ACME order) are obtained with, by kind */
+  acquirers?: AcquirerRegistry;
   secret(ref: SecretRef): string;
   /** where probes connect to: the appliance's address */
   address: string;

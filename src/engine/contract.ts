@@ -145,6 +145,64 @@ export interface Change {
    * secret are never diffed; without this they show as "(secret content changed)".
    */
   display?: string;
+  /** what only the control machine can obtain during apply, and the steps that install it */
+  acquire?: Acquisition;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Acquisitions
+
+/**
+ * Something a change installs that the control machine obtains during apply: after the
+ * confirmation, under the host's lock, once the host's other changes are in place (a certificate
+ * ordered from an ACME CA, whose challenge the host answers). The acquirer named `kind` (registered
+ * by a concern, like a probe) obtains it, running commands on the host; `install` turns the result
+ * into steps that run (and roll back, and are verified) like any change's.
+ */
+export interface Acquisition {
+  kind: string;
+  /** that acquirer's own parameters (made by its `acquisition` function, so they have its type) */
+  request: unknown;
+  install(obtained: unknown): RemoteStep[];
+}
+
+/** Commands run as root on the host being applied, for an acquirer. */
+export interface HostCommands {
+  run(
+    command: ShellCommand,
+    stdin?: string,
+  ): Promise<{ code: number | null; stdout: string; stderr: string }>;
+}
+
+/** A kind of acquisition: how the control machine obtains what a change installs. */
+export interface AcquirerKind<Request = unknown, Obtained = unknown> {
+  name: string;
+  /** obtain it; `notes` go into the host's report. A thrown error fails the host, nothing installed */
+  obtain(
+    request: Request,
+    host: HostCommands,
+    ctx: { secret(ref: SecretRef): string },
+  ): Promise<{ obtained: Obtained; notes: string[] }>;
+  /** a Change's `acquire` that this acquirer serves */
+  acquisition(request: Request, install: (obtained: Obtained) => RemoteStep[]): Acquisition;
+}
+
+/** Acquirer kinds by name, as the engine receives them. */
+export type AcquirerRegistry = ReadonlyMap<string, AcquirerKind>;
+
+export function defineAcquirer<Request, Obtained>(
+  name: string,
+  obtain: AcquirerKind<Request, Obtained>['obtain'],
+): AcquirerKind<Request, Obtained> {
+  return {
+    name,
+    obtain,
+    acquisition: (request, install) => ({
+      kind: name,
+      request,
+      install: (obtained) => install(obtained as Obtained),
+    }),
+  };
 }
 
 export interface PlanResult {
@@ -329,6 +387,8 @@ export interface Concern {
   describeFacts?(facts: HostFacts, host: string, now: Date): Record<string, unknown>;
   driftChecks?: readonly DriftCheck[];
   probes?: readonly ProbeKind[];
+  // biome-ignore lint/suspicious/noExplicitAny: each acquirer has its own request and result types
+  acquirers?: readonly AcquirerKind<any, any>[];
   /** one-off commands (`rpctl upstream add`...), through the CLI's one policy for them */
   commands?: readonly AnyOneOffCommand[];
   /** the command groups they sit under (`rpctl upstream`), for --help */

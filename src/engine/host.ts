@@ -8,6 +8,7 @@ import { HostError, oneLine } from '../errors.js';
 import type { ApplianceConfig } from '../inventory/model.js';
 import { joinCommands } from '../transport/shell.js';
 import type { ExecStream, HostSession, UploadFile } from '../transport/types.js';
+import { acquires, applyAcquiring } from './acquire.js';
 import {
   type ApplyContext,
   type ApplyResult,
@@ -154,6 +155,12 @@ export function prepareApply(host: PreparedHost, runId: string): PreparedApply {
 }
 
 export async function applyHost(host: PreparedHost, ctx: ApplyContext): Promise<ApplyResult> {
+  // a change that acquires (an ACME order) applies in stages: acquire.ts
+  if (acquires(host.plan)) return applyAcquiring(host, ctx, applyPlan);
+  return applyPlan(host, ctx);
+}
+
+async function applyPlan(host: PreparedHost, ctx: ApplyContext): Promise<ApplyResult> {
   const prepared = prepareApply(host, ctx.runId);
   if (host.plan.commitConfirmed) return applyCommitConfirmed(host, ctx, prepared);
   const name = host.appliance.name;

@@ -18,7 +18,9 @@
  * below, which the CLI implements.
  */
 import type { ApplianceConfig, SecretRef } from '../inventory/model.js';
+import type { ShellCommand } from '../transport/shell.js';
 import type { HostFacts, Recipe } from './contract.js';
+import type { Conversation } from './conversation.js';
 import type { FleetResult, HostOutcome } from './run.js';
 
 export type { ApplianceConfig, FleetResult, HostFacts, HostOutcome, Recipe, SecretRef };
@@ -141,18 +143,113 @@ export interface ReportCommand<Input> extends OneOffBase<Input> {
   render(format: 'text' | 'json', result: FleetResult, ctx: ReportContext): string | Promise<string>;
 }
 
-/** Commands the CLI runs itself, by name: the first login and install wizard. */
-export type CustomRunner = 'install';
+/**
+ * Commands the CLI runs itself, by name, with what each runner takes from the spec (`uses`):
+ * the first login and install wizard of freshly deployed appliances (src/cli/install-run.ts).
+ */
+export interface CustomRunners {
+  install: FirstLoginWizard;
+}
+export type CustomRunner = keyof CustomRunners;
 
 /** Neither "set a value then apply" nor a report: the CLI's runner of that name runs it. */
-export interface CustomCommand<Input> extends OneOffBase<Input> {
+export interface CustomCommand<Input, R extends CustomRunner = CustomRunner> extends OneOffBase<Input> {
   kind: 'custom';
   /** it changes appliances: --limit is required */
   changes: boolean;
-  runner: CustomRunner;
+  runner: R;
+  /** what the runner needs from the concern */
+  uses: CustomRunners[R];
   /** appliances worked on at once unless --concurrency says otherwise */
   defaultConcurrency?: number;
 }
+
+// ---------------------------------------------------------------------------------------------
+// The first-login wizard of a freshly deployed appliance
+
+/**
+ * A first-login wizard, as the CLI's install runner drives it on each appliance: log in with the
+ * expired initial password and set the new one (PAM's forced change), log in again, where the
+ * login shell starts the wizard; answer it on a terminal (`conversation`), read the host keys it
+ * regenerated, wait for its reboot and plan with every recipe. The concern says what the wizard
+ * is; the runner does the logins, terminals, reboots, host keys, transcripts and the report.
+ */
+export interface FirstLoginWizard {
+  /**
+   * The factory login password: the initial one unless the inventory says otherwise; redacted
+   * everywhere, like the inventory's secrets.
+   */
+  factoryPassword: string;
+  /**
+   * Check and prepare one appliance's install before anything is contacted, with its secrets
+   * resolved: an InputError (exit 3) when the inventory cannot answer the wizard, or a password
+   * breaks the appliance's rules.
+   */
+  prepare(
+    appliance: ApplianceConfig,
+    secret: (ref: SecretRef) => string,
+    run: FirstLoginInput,
+  ): PreparedWizard;
+  /** a read-only command (run as the login user) whose output `state` reads */
+  stateCommand: ShellCommand;
+  /** has the wizard completed on the appliance? */
+  state(output: string): WizardState;
+  /** starts the wizard again on a terminal (--rerun); a first run starts from the login shell */
+  rerunCommand: ShellCommand;
+}
+
+/** What `rpctl install` takes besides the inventory. */
+export interface FirstLoginInput {
+  /** run the wizard again on installed appliances */
+  rerun: boolean;
+  /** after the reboot, record the host key offered when the regenerated ones could not be read */
+  acceptRegeneratedHostKey: boolean;
+}
+
+/** One appliance's install, checked: its passwords and how to answer its wizard. */
+export interface PreparedWizard {
+  /** the expired password of the first login; undefined: the factory password */
+  initialPassword?: SecretRef;
+  /** what the forced change sets: the login's and sudo's password afterwards */
+  newPassword: SecretRef;
+  /** the longest wait for the appliance to come back after the wizard's reboot */
+  rebootTimeoutMs: number;
+  /** a new conversation answering the wizard from the inventory (one per terminal) */
+  conversation(): WizardConversation;
+}
+
+/**
+ * Answers the wizard on a terminal (src/engine/conversation.ts drives it): `done` when the wizard
+ * reboots to apply its answers, `stop` on anything it cannot answer (the wizard is interrupted).
+ */
+export interface WizardConversation extends Conversation {
+  /** every question answered so far, in order */
+  readonly answered: readonly AnsweredQuestion[];
+  /** the wizard has begun applying its answers: stopped now, the appliance may be partly configured */
+  readonly applying: boolean;
+  /** which of several wizards it recognised, for the log; undefined before its first question */
+  readonly recognised?: string;
+}
+
+/** One question of the wizard and what was typed, for the report: secrets only by reference. */
+export interface AnsweredQuestion {
+  /** '3 of 9: DNS' */
+  step?: string;
+  question: string;
+  /** what was typed, `[ENTER]` for the default, a secret as `(secret from file:...)` */
+  answer: string;
+  usedDefault: boolean;
+  /** the inventory field it came from */
+  from: string;
+}
+
+/**
+ * Whether the wizard has completed, with what shows it ('~/.config.json exists', 'no
+ * ~/.config.json') for messages; `neverRerun`: it cannot run again, why and what to do instead.
+ */
+export type WizardState =
+  | { kind: 'fresh'; evidence: string }
+  | { kind: 'installed'; evidence: string; neverRerun?: string };
 
 /** A word that groups one-off commands (`rpctl turn ...`), with its line in `rpctl --help`. */
 export interface OneOffGroup {

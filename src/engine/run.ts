@@ -21,7 +21,7 @@ import type { ApplianceConfig, GroupConfig, SecretRef, Serial } from '../invento
 import type { HostSession, SessionStats } from '../transport/types.js';
 import { JOURNAL } from './apply-script.js';
 import { batches, failureBudget, GroupLimits } from './batches.js';
-import type { FactSpec, Recipe } from './contract.js';
+import type { AcquirerRegistry, FactSpec, Recipe } from './contract.js';
 import { type GatheredFacts, mergeFactSpecs } from './facts.js';
 import {
   type ApplyResult,
@@ -88,6 +88,8 @@ export interface FleetOptions {
   secret(ref: SecretRef): string;
   redactor: Redactor;
   probes: Probes;
+  /** acquirers of changes that obtain what they install during apply (an ACME order) */
+  acquirers?: AcquirerRegistry;
   concurrency: number;
   serial?: Serial;
   maxFail?: Serial;
@@ -337,6 +339,7 @@ async function applyAndVerify(run: FleetRun, host: PreparedHost): Promise<void> 
     const applied = await applyHost(host, {
       runId: run.runId,
       probes: options.probes,
+      acquirers: options.acquirers,
       secret: options.secret,
       address: options.probeAddress?.(host.appliance) ?? host.appliance.ssh.host,
       now: run.startedAt,

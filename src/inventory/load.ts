@@ -11,13 +11,19 @@ import { homedir } from 'node:os';
 import { dirname, resolve } from 'node:path';
 import { InputError } from '../errors.js';
 import { type PathContext, toApplianceConfig, toGroupConfigs } from './appliance.js';
+import { parseDuration } from './duration.js';
 import { inventoryErrorMap, type Path, type Problem, problemsFromIssues } from './issues.js';
 import { applianceLayers, isPlainObject, type Merged, mergeLayers } from './merge.js';
-import type { ApplianceConfig, Inventory, SourceLocation } from './model.js';
+import type { ApplianceConfig, Inventory, SecretRef, SourceLocation } from './model.js';
 import { resolveInventoryPath } from './paths.js';
 import { formatPath, formatProblem, InventoryError, orderProblems } from './problems.js';
 import { checkReferences } from './references.js';
-import { buildInventorySchema, buildSettingsSchema, type InventoryDocument } from './schema.js';
+import {
+  buildInventorySchema,
+  buildSettingsSchema,
+  DEFAULT_HISTORY_KEEP,
+  type InventoryDocument,
+} from './schema.js';
 import { findSecretRefs, parseSecretRef, type SecretUse } from './secrets.js';
 import type { InventorySection } from './types.js';
 import { YamlSource } from './yaml-source.js';
@@ -116,6 +122,8 @@ class InventoryLoader {
     for (const warning of this.warnings) this.options.io.stderr.write(`rpctl: warning: ${warning}\n`);
     return {
       file: this.path,
+      fleet: this.document.fleet ?? this.path,
+      historyKeepMs: parseDuration(this.document.history?.keep ?? DEFAULT_HISTORY_KEEP)!,
       appliances,
       groups: toGroupConfigs(this.document, (name) => this.source.locate(['groups', name], true)),
       allowInlineSecrets: this.allowInlineSecrets,
@@ -164,6 +172,18 @@ class InventoryLoader {
       if (ref.kind === 'file') ref.path = resolveInventoryPath(ref.path, this.paths.baseDir, this.paths.home);
       if (ref.kind === 'prompt' || ref.kind === 'inline') ref.origin = formatPath(origin);
       if (ref.kind === 'inline') this.flagInlineSecret(origin);
+      if (ref.kind === 'exec') this.placeExec(ref, origin);
+    }
+  }
+
+  /** Failures name the inventory line; a relative command path is relative to the inventory. */
+  private placeExec(ref: Extract<SecretRef, { kind: 'exec' }>, origin: Path): void {
+    const location = this.source.locate(origin);
+    ref.origin = formatPath(origin);
+    ref.at = `${location.file}:${location.line}`;
+    const command = ref.argv[0]!;
+    if (command.includes('/') || command.startsWith('~')) {
+      ref.argv[0] = resolveInventoryPath(command, this.paths.baseDir, this.paths.home);
     }
   }
 

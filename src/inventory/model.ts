@@ -15,7 +15,9 @@ export type SecretRef =
   | { kind: 'env'; name: string }
   | { kind: 'file'; path: string } // absolute, resolved against the inventory's directory
   | { kind: 'prompt'; origin?: string }
-  | { kind: 'inline'; origin?: string }; // only with `allowInlineSecrets: true`; the value is registered at load time
+  | { kind: 'inline'; origin?: string } // only with `allowInlineSecrets: true`; the value is registered at load time
+  /** a command run without a shell (`exec:pass show pexip/sudo`); its standard output is the secret */
+  | { kind: 'exec'; argv: string[]; timeoutSeconds: number; origin?: string; at?: string };
 
 /** Where a value came from, for error messages: file:line:column. */
 export interface SourceLocation {
@@ -88,6 +90,10 @@ export interface GroupConfig {
 export interface Inventory {
   /** absolute path of the inventory file */
   file: string;
+  /** the fleet's identity: its `fleet:` name, else the file's absolute path (keys the drift history) */
+  fleet: string;
+  /** how long drift history is kept (`history.keep`), in milliseconds */
+  historyKeepMs: number;
   appliances: ApplianceConfig[];
   groups: Map<string, GroupConfig>;
   allowInlineSecrets: boolean;

@@ -6,6 +6,7 @@
  * group), so the document schema only places them; `sectionSchemas` checks the merged values.
  */
 import { z } from 'zod';
+import { DURATION_RULE, parseDuration } from './duration.js';
 import { secret } from './secrets.js';
 import type { InventorySection } from './types.js';
 import {
@@ -19,6 +20,9 @@ import {
   sshHost,
   userName,
 } from './types.js';
+
+/** How long drift history is kept when the inventory does not say. */
+export const DEFAULT_HISTORY_KEEP = '90d';
 
 export const NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
 const NAME_RULE = 'starts with a letter or digit, then letters, digits, ".", "_" or "-"';
@@ -124,6 +128,19 @@ function inventorySchema(sections: readonly InventorySection[], mode: SectionMod
   return z
     .strictObject({
       version: optional(z.literal(1), 'inventory format version (1)'),
+      fleet: optional(
+        z.string().trim().min(1).max(200),
+        "the fleet's name: drift history is kept per fleet and appliance; default: this file's absolute path",
+      ),
+      history: optional(
+        z.strictObject({
+          keep: optional(
+            z.string().refine((text) => parseDuration(text) !== undefined, `expected ${DURATION_RULE}`),
+            `how long drift history is kept (${DURATION_RULE}); default ${DEFAULT_HISTORY_KEEP}`,
+          ),
+        }),
+        'the drift history of this fleet, in the state directory',
+      ),
       allowInlineSecrets: optional(
         z.boolean(),
         'accept plaintext secrets written in this file (with a warning); default false',

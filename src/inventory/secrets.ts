@@ -4,6 +4,8 @@
  *   env:NAME     an environment variable
  *   file:PATH    a file's content minus one trailing newline; relative to the inventory, ~ expanded
  *   prompt       asked on the terminal (hidden); an error when there is no terminal
+ *   exec:COMMAND a password manager's command run without a shell (`exec:pass show pexip/sudo`),
+ *                or `{ exec: [pass, show, pexip/sudo], timeout: 10 }`; see secret-exec.ts
  *   anything else  an inline plaintext secret: refused unless `allowInlineSecrets: true`
  *
  * `secret` is the zod field type recipes use for their own secret settings (TURN password, ...).
@@ -14,6 +16,7 @@ import { readFile } from 'node:fs/promises';
 import { z } from 'zod';
 import { InputError } from '../errors.js';
 import type { SecretRef } from './model.js';
+import { DEFAULT_EXEC_TIMEOUT_S, describeArgv, runSecretCommand, splitArgv } from './secret-exec.js';
 import { showValue } from './types.js';
 
 // Refs made by `secret`, so the loader can find them in parsed values of any shape.
@@ -52,8 +55,20 @@ export function parseSecretRef(text: string): { ref: SecretRef } | { problem: st
     }
     return { ref: makeRef({ kind: 'file', path }) };
   }
-  if (text === '') return { problem: 'a secret must not be empty; use env:NAME, file:PATH or prompt' };
+  if (text.startsWith('exec:')) {
+    const split = splitArgv(text.slice(5));
+    if ('problem' in split) {
+      return { problem: `exec: needs a command, e.g. exec:pass show pexip/sudo (${split.problem})` };
+    }
+    return execSecretRef(split.argv);
+  }
+  if (text === '')
+    return { problem: 'a secret must not be empty; use env:NAME, file:PATH, exec:COMMAND or prompt' };
   return { ref: makeRef({ kind: 'inline' }, text) };
+}
+
+function execSecretRef(argv: string[], timeoutSeconds = DEFAULT_EXEC_TIMEOUT_S): { ref: SecretRef } {
+  return { ref: makeRef({ kind: 'exec', argv, timeoutSeconds }) };
 }
 
 /**
@@ -64,11 +79,27 @@ export function valueSecretRef(value: string, origin: string): SecretRef {
   return makeRef({ kind: 'inline', origin }, value);
 }
 
-/** The zod type of a secret field: a string in, a SecretRef out. */
+const execCommand = z
+  .strictObject({
+    exec: z
+      .array(z.string().min(1))
+      .min(1)
+      .meta({ description: 'the command and its arguments, run without a shell; its output is the secret' }),
+    timeout: z
+      .int()
+      .min(1)
+      .max(600)
+      .optional()
+      .meta({ description: `seconds the command may take; default ${DEFAULT_EXEC_TIMEOUT_S}` }),
+  })
+  .meta({ description: 'a secret printed by a command (pass, vault, sops, op...)' });
+
+/** The zod type of a secret field: a reference string (or an exec argv list) in, a SecretRef out. */
 export const secret = z
-  .string()
-  .transform((text, ctx): SecretRef => {
-    const parsed = parseSecretRef(text);
+  .union([z.string(), execCommand])
+  .transform((input, ctx): SecretRef => {
+    if (typeof input !== 'string') return execSecretRef(input.exec, input.timeout).ref;
+    const parsed = parseSecretRef(input);
     if ('problem' in parsed) {
       ctx.addIssue({ code: 'custom', message: parsed.problem });
       return z.NEVER;
@@ -77,7 +108,7 @@ export const secret = z
   })
   .meta({
     description:
-      'a secret reference: env:NAME (environment variable), file:PATH (relative to this file, ~ expanded) or prompt (asked on the terminal)',
+      'a secret reference: env:NAME (environment variable), file:PATH (relative to this file, ~ expanded), exec:COMMAND (its output, e.g. exec:pass show pexip/sudo; no shell, 10 s timeout) or prompt (asked on the terminal)',
   });
 
 /** A secret reference for messages; never the value. */
@@ -91,6 +122,8 @@ export function describeSecretRef(ref: SecretRef): string {
       return 'prompt';
     case 'inline':
       return `the inline secret${ref.origin ? ` at ${ref.origin}` : ''}`;
+    case 'exec':
+      return `exec:${describeArgv(ref.argv)}`;
   }
 }
 
@@ -111,6 +144,9 @@ function cacheKey(ref: SecretRef): string | object {
       return ref.origin === undefined ? ref : `prompt:${ref.origin}`;
     case 'inline':
       return ref;
+    case 'exec':
+      // the same command is run once per run, wherever it is written
+      return `exec:${JSON.stringify(ref.argv)}`;
   }
 }
 
@@ -166,11 +202,15 @@ export class Secrets {
       const where = `secret ${describeSecretRef(ref)} (${describeUses(group)})`;
       if (ref.kind === 'prompt') {
         if (this.io.stdinIsTTY) prompts.push([key, group]);
-        else problems.push(`${where}: prompt needs a terminal; use env:NAME or file:PATH when unattended`);
+        else
+          problems.push(
+            `${where}: prompt needs a terminal; use env:NAME, file:PATH or exec:COMMAND when unattended`,
+          );
         continue;
       }
       const result = await this.read(ref);
-      if ('problem' in result) problems.push(`${where}: ${result.problem}`);
+      const at = ref.kind === 'exec' && ref.at ? ` at ${ref.at}` : '';
+      if ('problem' in result) problems.push(`${where}${at}: ${result.problem}`);
       else this.values.set(key, result.value);
     }
     if (problems.length > 0) throw secretsError(problems);
@@ -205,6 +245,10 @@ export class Secrets {
         const value = inlineValues.get(ref);
         if (value === undefined) throw new Error('an inline secret ref was copied and lost its value');
         return { value };
+      }
+      case 'exec': {
+        const result = await runSecretCommand(ref.argv, ref.timeoutSeconds, this.io.env);
+        return 'problem' in result ? { problem: `the command ${result.problem}` } : result;
       }
       case 'prompt':
         throw new Error('prompt refs are asked, not read');

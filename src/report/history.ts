@@ -1,28 +1,38 @@
 /**
- * The local history of drift checks and applies: one JSON line per host and run, in the state
- * directory (`history.jsonl`, see records.ts), so `rpctl drift history` can say since when a host
- * and recipe have drifted, and an apply can tell a corrective change (the appliance drifted from
- * a desired state that did not change) from an intentional one (the inventory changed), as
- * Puppet's reports do.
+ * The history of drift checks and applies: one JSON line per host and run, one file per fleet in
+ * the state directory (`history/<fleet>-<hash>.jsonl`, see records.ts), so `rpctl drift history`
+ * can say since when a host and recipe have drifted and when they were last in sync, and an apply
+ * can tell a corrective change (the appliance drifted from a desired state that did not change)
+ * from an intentional one (the inventory changed), as Puppet's reports do.
+ *
+ * A fleet is an inventory's identity (its `fleet:` name, else its absolute path): two inventories
+ * that both have a `lab-1` never mix. Entries older than the inventory's `history.keep` are
+ * dropped. The history.jsonl of older versions (keyed by host name alone) is left alone, unread.
  *
  * Desired states are kept as keyed digests (HMAC with a local key), never as values: a desired
  * state may hold a secret.
  */
-import { createHmac, randomBytes } from 'node:crypto';
+import { createHash, createHmac, randomBytes } from 'node:crypto';
 import {
   appendFileSync,
+  closeSync,
   existsSync,
   mkdirSync,
+  openSync,
+  readdirSync,
   readFileSync,
+  readSync,
   renameSync,
   statSync,
   writeFileSync,
 } from 'node:fs';
 import { join } from 'node:path';
 import type { FleetResult, HostStatus } from '../engine/run.js';
-import { stateDir } from './records.js';
+import { dirModeIn, fileModeIn, stateDir } from './records.js';
 
 export interface HistoryEntry {
+  /** the inventory's identity (`fleet:` name or absolute path) */
+  fleet: string;
   time: string;
   runId: string;
   mode: 'drift' | 'apply';
@@ -36,17 +46,66 @@ export interface HistoryEntry {
 
 export type ChangeKind = 'corrective' | 'intentional';
 
-/** Past this size the history keeps its newest half. */
-const MAX_BYTES = 32 * 1024 * 1024;
+/** Past this size a fleet's history keeps its newest half, whatever its retention. */
+const MAX_BYTES = 64 * 1024 * 1024;
+/** Old entries are dropped once the oldest is this much older than the retention (not every run). */
+const PRUNE_SLACK_MS = 86_400_000;
+
+/** The file of the history of older versions: every fleet mixed, keyed by host name alone. */
+export const legacyHistoryFile = (env: NodeJS.ProcessEnv) => join(stateDir(env), 'history.jsonl');
+
+/** `prod-eu-3f2a1c9e0b7d4a16.jsonl`: readable, and distinct for names that slug alike. */
+function fleetFileName(fleet: string): string {
+  const slug = fleet
+    .replace(/[^A-Za-z0-9._-]+/g, '-')
+    .replace(/^[-.]+/, '')
+    .slice(-40);
+  return `${slug || 'fleet'}-${createHash('sha256').update(fleet).digest('hex').slice(0, 16)}.jsonl`;
+}
+
+/** The start of a file, without reading the rest (the history may be tens of MB). */
+function firstBytes(path: string, count: number): string {
+  const fd = openSync(path, 'r');
+  try {
+    const buffer = Buffer.alloc(count);
+    return buffer.subarray(0, readSync(fd, buffer, 0, count, 0)).toString('utf8');
+  } finally {
+    closeSync(fd);
+  }
+}
+
+function parseLines(text: string): HistoryEntry[] {
+  return text.split('\n').flatMap((line) => {
+    try {
+      return line ? [JSON.parse(line) as HistoryEntry] : [];
+    } catch {
+      return []; // a line cut short by a crash: skip it
+    }
+  });
+}
 
 export class History {
   readonly path: string;
   private readonly keyPath: string;
 
-  constructor(env: NodeJS.ProcessEnv) {
+  /** `fleet` is the inventory's identity (`Inventory.fleet`). */
+  constructor(
+    env: NodeJS.ProcessEnv,
+    readonly fleet: string,
+  ) {
     const dir = stateDir(env);
-    this.path = join(dir, 'history.jsonl');
+    this.path = join(dir, 'history', fleetFileName(fleet));
     this.keyPath = join(dir, 'history.key');
+  }
+
+  /** Every fleet's entries in the state directory (`drift history` without an inventory). */
+  static readAll(env: NodeJS.ProcessEnv): HistoryEntry[] {
+    const dir = join(stateDir(env), 'history');
+    if (!existsSync(dir)) return [];
+    return readdirSync(dir)
+      .filter((name) => name.endsWith('.jsonl'))
+      .flatMap((name) => parseLines(readFileSync(join(dir, name), 'utf8')))
+      .sort((a, b) => a.time.localeCompare(b.time));
   }
 
   /** A keyed digest of a desired state, comparable across runs on this machine. */
@@ -56,35 +115,44 @@ export class History {
 
   read(): HistoryEntry[] {
     if (!existsSync(this.path)) return [];
-    return readFileSync(this.path, 'utf8')
-      .split('\n')
-      .flatMap((line) => {
-        try {
-          return line ? [JSON.parse(line) as HistoryEntry] : [];
-        } catch {
-          return []; // a line cut short by a crash: skip it
-        }
-      });
+    return parseLines(readFileSync(this.path, 'utf8')).filter((e) => e.fleet === this.fleet);
   }
 
-  append(entries: readonly HistoryEntry[]): void {
+  /** Add a run's entries; drop those older than `keepMs` (checked cheaply, pruned rarely). */
+  append(entries: readonly HistoryEntry[], keepMs: number, now = Date.now()): void {
     if (entries.length === 0) return;
-    mkdirSync(join(this.path, '..'), { recursive: true, mode: 0o700 });
-    appendFileSync(this.path, entries.map((e) => `${JSON.stringify(e)}\n`).join(''), { mode: 0o600 });
-    if (statSync(this.path).size > MAX_BYTES) this.trim();
+    const dir = join(this.path, '..');
+    mkdirSync(dir, { recursive: true, mode: dirModeIn(join(dir, '..')) });
+    appendFileSync(this.path, entries.map((e) => `${JSON.stringify(e)}\n`).join(''), {
+      mode: fileModeIn(dir),
+    });
+    const oldest = parseLines(firstBytes(this.path, 64 * 1024))[0];
+    const expired = oldest && Date.parse(oldest.time) < now - keepMs - PRUNE_SLACK_MS;
+    if (expired || statSync(this.path).size > MAX_BYTES) this.prune(now - keepMs);
   }
 
-  private trim(): void {
-    const lines = readFileSync(this.path, 'utf8').split('\n').filter(Boolean);
+  /**
+   * Keep the entries since `cutoff`, and at most the newest half when the file is too big. A run
+   * appending between the read and the rename loses its lines: rare (pruning happens about once a
+   * day), and the next check writes them again.
+   */
+  private prune(cutoff: number): void {
+    const kept = readFileSync(this.path, 'utf8')
+      .split('\n')
+      .filter((line) => line && !(Date.parse(parseLines(line)[0]?.time ?? '') < cutoff));
+    const lines = kept.join('\n').length > MAX_BYTES ? kept.slice(Math.floor(kept.length / 2)) : kept;
     const tmp = `${this.path}.${process.pid}.tmp`;
-    writeFileSync(tmp, `${lines.slice(Math.floor(lines.length / 2)).join('\n')}\n`, { mode: 0o600 });
+    writeFileSync(tmp, lines.length ? `${lines.join('\n')}\n` : '', {
+      mode: fileModeIn(join(this.path, '..')),
+    });
     renameSync(tmp, this.path);
   }
 
   private key(): Buffer {
     if (!existsSync(this.keyPath)) {
-      mkdirSync(join(this.keyPath, '..'), { recursive: true, mode: 0o700 });
-      writeFileSync(this.keyPath, randomBytes(32).toString('hex'), { mode: 0o600, flag: 'wx' });
+      const dir = join(this.keyPath, '..');
+      mkdirSync(dir, { recursive: true, mode: 0o700 }); // a new state directory is private
+      writeFileSync(this.keyPath, randomBytes(32).toString('hex'), { mode: fileModeIn(dir), flag: 'wx' });
     }
     return Buffer.from(readFileSync(this.keyPath, 'utf8').trim(), 'hex');
   }
@@ -104,6 +172,7 @@ function canonical(value: unknown): string {
 /** History lines for a finished drift check or apply. */
 export function historyEntries(
   result: FleetResult,
+  fleet: string,
   extra: (host: string) => Partial<HistoryEntry> = () => ({}),
 ): HistoryEntry[] {
   const mode = result.mode === 'apply' ? 'apply' : 'drift';
@@ -123,6 +192,7 @@ export function historyEntries(
       };
     }
     return {
+      fleet,
       time: result.startedAt,
       runId: result.runId,
       mode,
@@ -153,41 +223,76 @@ export function changeKind(
 }
 
 export interface DriftSpan {
+  fleet: string;
   host: string;
   recipe: string;
   state: 'drift' | 'in-sync' | 'unreachable' | 'failed';
-  /** when the current state was first seen in an unbroken run of checks */
+  /** when the state was first seen in an unbroken run of checks */
   since: string;
+  /** the last check that saw this state */
   lastCheck: string;
+  /** when the next state was first seen; absent for the current state */
+  until?: string;
   changes: string[];
+  /** the current state only, when it is not in sync: the last check that found it in sync */
+  lastInSync?: string;
 }
 
-/** Per host and recipe: the current state and since when, newest check last. */
-export function driftSpans(history: readonly HistoryEntry[], hosts?: ReadonlySet<string>): DriftSpan[] {
-  const spans = new Map<string, DriftSpan>();
+/** Every span of every host and recipe, oldest first within each; `since` (ms) drops those that ended before. */
+export function timeline(
+  history: readonly HistoryEntry[],
+  options: { hosts?: ReadonlySet<string>; since?: number } = {},
+): DriftSpan[] {
+  const byKey = new Map<string, DriftSpan[]>();
   for (const entry of history) {
-    if (hosts && !hosts.has(entry.host)) continue;
-    const recipeStates: [string, DriftSpan['state'], string[]][] =
-      entry.status === 'unreachable' || entry.status === 'failed'
-        ? Object.keys(entry.recipes).map((r) => [r, entry.status as 'unreachable' | 'failed', []])
-        : Object.entries(entry.recipes).map(([r, v]) => [r, v.drift ? 'drift' : 'in-sync', v.changes]);
-    for (const [recipe, state, changes] of recipeStates) {
-      const key = `${entry.host}\u0000${recipe}`;
-      const span = spans.get(key);
-      if (span && span.state === state) {
-        span.lastCheck = entry.time;
-        if (state === 'drift') span.changes = changes;
-      } else {
-        spans.set(key, {
-          host: entry.host,
-          recipe,
-          state,
-          since: entry.time,
-          lastCheck: entry.time,
-          changes,
-        });
+    if (options.hosts && !options.hosts.has(entry.host)) continue;
+    const broken = entry.status === 'unreachable' || entry.status === 'failed';
+    for (const [recipe, value] of Object.entries(entry.recipes)) {
+      const state: DriftSpan['state'] = broken
+        ? (entry.status as 'unreachable' | 'failed')
+        : value.drift
+          ? 'drift'
+          : 'in-sync';
+      const key = JSON.stringify([entry.fleet, entry.host, recipe]);
+      const spans = byKey.get(key) ?? byKey.set(key, []).get(key)!;
+      const last = spans.at(-1);
+      if (last?.state === state) {
+        last.lastCheck = entry.time;
+        if (state === 'drift') last.changes = value.changes;
+        continue;
       }
+      if (last) last.until = entry.time;
+      const changes = broken ? [] : value.changes;
+      spans.push({
+        fleet: entry.fleet,
+        host: entry.host,
+        recipe,
+        state,
+        since: entry.time,
+        lastCheck: entry.time,
+        changes,
+      });
     }
   }
-  return [...spans.values()].sort((a, b) => a.host.localeCompare(b.host) || a.recipe.localeCompare(b.recipe));
+  const since = options.since;
+  for (const spans of byKey.values()) {
+    const current = spans.at(-1)!;
+    const synced = spans.findLast((s) => s.state === 'in-sync');
+    if (current.state !== 'in-sync' && synced) current.lastInSync = synced.lastCheck;
+  }
+  return [...byKey.values()]
+    .flat()
+    .filter((s) => since === undefined || Date.parse(s.lastCheck) >= since || s.until === undefined)
+    .sort(
+      (a, b) =>
+        a.fleet.localeCompare(b.fleet) ||
+        a.host.localeCompare(b.host) ||
+        a.recipe.localeCompare(b.recipe) ||
+        a.since.localeCompare(b.since),
+    );
+}
+
+/** Per host and recipe: the current state and since when (the last span of each timeline). */
+export function driftSpans(history: readonly HistoryEntry[], hosts?: ReadonlySet<string>): DriftSpan[] {
+  return timeline(history, { hosts }).filter((s) => s.until === undefined);
 }

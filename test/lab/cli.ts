@@ -5,10 +5,12 @@
  *   npm run lab -- status
  *   npm run lab -- exec lab-2 -- service nginx reload
  *   npm run lab -- reset lab-2
+ *   npm run lab -- acme up     # Pebble + dnsmasq on PREFIX.253 for the lab's names
  *   npm run lab -- down
  */
 import { Command, InvalidArgumentError } from 'commander';
-import { down, labConfig, labExec, reset, status, up } from './lab.js';
+import { acmeLab, startAcme, stopAcme } from './acme.js';
+import { down, labConfig, labExec, readState, reset, status, up } from './lab.js';
 
 const program = new Command('lab')
   .description('Real Pexip RP/TURN appliances (sshd, sudo, nginx, coturn, fail2ban) in Linux namespaces')
@@ -96,6 +98,26 @@ program
       networked: opts.networked,
     });
     console.log(`lab: reset ${names.join(', ')}`);
+  });
+
+const acme = program
+  .command('acme')
+  .description("the lab's ACME server: Pebble and the dnsmasq it asks, on PREFIX.253 only");
+acme
+  .command('up')
+  .description("(re)start them; the appliances' hostname.domain resolve to their addresses")
+  .action(async () => {
+    const state = readState();
+    if (!state) throw new Error('lab: no lab is up');
+    const lab = await startAcme(state.appliances);
+    console.log(`lab: ACME directory ${lab.directoryUrl} (listener certificate ${lab.listenerCaFile})`);
+  });
+acme
+  .command('down')
+  .description('stop them (`down` stops them too)')
+  .action(() => {
+    stopAcme();
+    console.log(`lab: ACME server at ${acmeLab().address} stopped`);
   });
 
 program

@@ -388,8 +388,8 @@ export function reverseProxyConfigJson(spec: ApplianceSpec): string {
   return `${JSON.stringify(config, null, 4)}\n`;
 }
 
-/** pexip's ~/.profile: the wizard starts on login until its answers are saved. */
-export const pexipProfile = `# ~/.profile: executed by the command interpreter for login shells.
+// pexip's ~/.profile as Debian ships it, before the appliance's own lines.
+const profileHead = `# ~/.profile: executed by the command interpreter for login shells.
 
 # if running bash
 if [ -n "$BASH_VERSION" ]; then
@@ -404,11 +404,31 @@ if [ -d "$HOME/bin" ] ; then
     PATH="$HOME/bin:$PATH"
 fi
 
-# Run installwizard if necessary
+`;
+
+/** pexip's ~/.profile: the wizard starts on login until its answers are saved. */
+export const pexipProfile = `${profileHead}# Run installwizard if necessary
 if [ ! -e "\${HOME}/.reverseproxy-config.json" ]; then
     installwizard
 fi
 `;
+
+/**
+ * v4: the Pexip banner, then the wizard under sudo (which asks for the new password again), on every
+ * login until the wizard has written pexapp (every v4 install does, even a TURN-only one).
+ */
+export const pexipProfileV4 = `${profileHead}# Run installwizard if necessary
+if [ ! -e /etc/nginx/sites-available/pexapp ]; then
+    echo "+------------------------------------------------------------+"
+    echo "|              Pexip Reverse Proxy/TURN Server               |"
+    echo "|  Enter your password again to start the install wizard     |"
+    echo "+------------------------------------------------------------+"
+    installwizard
+fi
+`;
+
+export const profileOf = (generation: Generation): string =>
+  generation === 'v4' ? pexipProfileV4 : pexipProfile;
 
 export const errorPage = (title: string) =>
   `<!DOCTYPE html>\n<html><head><title>${title}</title></head><body><h1>${title}</h1></body></html>\n`;

@@ -28,6 +28,7 @@ import { availableParallelism } from 'node:os';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pLimit from 'p-limit';
+import { stopAcme } from './acme.js';
 import type { ApplianceSpec, ApplianceState, Generation } from './files.js';
 import * as files from './files.js';
 import {
@@ -211,7 +212,9 @@ async function sleep(ms: number): Promise<void> {
 /** Stop one appliance: TERM its supervisor (which halts PID 1), then make sure nothing is left. */
 async function stopAppliance(cfg: LabConfig, name: string): Promise<void> {
   const dir = applianceDir(cfg, name);
-  const marker = `${dir} `;
+  // The directory itself or a file in it (the SSH relay of a networked appliance runs
+  // relay-connect.sh): never lab-10's processes for lab-1.
+  const names = (line: string) => `${line} `.includes(`${dir} `) || line.includes(`${dir}/`);
   const ours = (pid: number | undefined) => pid !== undefined && (cmdline(pid)?.includes(dir) ?? false);
   const supervisor = readPid(join(dir, 'supervisor.pid'));
   if (ours(supervisor)) process.kill(supervisor!, 'SIGTERM');
@@ -219,8 +222,7 @@ async function stopAppliance(cfg: LabConfig, name: string): Promise<void> {
   // Anything of this appliance still running (a crashed run, a supervisor that did not answer):
   // killing its PID 1 ends the whole PID namespace.
   for (const pid of labProcesses(cfg)) {
-    const line = cmdline(pid) ?? '';
-    if (`${line} `.includes(marker)) {
+    if (names(cmdline(pid) ?? '')) {
       try {
         process.kill(pid, 'SIGKILL');
       } catch {
@@ -228,7 +230,7 @@ async function stopAppliance(cfg: LabConfig, name: string): Promise<void> {
       }
     }
   }
-  for (let i = 0; i < 100 && labProcesses(cfg).some((pid) => `${cmdline(pid)} `.includes(marker)); i++) {
+  for (let i = 0; i < 100 && labProcesses(cfg).some((pid) => names(cmdline(pid) ?? '')); i++) {
     await sleep(20);
   }
 }
@@ -254,6 +256,7 @@ export async function cleanup(cfg: LabConfig = labConfig()): Promise<void> {
   }
   for (const mountpoint of leakedMounts(cfg).reverse()) spawnSync('umount', ['-l', mountpoint]);
   cleanupNetwork(cfg.prefix);
+  stopAcme(cfg);
   rmSync(cfg.labDir, { recursive: true, force: true });
 }
 
@@ -403,7 +406,7 @@ function writeSeed(
       readFileSync(join(keys, `ssh_host_${type}_key.pub`), 'utf8'),
     );
   }
-  writeFile(fs, 'home/pexip/.profile', files.pexipProfile);
+  writeFile(fs, 'home/pexip/.profile', files.profileOf(spec.generation));
   if (spec.generation === 'v4') writeFile(fs, 'etc/network/interfaces', files.networkInterfaces(spec));
   else writeFile(fs, 'etc/netplan/01-netcfg.yaml', files.netplan(spec), 0o600);
 
@@ -443,7 +446,7 @@ function startSupervisor(cfg: LabConfig, name: string): void {
   child.unref();
 }
 
-function tcpOpen(host: string, port: number, timeoutMs = 500): Promise<boolean> {
+export function tcpOpen(host: string, port: number, timeoutMs = 500): Promise<boolean> {
   return new Promise((resolveOpen) => {
     const socket = createConnection({ host, port });
     const done = (open: boolean) => {

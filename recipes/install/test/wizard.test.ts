@@ -6,18 +6,18 @@
 import { describe, expect, it } from 'vitest';
 import type { SecretRef } from '../../../src/inventory/model.js';
 import { wizardAnswers } from '../answers.js';
-import { WizardConversation } from '../wizard.js';
+import { V7WizardConversation } from '../wizard.js';
 import { applianceToInstall, GUIDE_INSTALL, type Sections, screen } from './fixtures.js';
 
 const SECRETS: Record<string, string> = { '/secrets/turn': 'Turn-Secret-1', '/secrets/pexip': 'Pexip-New-1' };
 const secret = (ref: SecretRef) => (ref.kind === 'file' ? SECRETS[ref.path]! : 'x');
 
 function conversation(sections: Sections = {}) {
-  return new WizardConversation(wizardAnswers(applianceToInstall(sections)), secret);
+  return new V7WizardConversation(wizardAnswers(applianceToInstall(sections)), secret);
 }
 
 /** The text typed for each screen, in order. */
-function typed(c: WizardConversation, screens: string[]): (string | { stop: string } | 'done')[] {
+function typed(c: V7WizardConversation, screens: string[]): (string | { stop: string } | 'done')[] {
   return screens.map((s) => {
     const turn = c.next(s);
     if (!turn) throw new Error(`no turn for ${JSON.stringify(s)}`);

@@ -8,15 +8,14 @@ import pLimit from 'p-limit';
 import type { DriftCheck } from '../../engine/contract.js';
 import type { FleetResult } from '../../engine/run.js';
 import { InputError } from '../../errors.js';
-import { selectAppliances } from '../../inventory/limit.js';
 import type { ApplianceConfig } from '../../inventory/model.js';
 import { useColour } from '../../report/diff.js';
 import { type Expiry, expiryLine, junit, prometheus } from '../../report/drift.js';
-import { driftSpans, History } from '../../report/history.js';
+import { History } from '../../report/history.js';
+import { htmlReport } from '../../report/html.js';
 import { jsonReport } from '../../report/json.js';
-import { writeFileAtomic } from '../../report/records.js';
 import { renderFleet } from '../../report/text.js';
-import { addInventoryOptions, type InventoryOptions, loadInventoryFor } from '../common.js';
+import { addInventoryOptions } from '../common.js';
 import { runFleetCommand } from '../fleet.js';
 import type { CommandModule } from '../program.js';
 import {
@@ -27,8 +26,9 @@ import {
   parseCount,
   type RunFlags,
 } from '../run-options.js';
+import { registerDriftHistory } from './drift-history.js';
 
-const FORMATS = ['text', 'json', 'junit', 'prometheus'] as const;
+const FORMATS = ['text', 'json', 'junit', 'prometheus', 'html'] as const;
 
 interface DriftFlags extends RunFlags {
   shard?: string;
@@ -109,6 +109,7 @@ directory ($RPCTL_STATE_DIR, else ~/.local/state/rpctl).
 Examples:
   rpctl drift -i inventories/prod.yaml
   rpctl drift -i inventories/prod.yaml --format junit --output reports/drift.xml
+  rpctl drift -i inventories/prod.yaml --format html --output fleet.html
   rpctl drift -i inventories/prod.yaml --format prometheus --output /var/lib/node_exporter/textfile_collector/rpctl.prom
   rpctl drift -i inventories/prod.yaml --shard "$((JOB_COMPLETION_INDEX + 1))/8" --format json`,
       )
@@ -143,7 +144,12 @@ Examples:
             const e = expiry.get(host);
             return e ? { certificateDaysLeft: e.daysLeft } : {};
           },
-          render(format, result) {
+          render(format, result, selection) {
+            if (format === 'html') {
+              const { fleet } = selection.inventory;
+              const past = new History(ctx.io.env, fleet).read();
+              return htmlReport(result, { expiry, fleet, past, now: Date.now() });
+            }
             if (format === 'junit') return junit(result, expiry, Boolean(flags.failOnExpiry));
             if (format === 'prometheus') return prometheus(result, expiry, flags.shard);
             const diffs = flags.diff ?? true;
@@ -154,38 +160,6 @@ Examples:
         });
       });
 
-    addInventoryOptions(drift.command('history'))
-      .description('since when each appliance and recipe has drifted (from past checks and applies)')
-      .option('--format <format>', 'text or json', 'text')
-      .option('--output <file>', 'write to FILE instead of standard output')
-      .addHelpText(
-        'after',
-        '\nExamples:\n  rpctl drift history\n  rpctl drift history -i inventories/prod.yaml --limit dc1 --format json',
-      )
-      .action(async (flags: InventoryOptions & { format: string; output?: string }) => {
-        if (!['text', 'json'].includes(flags.format))
-          throw new InputError(`--format: expected text or json, got ${JSON.stringify(flags.format)}`);
-        let hosts: Set<string> | undefined;
-        if (flags.inventory ?? ctx.io.env.RPCTL_INVENTORY) {
-          const inventory = await loadInventoryFor(ctx, flags);
-          hosts = new Set(selectAppliances(inventory, flags.limit).map((a) => a.name));
-        } else if (flags.limit) {
-          throw new InputError('--limit needs the inventory (-i) to know the groups');
-        }
-        const spans = driftSpans(new History(ctx.io.env).read(), hosts);
-        const text =
-          flags.format === 'json'
-            ? `${JSON.stringify({ spans }, null, 2)}\n`
-            : spans.length === 0
-              ? 'no checks recorded yet: run rpctl drift\n'
-              : `${spans
-                  .map(
-                    (s) =>
-                      `${s.host}\t${s.recipe}\t${s.state === 'in-sync' ? 'in sync' : s.state} since ${s.since}\t(last check ${s.lastCheck})${s.changes.length ? `\t${s.changes.join('; ')}` : ''}`,
-                  )
-                  .join('\n')}\n`;
-        if (flags.output) writeFileAtomic(flags.output, text, 0o644);
-        else ctx.io.stdout.write(text);
-      });
+    registerDriftHistory(drift, ctx);
   },
 };

@@ -2,7 +2,8 @@
 root by /usr/local/bin/installwizard, which pexip's ~/.profile starts while
 ~/.reverseproxy-config.json does not exist. It asks its questions, saves the answers (never the
 TURN password or shared secret), applies them, and reboots the appliance. Ctrl-C or the end of
-input before the last answer leaves everything as it was: nothing is saved or applied.
+input before the last answer leaves everything as it was: nothing is saved or applied. On a v4
+appliance the v4 wizard runs instead (installwizard_v4.py), with the same lab settings.
 
 Lab settings, /etc/rpctl-lab/wizard.json (written by the lab tests, all optional):
   nics                 [[name, mac], ...]: the appliance's NICs (default: nic0 alone; an appliance
@@ -128,20 +129,21 @@ def steps_of(wizard, lab):
     return steps
 
 
+def interrupted(_signum, _frame):
+    print("\nAborted: nothing was saved or applied.", flush=True)
+    sys.exit(130)
+
+
 def main():
     if os.geteuid() != 0:
         print("installwizard: must run as root (it is started with sudo)", file=sys.stderr)
         return 1
     lab = Lab()
-    if lab.generation != "v7":
-        print("installwizard: the lab models the v7 install wizard only; this appliance is v4")
-        return 1
-
-    def interrupted(_signum, _frame):
-        print("\nAborted: nothing was saved or applied.", flush=True)
-        sys.exit(130)
-
     signal.signal(signal.SIGINT, interrupted)
+    if lab.generation == "v4":
+        import installwizard_v4
+
+        return installwizard_v4.main(lab, reboot)
     wizard = Steps(load_saved(), lab)
     os.system("clear 2>/dev/null")
     print("==========================================================")
@@ -172,8 +174,13 @@ def main():
         print(f"\nApplying the configuration failed: {failed}", flush=True)
         return 1
     print("\nRebooting.\n", flush=True)
+    return reboot(lab)
+
+
+def reboot(lab):
+    """After the wizard's last words: wait the wizard's pause, then the lab appliance's own reboot
+    (test/lab/bin/lab-reboot), never the host's /sbin/reboot."""
     time.sleep(lab.reboot_delay)
-    # The lab appliance's own reboot (test/lab/bin/lab-reboot), never the host's /sbin/reboot.
     if lab.reboot_lag > 0:
         # As `systemctl reboot` does: the command returns (and the wizard's session may end) while
         # the system is still up; it goes down a moment later.

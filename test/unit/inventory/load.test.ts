@@ -213,7 +213,7 @@ describe('inventory errors name FILE:LINE:COL and the path', () => {
       `),
     ).toEqual([
       'inventory.yaml:1:10: version: must be 1',
-      'inventory.yaml:3:21: defaults.sudo.password: expected a text value, got a number',
+      'inventory.yaml:3:21: defaults.sudo.password: expected a text value or a mapping (key: value), got a number',
       'inventory.yaml:4:17: defaults.ssh.agent: expected true or false or a text value, got a number',
       'inventory.yaml:4:32: defaults.ssh.knownHosts: needs at least 1 item',
       'inventory.yaml:5:13: appliances: at least one appliance is required',

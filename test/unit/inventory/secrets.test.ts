@@ -124,7 +124,7 @@ describe('Secrets', () => {
       new Secrets(io).resolve([{ ref: ref('prompt'), label: 'sudo.password of rp1' }]),
     );
     expect(err.message).toBe(
-      'secret prompt (sudo.password of rp1): prompt needs a terminal; use env:NAME or file:PATH when unattended',
+      'secret prompt (sudo.password of rp1): prompt needs a terminal; use env:NAME, file:PATH or exec:COMMAND when unattended',
     );
   });
 

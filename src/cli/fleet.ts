@@ -19,8 +19,8 @@ import {
   type HistoryEntry,
   historyEntries,
 } from '../report/history.js';
-import { jsonReport } from '../report/json.js';
-import { createProgress } from '../report/progress.js';
+import { jsonReport, withSchemaVersion } from '../report/json.js';
+import { createProgress, type Progress } from '../report/progress.js';
 import {
   runRecordDir,
   stateDir,
@@ -28,7 +28,7 @@ import {
   writeRunRecord,
   writeUnknownOutcomeRecord,
 } from '../report/records.js';
-import { renderFleet, renderHost } from '../report/text.js';
+import { renderFleet, renderGroups } from '../report/text.js';
 import { JumpHosts, openSession } from '../transport/ssh.js';
 import { type InventoryOptions, loadSelection, type Selection, sshLogging } from './common.js';
 import { ApplyInterrupt } from './interrupt.js';
@@ -112,11 +112,11 @@ export async function runFleetCommand(ctx: CommandContext, command: FleetCommand
   const appliances = command.select ? command.select(selection.appliances) : selection.appliances;
   const history = new History(io.env, selection.inventory.fleet);
   const colour = useColour(io.stdout.isTTY, io.env, flags.color === false);
-  const progress = await createProgress(io, {
+  const progress = createProgress(io, {
     hosts: appliances.map((a) => a.name),
     tty: io.stderr.isTTY && !io.env.CI,
-    // without a terminal, read-only runs print only their report; apply also says what it does
-    quiet: !io.stderr.isTTY && mode !== 'apply',
+    // facts is a dump, not a check: its errors are in the report, nothing else is said off a terminal
+    quiet: mode === 'facts' && !io.stderr.isTTY,
   });
   const handshakeLimit = pLimit(handshakes);
   const jumpHosts = new JumpHosts();
@@ -167,11 +167,11 @@ export async function runFleetCommand(ctx: CommandContext, command: FleetCommand
       confirmTimeoutSeconds,
       holder: { user: userInfo().username, host: hostname(), pid: process.pid, command: `rpctl ${mode}` },
       events,
-      confirm: flags.yes ? undefined : async (hosts) => confirmPlan(ctx, hosts, progress),
+      confirm: flags.yes ? undefined : async (hosts) => confirmPlan(ctx, hosts, progress, flags.diff ?? true),
       digest: keepsHistory ? (desired) => history.digest(desired) : undefined,
     });
   } finally {
-    await progress.stop();
+    progress.stop();
     await jumpHosts.shutdown();
   }
   // from here on the outcome is known: a signal now ends rpctl as usual
@@ -179,11 +179,14 @@ export async function runFleetCommand(ctx: CommandContext, command: FleetCommand
   await command.postRun?.(result, selection);
   const past = keepsHistory ? history.read() : [];
   const kinds = mode === 'apply' ? changeKinds(result, past) : undefined;
-  const report =
+  // the plan was shown with its diffs before the confirmation: the apply report does not repeat them
+  const diffs = flags.diff ?? !(mode === 'apply' && !flags.yes);
+  const rendered =
     (await command.render?.(format, result, selection)) ??
     (format === 'json'
-      ? `${JSON.stringify(jsonReport(result, { diffs: mode !== 'apply', kinds }), null, 2)}\n`
-      : renderFleet(result, { colour, diffs: mode !== 'apply' }));
+      ? `${JSON.stringify(jsonReport(result, { diffs, kinds }), null, 2)}\n`
+      : renderFleet(result, { colour, diffs }));
+  const report = format === 'json' ? withSchemaVersion(rendered) : rendered;
   const safe = selection.redactor.redact(report);
   // the record first: a report that cannot be written must not lose what was done
   const recordPath =
@@ -219,11 +222,12 @@ function checkLocalWrites(output: string | undefined, mode: RunMode, env: NodeJS
 async function confirmPlan(
   ctx: CommandContext,
   hosts: readonly HostOutcome[],
-  progress: Awaited<ReturnType<typeof createProgress>>,
+  progress: Progress,
+  diffs: boolean,
 ): Promise<boolean> {
-  await progress.pause();
+  progress.pause();
   const colour = useColour(ctx.io.stderr.isTTY, ctx.io.env);
-  const text = hosts.map((h) => renderHost(h, 'plan', { colour, diffs: true })).join('');
+  const text = renderGroups(hosts, 'plan', { colour, diffs });
   ctx.io.stderr.write(`\n${text}\n`);
   const changes = hosts.reduce((n, h) => n + h.changes.length, 0);
   const answer = await ctx.io.prompt(

@@ -4,7 +4,8 @@
  */
 export interface Io {
   stdout: { write(text: string): void; isTTY: boolean };
-  stderr: { write(text: string): void; isTTY: boolean };
+  /** rows and columns: the terminal's size, when stderr is one (the progress display fits in it) */
+  stderr: { write(text: string): void; isTTY: boolean; rows?: number; columns?: number };
   /** interactive questions (confirmation, secret prompts) are only asked when this is true */
   stdinIsTTY: boolean;
   env: NodeJS.ProcessEnv;
@@ -36,7 +37,16 @@ export function processIo(): Io {
   const stderr = quietOnClosedPipe(process.stderr);
   return {
     stdout: { write: stdout.write, isTTY: Boolean(process.stdout.isTTY) },
-    stderr: { write: stderr.write, isTTY: Boolean(process.stderr.isTTY) },
+    stderr: {
+      write: stderr.write,
+      isTTY: Boolean(process.stderr.isTTY),
+      get rows() {
+        return process.stderr.rows;
+      },
+      get columns() {
+        return process.stderr.columns;
+      },
+    },
     stdinIsTTY: Boolean(process.stdin.isTTY),
     env: process.env,
     cwd: process.cwd(),

@@ -20,6 +20,8 @@ export interface RunFlags {
   format?: string;
   output?: string;
   color?: boolean;
+  /** --diff / --no-diff: unified diffs in the text report (and JSON) */
+  diff?: boolean;
   acceptNewHostKeys?: boolean;
   lockTimeout?: string;
   confirmTimeout?: string;
@@ -55,6 +57,13 @@ export function addOutputFlags(command: Command, formats: readonly string[]): Co
     .option('--format <format>', `output format: ${formats.join(', ')}`, formats[0])
     .option('--output <file>', 'write the report to FILE (atomically) instead of standard output')
     .option('--no-color', 'no colour, even on a terminal');
+}
+
+/** --diff / --no-diff; without either, diffs show except in an apply report after its confirmation. */
+export function addDiffFlags(command: Command): Command {
+  return command
+    .option('--diff', 'show unified diffs of the changes (default, except after a confirmed apply)')
+    .option('--no-diff', 'only the change summaries, no diffs');
 }
 
 /** The flags of a change; a one-off shows --allow-disruptive and --confirm-timeout only where they apply. */

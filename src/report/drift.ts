@@ -1,17 +1,17 @@
 /**
  * The drift check's reports. Besides text and JSON (text.ts, json.ts):
  *
- *   text        hosts with identical drift grouped together, so the odd one out stands out
- *   junit       one test case per host x recipe; drift is a failure, an unreachable host an error
- *   prometheus  node_exporter textfile collector format: drift gauges, host up, service up
- *               (rpctl_service_up{host,service}), certificate expiry, last check time and duration
+ *   junit       one test case per selected host x managed recipe (the count never varies): drift
+ *               is a failure, a host not read an error; Jenkins' JUnit schema (test/lab/junit.xsd)
+ *   prometheus  node_exporter textfile collector format: drift gauges of the hosts read (a host
+ *               not read has no drift samples, never a false 0), host up, certificate expiry, and
+ *               run-level gauges labelled with the shard,
+ *               and rpctl_service_up{host,service} for the services the managed recipes need
  *
  * Certificate expiry (served certificate, from a TLS handshake) comes with every format.
  */
 import type { Expiry } from '../engine/contract.js';
 import type { FleetResult, HostOutcome } from '../engine/run.js';
-import { withoutHostName } from '../errors.js';
-import { colourDiff } from './diff.js';
 
 export type { Expiry } from '../engine/contract.js';
 
@@ -19,68 +19,12 @@ export type ExpiryByHost = ReadonlyMap<string, Expiry>;
 
 const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
 
-function signature(host: HostOutcome): string {
-  const changes = [...host.changes, ...host.pending].map((c) => [c.recipe, c.summary, c.diff]);
-  return JSON.stringify([host.interrupted, changes]);
-}
-
-function expiryLine(expiry: Expiry | undefined): string | undefined {
+/** The warning an expiring (or expired) served certificate gives, or undefined. */
+export function expiryLine(expiry: Expiry | undefined): string | undefined {
   if (!expiry?.warn) return undefined;
   return expiry.daysLeft < 0
     ? `certificate EXPIRED on ${expiry.notAfter.slice(0, 10)}`
     : `certificate expires in ${plural(expiry.daysLeft, 'day')} (${expiry.notAfter.slice(0, 10)})`;
-}
-
-export function groupedText(
-  result: FleetResult,
-  options: { colour: boolean; diffs: boolean },
-  expiry: ExpiryByHost,
-): string {
-  const out: string[] = [];
-  const names = (hosts: HostOutcome[]) => hosts.map((h) => h.name).join(', ');
-  const inSync = result.hosts.filter((h) => h.status === 'in-sync');
-  const broken = result.hosts.filter((h) => h.status === 'failed' || h.status === 'unreachable');
-  const groups = new Map<string, HostOutcome[]>();
-  for (const host of result.hosts.filter((h) => h.status === 'drift')) {
-    groups.set(signature(host), [...(groups.get(signature(host)) ?? []), host]);
-  }
-  // smallest groups first: a lone drifting host is the one to look at
-  for (const hosts of [...groups.values()].sort((a, b) => a.length - b.length)) {
-    const first = hosts[0]!;
-    const count = first.changes.length + first.pending.length;
-    out.push(
-      `${hosts.length === 1 ? first.name : `${hosts.length} hosts: ${names(hosts)}`}: drift (${plural(count, 'change')})`,
-    );
-    if (first.interrupted) out.push(`  ! ${first.interrupted}`);
-    for (const change of [...first.changes, ...first.pending]) {
-      out.push(`  ~ ${change.recipe}: ${change.summary}`);
-      if (options.diffs && change.diff) {
-        const diff = options.colour ? colourDiff(change.diff) : change.diff;
-        out.push(
-          diff
-            .replace(/\n$/, '')
-            .split('\n')
-            .map((l) => `      ${l}`)
-            .join('\n'),
-        );
-      }
-    }
-  }
-  for (const host of broken)
-    out.push(
-      `${host.name}: ${host.status.toUpperCase()}: ${withoutHostName(host.name, host.error?.message ?? '')}`,
-    );
-  if (inSync.length) out.push(`in sync (${inSync.length}): ${names(inSync)}`);
-  const warnings = result.hosts.flatMap((h) =>
-    [expiryLine(expiry.get(h.name))].filter(Boolean).map((w) => `${h.name}: warning: ${w}`),
-  );
-  out.push(...warnings);
-  const drift = result.hosts.filter((h) => h.status === 'drift').length;
-  out.push(
-    '',
-    `Drift: ${[drift && `${plural(drift, 'host')} drifted`, inSync.length && `${inSync.length} in sync`, broken.length && `${broken.length} failed or unreachable`].filter(Boolean).join('; ') || 'no hosts'}.`,
-  );
-  return `${out.join('\n')}\n`;
 }
 
 const xml = (text: string) =>
@@ -140,7 +84,7 @@ export function junit(result: FleetResult, expiry: ExpiryByHost, failOnExpiry: b
       }
     }
     const count = (kind: string) => cases.filter((c) => c.includes(`<${kind} `)).length;
-    return `  <testsuite name="${xml(host.name)}" tests="${cases.length}" failures="${count('failure')}" errors="${count('error')}" time="${seconds(host.durationMs)}" timestamp="${result.startedAt.replace(/\.\d+Z$/, '')}">\n${cases.join('\n')}\n  </testsuite>`;
+    return `  <testsuite name="${xml(host.name)}" tests="${cases.length}" failures="${count('failure')}" errors="${count('error')}" time="${seconds(host.durationMs)}" timestamp="${result.startedAt.replace(/\.\d+Z$/, 'Z')}">\n${cases.join('\n')}\n  </testsuite>`;
   });
   return `<?xml version="1.0" encoding="UTF-8"?>\n<testsuites name="rpctl drift" tests="${tests}" failures="${failures}" errors="${errors}" time="${seconds(result.durationMs)}">\n${suites.join('\n')}\n</testsuites>\n`;
 }
@@ -148,44 +92,53 @@ export function junit(result: FleetResult, expiry: ExpiryByHost, failOnExpiry: b
 const label = (value: string) =>
   value.replaceAll('\\', '\\\\').replaceAll('"', '\\"').replaceAll('\n', '\\n');
 
-export function prometheus(result: FleetResult, expiry: ExpiryByHost): string {
+/** Every metric of `--format prometheus`, with its help text (README, "Drift", lists the same). */
+export const METRICS = {
+  rpctl_drift:
+    '1 when the appliance differs from the inventory for this recipe, 0 when in sync (hosts read only)',
+  rpctl_drift_changes: 'changes apply would make on the appliance for this recipe (hosts read only)',
+  rpctl_host_up: '1 when the drift check reached the appliance and read its facts, else 0',
+  rpctl_service_up:
+    '1 when a service the managed recipes need (nginx, the TURN server, fail2ban) runs, 0 when stopped',
+  rpctl_certificate_expiry_seconds:
+    'seconds until the certificate the appliance serves expires (negative: expired)',
+  rpctl_certificate_expiry_warning: '1 when the served certificate expires within --warn-expiry-days',
+  rpctl_drift_check_duration_seconds: 'how long checking the appliance took',
+  rpctl_drift_last_check_timestamp_seconds: 'when the drift check ran (unix time), per shard',
+  rpctl_drift_run_duration_seconds: 'how long the whole drift check took, per shard',
+} as const;
+
+/** `shard`: "K/N" of `--shard`, "1/1" for a whole fleet, so shards writing to one directory never collide. */
+export function prometheus(result: FleetResult, expiry: ExpiryByHost, shard = '1/1'): string {
   const lines: string[] = [];
-  const metric = (name: string, help: string, samples: [string, number][]) => {
-    lines.push(`# HELP ${name} ${help}`, `# TYPE ${name} gauge`);
+  const metric = (name: keyof typeof METRICS, samples: [string, number][]) => {
+    lines.push(`# HELP ${name} ${METRICS[name]}`, `# TYPE ${name} gauge`);
     for (const [labels, value] of samples)
       lines.push(`${name}${labels} ${Number.isFinite(value) ? value : 'NaN'}`);
   };
   const host = (h: string) => `host="${label(h)}"`;
-  metric(
-    'rpctl_drift',
-    '1 when the appliance differs from the inventory for this recipe, 0 when in sync',
-    result.hosts
-      .filter((h) => h.status === 'in-sync' || h.status === 'drift')
-      .flatMap((h) =>
-        h.managed.map((m): [string, number] => [
-          `{${host(h.name)},recipe="${label(m.recipe)}"}`,
-          [...h.changes, ...h.pending].some((c) => c.recipe === m.recipe) ? 1 : 0,
-        ]),
-      ),
-  );
-  metric(
-    'rpctl_drift_changes',
-    'changes apply would make on the appliance for this recipe',
-    result.hosts.flatMap((h) =>
+  const read = result.hosts.filter((h) => h.status === 'in-sync' || h.status === 'drift');
+  const perRecipe = (count: (h: HostOutcome, recipe: string) => number) =>
+    read.flatMap((h) =>
       h.managed.map((m): [string, number] => [
         `{${host(h.name)},recipe="${label(m.recipe)}"}`,
-        [...h.changes, ...h.pending].filter((c) => c.recipe === m.recipe).length,
+        count(h, m.recipe),
       ]),
-    ),
+    );
+  const changesOf = (h: HostOutcome, recipe: string) =>
+    [...h.changes, ...h.pending].filter((c) => c.recipe === recipe).length;
+  metric(
+    'rpctl_drift',
+    perRecipe((h, recipe) => (changesOf(h, recipe) > 0 ? 1 : 0)),
   );
+  metric('rpctl_drift_changes', perRecipe(changesOf));
   metric(
     'rpctl_host_up',
-    '1 when the drift check reached the appliance and read its facts',
-    result.hosts.map((h) => [`{${host(h.name)}}`, h.status === 'in-sync' || h.status === 'drift' ? 1 : 0]),
+    result.hosts.map((h) => [`{${host(h.name)}}`, read.includes(h) ? 1 : 0]),
   );
+  const certificates = [...expiry].sort(([a], [b]) => a.localeCompare(b));
   metric(
     'rpctl_service_up',
-    '1 when a service the managed recipes need (nginx, the TURN server, fail2ban) runs, 0 when stopped',
     result.hosts.flatMap((h) =>
       (h.services ?? []).map((s): [string, number] => [
         `{${host(h.name)},service="${label(s.service)}"}`,
@@ -195,24 +148,20 @@ export function prometheus(result: FleetResult, expiry: ExpiryByHost): string {
   );
   metric(
     'rpctl_certificate_expiry_seconds',
-    'seconds until the certificate the appliance serves expires (negative: expired)',
-    [...expiry].sort(([a], [b]) => a.localeCompare(b)).map(([h, e]) => [`{${host(h)}}`, e.secondsLeft]),
+    certificates.map(([h, e]) => [`{${host(h)}}`, e.secondsLeft]),
   );
   metric(
     'rpctl_certificate_expiry_warning',
-    '1 when the served certificate expires within --warn-expiry-days',
-    [...expiry].sort(([a], [b]) => a.localeCompare(b)).map(([h, e]) => [`{${host(h)}}`, e.warn ? 1 : 0]),
+    certificates.map(([h, e]) => [`{${host(h)}}`, e.warn ? 1 : 0]),
   );
   metric(
     'rpctl_drift_check_duration_seconds',
-    'how long checking the appliance took',
     result.hosts.map((h) => [`{${host(h.name)}}`, h.durationMs / 1000]),
   );
-  metric('rpctl_drift_last_check_timestamp_seconds', 'when the drift check ran (unix time)', [
-    ['', Math.floor(Date.parse(result.startedAt) / 1000)],
+  const run = `{shard="${label(shard)}"}`;
+  metric('rpctl_drift_last_check_timestamp_seconds', [
+    [run, Math.floor(Date.parse(result.startedAt) / 1000)],
   ]);
-  metric('rpctl_drift_run_duration_seconds', 'how long the whole drift check took', [
-    ['', result.durationMs / 1000],
-  ]);
+  metric('rpctl_drift_run_duration_seconds', [[run, result.durationMs / 1000]]);
   return `${lines.join('\n')}\n`;
 }

@@ -1,23 +1,36 @@
 /**
- * Progress on stderr while a run goes: listr2 on a terminal (a task per host, subtasks per recipe
- * when applying), plain lines otherwise (CI, pipes, NO_COLOR terminals still get listr2 without
- * colour). stdout stays free for the report, so `--format json` output is clean.
+ * Progress on stderr while a run goes; stdout stays free for the report, so `--format json` output
+ * is the same with and without a terminal.
+ *
+ *   terminal  one summary line and, below it, only the hosts in progress or failed, redrawn in
+ *             place and never taller than the terminal; erased when the run ends (the report is
+ *             printed once, after it)
+ *
+ *     12/60 done · 3 changed · 8 in sync · 1 drift · 0 failed · 4s elapsed · ~16s left
+ *       rp-13  reading facts 1s
+ *       ✗ rp-09  unreachable: rp-09: cannot connect: ECONNREFUSED
+ *
+ *   no terminal (CI, cron, pipes)  a line per finished host and a heartbeat (the summary) every 10 s
  *
  *   const progress = createProgress(io, { hosts, tty });
- *   runFleet({ ..., events: progress.events, confirm: async (h) => { await progress.pause(); ... } });
- *   await progress.stop();
+ *   runFleet({ ..., events: progress.events, confirm: async (h) => { progress.pause(); ... } });
+ *   progress.stop();
  */
-import type { ListrTask } from 'listr2';
 import type { FleetEvents, HostOutcome, HostPhase } from '../engine/run.js';
 import { withoutHostName } from '../errors.js';
 
 export interface Progress {
   events: FleetEvents;
-  /** finish the current stage's display (before printing the plan and asking) */
-  pause(): Promise<void>;
-  /** start the apply stage for these hosts */
+  /** take the display off the screen (before printing the plan and asking) */
+  pause(): void;
+  /** show it again (the apply stage of these hosts) */
   resume(hosts: readonly HostOutcome[]): void;
-  stop(): Promise<void>;
+  stop(): void;
+}
+
+/** Where progress goes (stderr: stdout carries only the report), and the terminal's size. */
+export interface ProgressIo {
+  stderr: { write(text: string): void; rows?: number; columns?: number };
 }
 
 const PHASE_TEXT: Record<HostPhase, string> = {
@@ -30,7 +43,10 @@ const PHASE_TEXT: Record<HostPhase, string> = {
   done: 'done',
 };
 
-function outcomeText(o: HostOutcome): string {
+/** phases in which rpctl is working on the host (planned: waiting for the confirmation) */
+const WORKING: ReadonlySet<HostPhase> = new Set(['connecting', 'facts', 'applying', 'verifying']);
+
+export function outcomeText(o: HostOutcome): string {
   const n = o.changes.length + o.pending.length;
   switch (o.status) {
     case 'in-sync':
@@ -40,128 +56,156 @@ function outcomeText(o: HostOutcome): string {
     case 'drift':
       return `${n} change${n === 1 ? '' : 's'} pending`;
     default:
-      return o.error ? withoutHostName(o.name, o.error.message) : o.status;
+      return `${o.status}: ${withoutHostName(o.name, o.error?.message ?? '')}`;
   }
 }
 
-/** listr2 is loaded only for a terminal: scheduled runs and CI never pay for it. */
-export async function createProgress(
+const duration = (ms: number) => {
+  const s = Math.round(ms / 1000);
+  return s < 60 ? `${s}s` : `${Math.floor(s / 60)}m${String(s % 60).padStart(2, '0')}s`;
+};
+
+/** Where the run has got to: what the summary line and the host lines are drawn from. Pure. */
+export class FleetTally {
+  readonly counts = { changed: 0, inSync: 0, drift: 0, failed: 0 };
+  done = 0;
+  readonly working = new Map<string, { phase: HostPhase; since: number }>();
+  readonly failed = new Map<string, string>();
+
+  constructor(
+    readonly total: number,
+    readonly startedAt: number,
+  ) {}
+
+  phase(host: string, phase: HostPhase, now: number): void {
+    if (WORKING.has(phase)) this.working.set(host, { phase, since: now });
+    else this.working.delete(host);
+  }
+
+  finish(outcome: HostOutcome): void {
+    this.working.delete(outcome.name);
+    this.done++;
+    if (outcome.status === 'failed' || outcome.status === 'unreachable') {
+      this.counts.failed++;
+      this.failed.set(outcome.name, outcomeText(outcome));
+    } else if (outcome.status === 'in-sync') this.counts.inSync++;
+    else this.counts[outcome.status]++;
+  }
+
+  summary(now: number): string {
+    const elapsed = now - this.startedAt;
+    const left =
+      this.done > 0 && this.done < this.total
+        ? ` · ~${duration((elapsed / this.done) * (this.total - this.done))} left`
+        : '';
+    const { changed, inSync, drift, failed } = this.counts;
+    return `${this.done}/${this.total} done · ${changed} changed · ${inSync} in sync · ${drift} drift · ${failed} failed · ${duration(elapsed)} elapsed${left}`;
+  }
+
+  /** The screen: the summary, then failed and working hosts, at most `rows` lines of `columns`. */
+  frame(now: number, rows: number, columns: number): string[] {
+    const hosts = [
+      ...[...this.failed].map(([name, text]) => `  ✗ ${name}  ${text}`),
+      ...[...this.working].map(([name, w]) => `  ${name}  ${PHASE_TEXT[w.phase]} ${duration(now - w.since)}`),
+    ];
+    const room = Math.max(0, rows - 1);
+    const shown =
+      hosts.length <= room ? hosts : [...hosts.slice(0, room - 1), `  … ${hosts.length - room + 1} more`];
+    const fit = (line: string) =>
+      [...line].length > columns ? `${[...line].slice(0, columns - 1).join('')}…` : line;
+    return [this.summary(now), ...shown].slice(0, Math.max(1, rows)).map(fit);
+  }
+}
+
+export function createProgress(
   io: ProgressIo,
-  options: { hosts: readonly string[]; tty: boolean; quiet?: boolean },
-): Promise<Progress> {
-  if (options.quiet) return silentProgress();
-  return options.tty ? listrProgress(options.hosts, await import('listr2')) : lineProgress(io);
+  options: { hosts: readonly string[]; tty: boolean; quiet?: boolean; heartbeatMs?: number },
+): Progress {
+  if (options.quiet) return { events: {}, pause() {}, resume() {}, stop() {} };
+  const tally = new FleetTally(options.hosts.length, Date.now());
+  return options.tty ? terminalProgress(io, tally) : lineProgress(io, tally, options.heartbeatMs ?? 10_000);
 }
 
-function silentProgress(): Progress {
-  return { events: {}, pause: async () => {}, resume: () => {}, stop: async () => {} };
-}
-
-/** Where progress lines go (stderr: stdout carries only the report). */
-export interface ProgressIo {
-  stderr: { write(text: string): void };
-}
-
-function lineProgress(io: ProgressIo): Progress {
-  const seconds = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
+function lineProgress(io: ProgressIo, tally: FleetTally, heartbeatMs: number): Progress {
+  let timer: NodeJS.Timeout | undefined;
+  const start = () => {
+    timer ??= setInterval(() => io.stderr.write(`progress: ${tally.summary(Date.now())}\n`), heartbeatMs);
+    timer.unref();
+  };
+  const stop = () => {
+    clearInterval(timer);
+    timer = undefined;
+  };
+  start();
   return {
     events: {
       phase(host, phase) {
+        tally.phase(host, phase, Date.now());
         if (phase === 'applying') io.stderr.write(`${host}: applying\n`);
       },
       done(outcome) {
-        io.stderr.write(`${outcome.name}: ${outcomeText(outcome)} (${seconds(outcome.durationMs)})\n`);
+        tally.finish(outcome);
+        io.stderr.write(`${outcome.name}: ${outcomeText(outcome)} (${duration(outcome.durationMs)})\n`);
       },
     },
-    pause: async () => {},
-    resume: () => {},
-    stop: async () => {},
+    pause: stop,
+    resume: start,
+    stop,
   };
 }
 
-interface Deferred {
-  promise: Promise<void>;
-  resolve(): void;
-  reject(err: Error): void;
-}
-
-function deferred(): Deferred {
-  let resolve!: () => void;
-  let reject!: (err: Error) => void;
-  const promise = new Promise<void>((res, rej) => {
-    resolve = res;
-    reject = rej;
-  });
-  return { promise, resolve, reject };
-}
-
-function listrProgress(
-  hosts: readonly string[],
-  { Listr, ProcessOutput }: typeof import('listr2'),
-): Progress {
-  type Entry = { done: Deferred; title?: (t: string) => void; outcome?: HostOutcome };
-  let entries = new Map<string, Entry>();
-  let running: Promise<unknown> = Promise.resolve();
-  const output = new ProcessOutput(process.stderr, process.stderr);
-
-  const start = (names: readonly string[], subtasks: (name: string) => string[]) => {
-    entries = new Map(names.map((n) => [n, { done: deferred() }]));
-    const tasks: ListrTask[] = names.map((name) => ({
-      title: `${name}: waiting`,
-      task: async (_ctx, task) => {
-        const entry = entries.get(name)!;
-        entry.title = (t) => {
-          task.title = `${name}: ${t}`;
-        };
-        const subs = subtasks(name);
-        if (subs.length === 0) return entry.done.promise;
-        return task.newListr(
-          subs.map((title) => ({ title, task: () => entry.done.promise })),
-          { concurrent: true, exitOnError: false },
-        );
-      },
-    }));
-    const list = new Listr(tasks, {
-      concurrent: true,
-      exitOnError: false,
-      registerSignalListeners: false,
-      rendererOptions: { collapseSubtasks: false, processOutput: output },
-    } as never);
-    running = list.run().catch(() => undefined);
+/**
+ * Redrawn in place at most every 100 ms (and every second for the clocks): each line overwritten
+ * and cleared to its end, never the whole screen (tmux and others push a cleared screen into the
+ * scrollback).
+ */
+function terminalProgress(io: ProgressIo, tally: FleetTally): Progress {
+  let drawn = 0;
+  let timer: NodeJS.Timeout | undefined;
+  const up = () => (drawn > 0 ? `\r\u001b[${drawn}A` : '');
+  const draw = () => {
+    const lines = tally.frame(Date.now(), (io.stderr.rows ?? 24) - 1, io.stderr.columns ?? 80);
+    io.stderr.write(`${up()}${lines.map((l) => `${l}\u001b[K\n`).join('')}\u001b[J`);
+    drawn = lines.length;
   };
-  start(hosts, () => []);
-
+  let lastDraw = 0;
+  let dirty = true;
+  const tick = () => {
+    const now = Date.now();
+    if (now - lastDraw >= 1000 || dirty) {
+      dirty = false;
+      lastDraw = now;
+      draw();
+    }
+  };
+  const start = () => {
+    timer ??= setInterval(tick, 100);
+    timer.unref();
+    tick();
+  };
+  const clear = () => {
+    clearInterval(timer);
+    timer = undefined;
+    if (drawn > 0) io.stderr.write(`${up()}${'\u001b[2K\n'.repeat(drawn)}${up()}`);
+    drawn = 0;
+  };
+  start();
   return {
     events: {
-      phase(host, phase, detail) {
-        const entry = entries.get(host);
-        entry?.title?.(phase === 'done' ? (detail ?? 'done') : PHASE_TEXT[phase]);
-        if (phase === 'planned') entry?.done.resolve();
+      phase(host, phase) {
+        tally.phase(host, phase, Date.now());
+        dirty = true;
       },
       done(outcome) {
-        const entry = entries.get(outcome.name);
-        if (!entry) return;
-        entry.outcome = outcome;
-        entry.title?.(outcomeText(outcome));
-        if (outcome.status === 'failed' || outcome.status === 'unreachable')
-          entry.done.reject(new Error(outcomeText(outcome)));
-        else entry.done.resolve();
+        tally.finish(outcome);
+        dirty = true;
       },
     },
-    async pause() {
-      for (const entry of entries.values()) entry.done.resolve();
-      await running;
+    pause: clear,
+    resume: () => {
+      dirty = true;
+      start();
     },
-    resume(outcomes) {
-      const byName = new Map(outcomes.map((o) => [o.name, o]));
-      start(
-        outcomes.map((o) => o.name),
-        (name) => (byName.get(name)?.changes ?? []).map((c) => `${c.recipe}: ${c.summary}`),
-      );
-    },
-    async stop() {
-      for (const entry of entries.values()) entry.done.resolve();
-      await running;
-    },
+    stop: clear,
   };
 }

@@ -8,6 +8,8 @@ packages=(
   openssl sqlite3 iptables procps psmisc util-linux socat
   python3 # the install wizard of fresh appliances (test/lab/wizard: standard library only)
   prometheus # promtool, to check the Prometheus output of rpctl drift
+  libxml2-utils # xmllint, to check the JUnit output of rpctl drift against test/lab/junit.xsd
+  tmux jq # reports.test.ts: progress on a real terminal, JSON through a pipe
   pebble dnsmasq-base # a real ACME server for the certificate.acme tests, and the DNS it asks
   chromium # renders rpctl drift --format html headless (a screenshot in test-output/)
   gnupg pass # exec: secrets from a real password store (a throw-away GnuPG home)

@@ -10,15 +10,17 @@ import type { FleetResult } from '../../engine/run.js';
 import { InputError } from '../../errors.js';
 import type { ApplianceConfig } from '../../inventory/model.js';
 import { useColour } from '../../report/diff.js';
-import { type Expiry, groupedText, junit, prometheus } from '../../report/drift.js';
+import { type Expiry, expiryLine, junit, prometheus } from '../../report/drift.js';
 import { History } from '../../report/history.js';
 import { htmlReport } from '../../report/html.js';
 import { jsonReport } from '../../report/json.js';
+import { renderFleet } from '../../report/text.js';
 import { addInventoryOptions } from '../common.js';
 import { runFleetCommand } from '../fleet.js';
 import type { CommandModule } from '../program.js';
 import {
   addConnectionFlags,
+  addDiffFlags,
   addOutputFlags,
   addRecipeFlag,
   parseCount,
@@ -83,9 +85,13 @@ async function driftFindings(
 
 export const driftCommands: CommandModule = {
   register(program, ctx) {
-    const drift = addOutputFlags(
-      addConnectionFlags(addRecipeFlag(addInventoryOptions(program.command('drift')), ctx.registry.recipes)),
-      FORMATS,
+    const drift = addDiffFlags(
+      addOutputFlags(
+        addConnectionFlags(
+          addRecipeFlag(addInventoryOptions(program.command('drift')), ctx.registry.recipes),
+        ),
+        FORMATS,
+      ),
     )
       .description('read-only check of every appliance against the inventory, for schedules and monitoring')
       // options after `history` belong to it (both commands have --format)
@@ -128,8 +134,9 @@ Examples:
             );
             for (const host of result.hosts) {
               const e = expiry.get(host.name);
-              if (!e?.warn) continue;
-              host.warnings.push(`certificate expires ${e.notAfter.slice(0, 10)} (${e.daysLeft} days)`);
+              const warning = expiryLine(e);
+              if (!warning) continue;
+              host.warnings.push(warning);
               if (flags.failOnExpiry && host.status === 'in-sync') host.status = 'drift';
             }
           },
@@ -144,16 +151,11 @@ Examples:
               return htmlReport(result, { expiry, fleet, past, now: Date.now() });
             }
             if (format === 'junit') return junit(result, expiry, Boolean(flags.failOnExpiry));
-            if (format === 'prometheus') return prometheus(result, expiry);
-            if (format === 'json') {
-              const report = jsonReport(result, { diffs: true });
-              const withExpiry = report.hosts.map((h) => ({
-                ...h,
-                ...(expiry.get(h.name) ? { certificate: expiry.get(h.name) } : {}),
-              }));
-              return `${JSON.stringify({ ...report, hosts: withExpiry }, null, 2)}\n`;
-            }
-            return groupedText(result, { colour, diffs: true }, expiry);
+            if (format === 'prometheus') return prometheus(result, expiry, flags.shard);
+            const diffs = flags.diff ?? true;
+            if (format === 'json')
+              return `${JSON.stringify(jsonReport(result, { diffs, certificates: expiry }), null, 2)}\n`;
+            return renderFleet(result, { colour, diffs });
           },
         });
       });

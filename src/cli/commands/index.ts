@@ -6,6 +6,7 @@ import type { CommandModule } from '../program.js';
 import { driftCommands } from './drift.js';
 import { inventoryCommands } from './inventory.js';
 import { runCommands } from './run.js';
+import { schemaCommands } from './schema.js';
 
 /** The concerns' one-off commands, through the one helper that owns their policy (src/cli/one-off.ts). */
 const oneOffCommands: CommandModule = {
@@ -20,4 +21,5 @@ export const commandModules: CommandModule[] = [
   driftCommands,
   oneOffCommands,
   inventoryCommands,
+  schemaCommands,
 ];

@@ -10,6 +10,7 @@ import type { ApplianceConfig, Inventory } from '../../inventory/model.js';
 import { InventoryError } from '../../inventory/problems.js';
 import { buildJsonSchema } from '../../inventory/schema.js';
 import { describeSecretRef, Secrets } from '../../inventory/secrets.js';
+import { SCHEMA_VERSION } from '../../report/json.js';
 import { addInventoryOptions, type InventoryOptions, inventoryFile, loadInventoryFor } from '../common.js';
 import type { CommandContext, CommandModule } from '../program.js';
 
@@ -66,7 +67,7 @@ async function list(ctx: CommandContext, options: InventoryOptions & { format: '
   const inventory = await loadInventoryFor(ctx, options);
   const rows = listRows(selectAppliances(inventory, options.limit));
   if (options.format === 'json') {
-    ctx.io.stdout.write(`${JSON.stringify({ appliances: rows }, null, 2)}\n`);
+    ctx.io.stdout.write(`${JSON.stringify({ schemaVersion: SCHEMA_VERSION, appliances: rows }, null, 2)}\n`);
     return;
   }
   const table = [

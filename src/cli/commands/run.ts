@@ -9,6 +9,7 @@ import type { CommandContext, CommandModule } from '../program.js';
 import {
   addApplyFlags,
   addConnectionFlags,
+  addDiffFlags,
   addOutputFlags,
   addRecipeFlag,
   type RunFlags,
@@ -22,7 +23,7 @@ const common = (command: Command, ctx: CommandContext, formats: readonly string[
 
 export const runCommands: CommandModule = {
   register(program, ctx) {
-    common(program.command('plan'), ctx, ['text', 'json'])
+    addDiffFlags(common(program.command('plan'), ctx, ['text', 'json']))
       .description('show what apply would change on each appliance, with diffs; read-only')
       .option('--allow-disruptive', 'plan disruptive changes as applicable instead of deferred')
       .addHelpText(
@@ -33,13 +34,14 @@ Exit codes: 0 in sync, 2 changes pending, 1 a host failed or was unreachable, 3 
 Examples:
   rpctl plan -i inventories/prod.yaml
   rpctl plan -i inventories/prod.yaml --limit dc1 --recipes upstreams
+  rpctl plan -i inventories/prod.yaml --no-diff       # one line per change, hosts grouped
   rpctl plan -i inventories/prod.yaml --format json | jq '.hosts[] | select(.status=="drift")'`,
       )
       .action(async (flags: RunFlags) => {
         await runFleetCommand(ctx, { mode: 'plan', flags, formats: ['text', 'json'] });
       });
 
-    addApplyFlags(common(program.command('apply'), ctx, ['text', 'json']))
+    addApplyFlags(addDiffFlags(common(program.command('apply'), ctx, ['text', 'json'])))
       .description('converge the selected appliances to the inventory (shows the plan and asks first)')
       .addHelpText(
         'after',

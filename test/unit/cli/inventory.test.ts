@@ -103,6 +103,7 @@ describe('rpctl inventory list', () => {
       'json',
     ]);
     expect(JSON.parse(result.stdout)).toEqual({
+      schemaVersion: 1,
       appliances: [{ name: 'rp1', host: '192.0.2.11', groups: ['proxies'], sections: ['upstreams'] }],
     });
   });

@@ -161,7 +161,7 @@ describe('bad certificate.acme values: exit 3 with file:line:column, nothing con
   const dir = tempDir();
   const accountKey = join(dir, 'account.pem');
   ecKeyFile(accountKey);
-  writeFileSync(join(dir, 'not-a-key.pem'), 'hello\n');
+  writeFileSync(join(dir, 'not-a-key.pem'), 'hello\n', { mode: 0o600 });
 
   async function plan(acme: string) {
     const inventory = join(dir, 'inventory.yaml');

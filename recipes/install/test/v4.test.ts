@@ -402,8 +402,8 @@ describe('InstallConversation: which wizard', () => {
 describe('rpctl install with install.generation v4: exit 3, nothing contacted', () => {
   async function install(installLines: string[], args: string[] = [], turnPassword = 'Turn-Secret-1') {
     const dir = tempDir();
-    writeFileSync(join(dir, 'new'), 'Pexip-New-1\n');
-    writeFileSync(join(dir, 'turn'), `${turnPassword}\n`);
+    writeFileSync(join(dir, 'new'), 'Pexip-New-1\n', { mode: 0o600 });
+    writeFileSync(join(dir, 'turn'), `${turnPassword}\n`, { mode: 0o600 });
     const lines = [
       'defaults: { sudo: { password: file:new }, domain: example.com }',
       'appliances:',

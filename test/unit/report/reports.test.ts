@@ -93,7 +93,7 @@ describe('grouped text report', () => {
     const warned = { ...host('rp10', 'in-sync'), warnings: ['certificate expires in 9 days (2027-01-01)'] };
     const text = renderFleet(fleet('apply', [...changed, down, warned]), { colour: false, diffs: true });
     expect(text).toContain('rp1…rp3 (3 hosts): changed (1 change)\n  ✓ upstreams: add 10.40.0.13:443');
-    expect(text).toContain('rp9: UNREACHABLE\n  rp9: cannot connect: ECONNREFUSED');
+    expect(text).toContain('rp9: UNREACHABLE\n  cannot connect: ECONNREFUSED');
     expect(text).toContain('rp10: warning: certificate expires in 9 days');
     expect(text).toContain('Apply: 3 changes applied on 3 hosts; 1 in sync; 1 unreachable.');
   });
@@ -125,7 +125,7 @@ describe('progress', () => {
     expect(frame[0]).toBe(
       '3/60 done · 1 changed · 1 in sync · 0 drift · 1 failed · 10s elapsed · ~3m10s left',
     );
-    expect(frame[1]).toContain('✗ rp2  unreachable: rp2: cannot connect');
+    expect(frame[1]).toContain('✗ rp2  unreachable: cannot connect');
     expect(frame[2]).toBe('  rp4  reading facts 10s');
     expect(frame[18]).toBe('  … 41 more');
     expect(frame.every((l) => [...l].length <= 100)).toBe(true);

@@ -208,7 +208,7 @@ describe('certificate.acme', () => {
     const pids = { 'lab-1': await nginxPids('lab-1'), 'lab-2': await nginxPids('lab-2') };
     const result = await cli(`apply -i ${inventory} --yes`);
     expect(result.code, result.stdout + result.stderr).toBe(0);
-    expect(result.stdout).toMatch(/lab-1: in sync/);
+    expect(result.stdout).toMatch(/in sync \(\d+\): .*lab-1|lab-1: in sync/);
     expect(result.stdout).toMatch(/lab-2: in sync/);
     expect(result.stdout).toContain('Apply: 4 in sync.');
     for (const name of ['lab-1', 'lab-2'] as const) expect(await nginxPids(name)).toBe(pids[name]);
@@ -270,7 +270,7 @@ describe('certificate.acme', () => {
       const result = await cli(`cert renew -i ${inventory} --limit lab-2 --force --yes`);
       expect(result.code).toBe(1);
       expect(result.stdout).toMatch(
-        /lab-2: FAILED\n {2}lab-2: certificate-acme: ACME challenge for lab-2\.lab\.example\.com failed: \S.*lab-2\.lab\.example\.com.*; nothing installed/,
+        /lab-2: FAILED\n {2}certificate-acme: ACME challenge for lab-2\.lab\.example\.com failed: \S.*lab-2\.lab\.example\.com.*; nothing installed/,
       );
       console.info(`name not resolving: ${result.stdout.split('\n')[1]}`);
     } finally {
@@ -371,7 +371,9 @@ describe('certificate.acme with external account binding', () => {
     lab.writeInventory({ 'lab-2': without });
     const refused = await cli(`cert renew -i ${inventory} --limit lab-2 --force --yes`);
     expect(refused.code).toBe(1);
-    expect(refused.stdout).toMatch(/lab-2: certificate-acme: ACME account failed: \S.*; nothing installed/);
+    expect(refused.stdout).toMatch(
+      /lab-2: FAILED\n {2}certificate-acme: ACME account failed: \S.*; nothing installed/,
+    );
     console.info(`without EAB: ${refused.stdout.split('\n')[1]}`);
 
     lab.writeInventory({

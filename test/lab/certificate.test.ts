@@ -92,7 +92,7 @@ describe('rpctl cert replace', () => {
     const second = await cli(`apply -i ${inventory} --limit lab-1,lab-2 --yes --format json`);
     expect(second.code, second.stderr).toBe(0);
     const report = JSON.parse(second.stdout);
-    expect(report.summary).toMatchObject({ 'in-sync': 2, changes: 0 });
+    expect(report.summary).toMatchObject({ inSync: 2, changes: 0 });
     const plan = await cli(`plan -i ${inventory} --limit lab-1,lab-2`);
     expect(plan.code).toBe(0);
     for (const name of ['lab-1', 'lab-2']) {

@@ -222,7 +222,9 @@ describe.each([
       const result = await rpctl(args);
       expect(result.code).toBe(1);
       expect(result.stdout).toMatch(
-        new RegExp(`${host}: validation \`fail2ban-client -t\` failed: .*pexiprp.*; previous files restored`),
+        new RegExp(
+          `${host}: FAILED\n  validation \`fail2ban-client -t\` failed: .*pexiprp.*; previous files restored`,
+        ),
       );
     } finally {
       labSh(host, `mv ${filter}.away ${filter}`);
@@ -291,7 +293,7 @@ describe('fail2ban input', () => {
     for (const [args, message] of cases) {
       const result = await rpctl(args);
       expect([result.code, result.stderr], args.join(' ')).toEqual([3, expect.stringMatching(message)]);
-      expect(result.stderr.trim().split('\n')).toHaveLength(1);
+      expect(messageLines(result.stderr)).toHaveLength(1);
     }
     // sshd saw nothing at all: no connection, let alone a login
     expect(authLog(v4).slice(before.length)).toBe('');
@@ -332,3 +334,11 @@ describe('fail2ban input', () => {
     expect([plan.code, plan.stdout]).toEqual([0, expect.stringContaining(`${v4}: in sync`)]);
   });
 });
+
+/** The lines of an error besides the source excerpt (`  3 | line` and its caret) that follows it. */
+function messageLines(stderr: string): string[] {
+  return stderr
+    .trim()
+    .split('\n')
+    .filter((line) => !/^\s+\d* \|/.test(line));
+}

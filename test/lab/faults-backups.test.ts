@@ -206,7 +206,7 @@ describe('faults: backups, journal, litter', () => {
       const result = await rpctl(['drift', '-i', inventory(spec(host).nodes), '--limit', host]);
       expect(result.code).toBe(1);
       expect(result.stdout).toContain(
-        `${host}: FAILED: reading facts failed: no space left in /tmp on the appliance`,
+        `${host}: FAILED\n  reading facts failed: no space left in /tmp on the appliance`,
       );
       expect(result.stdout + result.stderr).not.toContain(`${host}: ${host}:`);
     } finally {

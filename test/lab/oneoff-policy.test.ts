@@ -114,6 +114,7 @@ describe('upstream list: a plan of the upstreams recipe through the engine', () 
     ]);
     expect(same.code, same.stderr).toBe(0);
     expect(JSON.parse(same.stdout)).toEqual({
+      schemaVersion: 1,
       hosts: [{ name: first, nodes: nodes.map((n) => `${n}:443`), inventory: 'in sync' }],
     });
     const other = labInventoryFile((doc: InventoryDoc) => {

@@ -153,7 +153,8 @@ describe('OpenSSH parity', () => {
         encoding: 'utf8',
         env: { ...process.env, RPCTL_STATE_DIR: join(scratch, 'state') },
       });
-      expect(run.stderr).toBe('');
+      // progress lines may come (one per finished host), never a stack trace or an internal error
+      expect(run.stderr).not.toMatch(/EPIPE|internal error|\n\s+at /);
       expect(run.stdout).toMatch(/^\{\n {2}"\S{0,7} exit 0\n$/);
     }
   });

@@ -175,7 +175,7 @@ describe('turn-credentials', () => {
     const result = await rpctl(['apply', '-i', inventory, '--limit', credV4, '--yes']);
     expect(result.code).toBe(1);
     expect(result.stdout).toContain(
-      `${credV4}: turn.credentials.realm is "other.example.com" but /etc/turnserver.conf has realm=${DOMAIN}`,
+      `${credV4}: FAILED\n  turn.credentials.realm is "other.example.com" but /etc/turnserver.conf has realm=${DOMAIN}`,
     );
     expect(turnadminRuns(credV4)).toBe(runs);
   });
@@ -333,7 +333,7 @@ describe('bad TURN values', () => {
       expect(result.code, argv.join(' ')).toBe(3);
       expect(result.stdout).toBe('');
       expect(result.stderr).toMatch(reason);
-      expect(result.stderr.trim().split('\n')).toHaveLength(1);
+      expect(messageLines(result.stderr)).toHaveLength(1);
     }
     const spawned = await spawnRpctl(cases[0]![0], {});
     expect(spawned.code).toBe(3);
@@ -341,3 +341,11 @@ describe('bad TURN values', () => {
     expect(names.map(acceptedLogins)).toEqual(before);
   });
 });
+
+/** The lines of an error besides the source excerpt (`  3 | line` and its caret) that follows it. */
+function messageLines(stderr: string): string[] {
+  return stderr
+    .trim()
+    .split('\n')
+    .filter((line) => !/^\s+\d* \|/.test(line));
+}

@@ -88,10 +88,11 @@ describe("the pexiprp jail's values, computed and as fail2ban loads them", () =>
 describe('the jail-files fact on an appliance', () => {
   const host = readState()!.appliances[0]!.name;
   const override = '/etc/fail2ban/jail.d/zz-rpctl-test.local';
-  afterAll(() => {
+  // awaited: a reset left running when the file ends leaves the appliance stopped for the next file
+  afterAll(async () => {
     labSh(host, `rm -f ${override}`);
-    reset([host]);
-  });
+    await reset([host]);
+  }, 300_000);
 
   it('gives the values fail2ban-client -d loads there', () => {
     labSh(host, `printf '[DEFAULT]\\nfindtime = 1h\\n\\n[pexiprp]\\nmaxretry = 7\\n' > ${override}`);

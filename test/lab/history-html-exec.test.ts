@@ -128,12 +128,22 @@ describe('exec: secrets, history per fleet, the fleet page', () => {
 
     const ofAlpha = await spansOf(['-i', alpha, '--since', '7d']);
     expect(new Set(ofAlpha.map((s) => s.fleet))).toEqual(new Set(['alpha']));
-    expect(ofAlpha.map((s) => [s.host, s.state])).toEqual(
-      names.map((n) => [n, n === first ? 'drift' : 'in-sync']),
+    // one span per host and concern: the upstreams recipe and the services it keeps running
+    expect(ofAlpha.map((s) => [s.host, s.recipe, s.state])).toEqual(
+      names.flatMap((n) => [
+        [n, 'services', 'in-sync'],
+        [n, 'upstreams', n === first ? 'drift' : 'in-sync'],
+      ]),
     );
-    expect(ofAlpha[0]!.changes).toEqual([expect.stringContaining('127.0.3.77')]);
+    const drifted = ofAlpha.find((s) => s.host === first && s.recipe === 'upstreams')!;
+    expect(drifted.changes).toEqual([expect.stringContaining('127.0.3.77')]);
     const ofBeta = await spansOf(['-i', beta]);
-    expect(ofBeta.map((s) => [s.fleet, s.host, s.state])).toEqual(names.map((n) => [beta, n, 'in-sync']));
+    expect(ofBeta.map((s) => [s.fleet, s.host, s.recipe, s.state])).toEqual(
+      names.flatMap((n) => [
+        [beta, n, 'services', 'in-sync'],
+        [beta, n, 'upstreams', 'in-sync'],
+      ]),
+    );
     const all = await spansOf([]);
     expect(new Set(all.map((s) => s.fleet))).toEqual(new Set(['alpha', beta]));
 

@@ -208,8 +208,7 @@ describe('certificate.acme', () => {
     const pids = { 'lab-1': await nginxPids('lab-1'), 'lab-2': await nginxPids('lab-2') };
     const result = await cli(`apply -i ${inventory} --yes`);
     expect(result.code, result.stdout + result.stderr).toBe(0);
-    expect(result.stdout).toMatch(/in sync \(\d+\): .*lab-1|lab-1: in sync/);
-    expect(result.stdout).toMatch(/lab-2: in sync/);
+    expect(result.stdout).toContain('in sync (4): lab-1…lab-4');
     expect(result.stdout).toContain('Apply: 4 in sync.');
     for (const name of ['lab-1', 'lab-2'] as const) expect(await nginxPids(name)).toBe(pids[name]);
     const status = await cli(`cert status -i ${inventory} --limit lab-1,lab-2`);

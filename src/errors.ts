@@ -85,6 +85,8 @@ export type HostErrorReason =
   | 'acquire'
   | 'verification'
   | 'unconfirmed'
+  // the connection dropped during the apply and its outcome could not be read (outcome.ts)
+  | 'outcome-unknown'
   // TURN probes
   | 'turn-protocol'
   | 'turn-timeout'

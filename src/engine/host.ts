@@ -4,7 +4,7 @@
  * one SSH connection, except a plan whose handlers may cut that connection: commit-confirmed.ts.
  */
 import { randomBytes } from 'node:crypto';
-import { HostError, oneLine } from '../errors.js';
+import { HostError, oneLine, withoutHostName } from '../errors.js';
 import type { ApplianceConfig } from '../inventory/model.js';
 import { joinCommands } from '../transport/shell.js';
 import type { ExecStream, HostSession, UploadFile } from '../transport/types.js';
@@ -30,6 +30,7 @@ import { refusedRestore, unrestorable } from './backup-script.js';
 import { applyCommitConfirmed } from './commit-confirmed.js';
 import { factsBody, factsProblem, type GatheredFacts, type MergedFactSpec, parseFacts } from './facts.js';
 import { describeJournal, JOURNAL, parseJournal, parseResolution, resolveScript } from './journal.js';
+import { type AfterReconnect, readOutcomeAfterReconnect } from './outcome.js';
 import { LOCKED_EXIT, type LockHolder, lockedError, lockHoldTail, lockPrelude } from './lock.js';
 import { type HostPlan, type PlanOptions, planHost, type SelectedRecipe } from './plan.js';
 import { runChecks } from './verify.js';
@@ -210,14 +211,59 @@ export async function applyHost(host: PreparedHost, ctx: ApplyContext): Promise<
 async function applyPlan(host: PreparedHost, ctx: ApplyContext): Promise<ApplyResult> {
   const prepared = prepareApply(host, ctx.runId);
   if (host.plan.commitConfirmed) return applyCommitConfirmed(host, ctx, prepared);
+  await host.session.upload(host.uploadDir, prepared.uploads);
+  const sent = await sendApply(host, ctx, prepared.input);
+  if (sent.kind === 'unknown') {
+    await sent.reconnections.closeAll();
+    return { status: 'unknown', error: sent.error, verification: [], rolledBack: false, ...moreSessions(sent) };
+  }
+  try {
+    const result = await verifyApplied(host, ctx, prepared, sent);
+    return sent.kind === 'read' ? { ...result, notes: [sent.note], ...moreSessions(sent) } : result;
+  } finally {
+    if (sent.kind === 'read') await sent.reconnections.closeAll();
+  }
+}
+
+type Sent =
+  | { kind: 'output'; output: string; how: string; session: HostSession }
+  | Extract<AfterReconnect, { kind: 'read' }>
+  | Extract<AfterReconnect, { kind: 'unknown' }>;
+
+const moreSessions = (sent: { reconnections: { sessions: HostSession[] } }) => ({
+  moreSessions: sent.reconnections.sessions.map((s) => s.stats),
+});
+
+/**
+ * The one apply exec. When its connection drops (not a timeout, not a non-zero exit), its outcome
+ * is read over a new connection (outcome.ts), or it is unknown.
+ */
+async function sendApply(host: PreparedHost, ctx: ApplyContext, input: ApplyScriptInput): Promise<Sent> {
+  const sentAt = Date.now();
+  try {
+    const result = await host.session.exec(applyScript(input), { sudo: true, timeoutMs: ctx.applyTimeoutMs });
+    const how = `(exit ${result.code}${result.signal ? `, ${result.signal}` : ''}): ${firstLine(result.stderr)}`;
+    return { kind: 'output', output: result.stdout.toString('utf8'), how, session: host.session };
+  } catch (err) {
+    if (!(err instanceof HostError) || err.reason !== 'connection') throw err;
+    const name = host.appliance.name;
+    const lost = withoutHostName(name, err.message);
+    return readOutcomeAfterReconnect(ctx, { name, address: host.appliance.ssh.host, sentAt, lost });
+  }
+}
+
+/** Verify what the apply printed; roll back (over the session it was read on) when that fails. */
+async function verifyApplied(
+  host: PreparedHost,
+  ctx: ApplyContext,
+  { input, files }: PreparedApply,
+  sent: Exclude<Sent, { kind: 'unknown' }>,
+): Promise<ApplyResult> {
   const name = host.appliance.name;
-  const { input, files, uploads } = prepared;
-  await host.session.upload(host.uploadDir, uploads);
-  const result = await host.session.exec(applyScript(input), { sudo: true, timeoutMs: ctx.applyTimeoutMs });
-  const output = result.stdout.toString('utf8');
+  const { output, session } = sent;
   const outcome = parseApplyOutput(output);
   if (outcome.kind !== 'applied') {
-    const how = `(exit ${result.code}${result.signal ? `, ${result.signal}` : ''}): ${firstLine(result.stderr)}`;
+    const how = sent.kind === 'output' ? sent.how : '(its output was read after reconnecting)';
     return failed(applyFailure(host, input, outcome, how));
   }
   const factsAfter = parseFacts(name, host.spec, output.slice(output.indexOf('@applied')));
@@ -231,7 +277,7 @@ async function applyPlan(host: PreparedHost, ctx: ApplyContext): Promise<ApplyRe
   if (failing.length === 0) return { status: 'changed', verification, factsAfter, rolledBack: false };
 
   // Verification failed: put the previous files back, run the handlers again, check it worked.
-  const back = await host.session.exec(rollbackScript(input), { sudo: true, timeoutMs: ctx.applyTimeoutMs });
+  const back = await session.exec(rollbackScript(input), { sudo: true, timeoutMs: ctx.applyTimeoutMs });
   const restoredFacts = parseFacts(name, host.spec, back.stdout.toString('utf8'));
   const restoreChecks = restoredChecks(host, files, restoredFacts, ctx.now);
   const restoredResults = await runChecks(restoreChecks, {

@@ -215,7 +215,13 @@ async function applyPlan(host: PreparedHost, ctx: ApplyContext): Promise<ApplyRe
   const sent = await sendApply(host, ctx, prepared.input);
   if (sent.kind === 'unknown') {
     await sent.reconnections.closeAll();
-    return { status: 'unknown', error: sent.error, verification: [], rolledBack: false, ...moreSessions(sent) };
+    return {
+      status: 'unknown',
+      error: sent.error,
+      verification: [],
+      rolledBack: false,
+      ...moreSessions(sent),
+    };
   }
   try {
     const result = await verifyApplied(host, ctx, prepared, sent);

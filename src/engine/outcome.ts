@@ -69,7 +69,14 @@ export function nextOutcomeStep(read: OutcomeRead, now: number, deadline: number
 /** The one-line error of an unknown outcome. */
 export function unknownOutcome(
   cause: Extract<OutcomeStep, { kind: 'unknown' }>['cause'],
-  details: { name: string; runId: string; lost: string; address: string; lastError: string; timeoutMs: number },
+  details: {
+    name: string;
+    runId: string;
+    lost: string;
+    address: string;
+    lastError: string;
+    timeoutMs: number;
+  },
 ): HostError {
   const { name, runId, lost, address, lastError, timeoutMs } = details;
   const why = {

@@ -1,7 +1,8 @@
 /**
  * The work on one host: read its facts (taking the apply lock when applying), plan, and apply:
  * upload, one apply exec, verify, roll back when verification fails. Everything on the host's
- * one SSH connection, except a plan whose handlers may cut that connection: commit-confirmed.ts.
+ * one SSH connection, except a plan whose handlers may cut that connection (commit-confirmed.ts)
+ * and an apply whose connection dropped: its outcome is read over one new connection (outcome.ts).
  */
 import { randomBytes } from 'node:crypto';
 import { HostError, oneLine, withoutHostName } from '../errors.js';
@@ -30,8 +31,8 @@ import { refusedRestore, unrestorable } from './backup-script.js';
 import { applyCommitConfirmed } from './commit-confirmed.js';
 import { factsBody, factsProblem, type GatheredFacts, type MergedFactSpec, parseFacts } from './facts.js';
 import { describeJournal, JOURNAL, parseJournal, parseResolution, resolveScript } from './journal.js';
-import { type AfterReconnect, readOutcomeAfterReconnect } from './outcome.js';
 import { LOCKED_EXIT, type LockHolder, lockedError, lockHoldTail, lockPrelude } from './lock.js';
+import { type AfterReconnect, readOutcomeAfterReconnect } from './outcome.js';
 import { type HostPlan, type PlanOptions, planHost, type SelectedRecipe } from './plan.js';
 import { runChecks } from './verify.js';
 

@@ -13,7 +13,7 @@
  * Directories rpctl never came back for are pruned like the backups (`backups.keep` runs).
  */
 import { HostError } from '../errors.js';
-import { joinCommands, type ShellCommand, sh } from '../transport/shell.js';
+import { type ShellCommand, sh } from '../transport/shell.js';
 import type { HostSession } from '../transport/types.js';
 import type { ApplyContext } from './apply-result.js';
 import { Reconnections } from './reconnections.js';

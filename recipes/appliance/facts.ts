@@ -26,7 +26,9 @@ export { APPLIANCE_FILES };
 
 const NAMES = 'appliance.names';
 const SERVICES = 'appliance.services';
-const SERVICE_NAMES = ['nginx', 'coturn', 'rfc5766-turn-server', 'fail2ban'] as const;
+// fail2ban is not here: its `status` starts Python (`fail2ban-client ping`); the fail2ban concern
+// reads its state from the PID file, /proc and the socket, only where it is managed.
+const SERVICE_NAMES = ['nginx', 'coturn', 'rfc5766-turn-server'] as const;
 
 // Every one of these services ships a SysV script on both generations, and `service` falls back to
 // it, so a missing script means the service is not installed. Exit 0 of `status` is running.
@@ -60,7 +62,7 @@ export interface ApplianceFacts {
   networkFile: string;
   /** `realm=` of /etc/turnserver.conf (the deployment's domain); undefined before the wizard has run */
   turnRealm: string | undefined;
-  /** nginx, the generation's TURN service and fail2ban */
+  /** nginx and the generation's TURN service (fail2ban's: recipes/fail2ban/running.ts) */
   services: Record<string, ServiceState>;
 }
 
@@ -138,7 +140,7 @@ function servicesOf(facts: HostFacts, turnService: TurnService, host: string): R
       states.set(name, status === 'absent' ? 'absent' : status === '0' ? 'running' : 'stopped');
   }
   const state = (name: string) => states.get(name) ?? 'absent';
-  return { nginx: state('nginx'), [turnService]: state(turnService), fail2ban: state('fail2ban') };
+  return { nginx: state('nginx'), [turnService]: state(turnService) };
 }
 
 /**

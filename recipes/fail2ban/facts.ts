@@ -5,7 +5,8 @@
  *   boot         S links of fail2ban in /etc/rc2.d … rc5.d (what `update-rc.d fail2ban enable`
  *                makes; on systemd it also enables the unit). All four: enabled; none: disabled;
  *                some: partial.
- *   running      `service fail2ban status` (applianceFacts)
+ *   running      the server's PID file, /proc/PID/cmdline and control socket (recipes/fail2ban/running.ts):
+ *                no Python (`service fail2ban status` runs `fail2ban-client ping`)
  *   configTest   fail2ban's own configuration test: `fail2ban-client -t` (0.10 and later), or
  *                `fail2ban-client -d` on older versions, which exits non-zero on a configuration
  *                it cannot load
@@ -19,6 +20,7 @@
 import { type FactSpec, HostError, type HostFacts, mergeFactSpecs, sh } from '../../src/engine/contract.js';
 import { applianceFactSpec, applianceFacts } from '../appliance/facts.js';
 import { JAIL_LOCAL } from '../appliance/paths.js';
+import { fail2banRunningFact, fail2banRunningOf, FAIL2BAN_RUNNING } from './running.js';
 import { effectiveJailValues, JailConfigError, type JailFile } from './jail-values.js';
 import type { Tunable } from './schema.js';
 
@@ -44,6 +46,7 @@ export const fail2banFactSpec: FactSpec = mergeFactSpecs([
     files: [{ path: JAIL_LOCAL }],
     commands: [
       fail2banStateFact,
+      fail2banRunningFact,
       // One record per file, its bytes base64-encoded on one line; a glob that matches nothing is skipped.
       {
         id: JAIL_FILES,
@@ -90,17 +93,26 @@ export function bootStateOf(output: string): BootState {
   return on === RUNLEVELS.length ? 'enabled' : on === 0 ? 'disabled' : 'partial';
 }
 
-export function fail2banState(facts: HostFacts, host: string): Fail2banState {
-  const service = applianceFacts(facts, host).services.fail2ban;
-  if (service === 'absent')
+/** Whether fail2ban runs; throws when it is not installed or was not read. */
+export function fail2banRunning(facts: HostFacts, host: string): boolean {
+  const fact = facts.command(FAIL2BAN_RUNNING);
+  if (fact === undefined) throw new HostError('facts', `${host}: whether fail2ban runs was not read`);
+  const read = fail2banRunningOf(fact.output);
+  if (!read.installed)
     throw new HostError('plan', `${host}: fail2ban is not installed (no /etc/init.d/fail2ban)`);
+  return read.running;
+}
+
+export function fail2banState(facts: HostFacts, host: string): Fail2banState {
+  applianceFacts(facts, host); // an appliance, of a known generation, before anything else
+  const running = fail2banRunning(facts, host);
   const state = facts.command(STATE);
   if (state === undefined) throw new HostError('facts', `${host}: the fail2ban state was not gathered`);
   const jailFiles = facts.command(JAIL_FILES);
   if (jailFiles === undefined) throw new HostError('facts', `${host}: the fail2ban jail files were not read`);
   return {
     boot: bootStateOf(state.output),
-    running: service === 'running',
+    running,
     configTest: /^configtest -t$/m.test(state.output) ? '-t' : '-d',
     ...loadedValues(jailFiles.output),
   };

@@ -36,12 +36,14 @@ import {
   type HostFacts,
   type PlanContext,
   type PlanResult,
+  type ServiceStatus,
   sh,
 } from '../../src/engine/contract.js';
 import {
   configTestCommand,
   type Fail2banState,
   fail2banFactSpec,
+  fail2banRunning,
   fail2banState,
   JAIL,
   JAIL_LOCAL,
@@ -225,6 +227,11 @@ function verify(desired: Fail2banDesired, after: HostFacts, ctx: PlanContext): C
   return checks;
 }
 
+/** An enabled fail2ban must run: every report shows whether it does (`rpctl_service_up`). */
+function services(desired: Fail2banDesired, facts: HostFacts): ServiceStatus[] {
+  return desired.enabled === true ? [{ service: 'fail2ban', running: fail2banRunning(facts, 'host') }] : [];
+}
+
 export const fail2banRecipe = defineRecipe({
   name: 'fail2ban',
   description:
@@ -234,4 +241,5 @@ export const fail2banRecipe = defineRecipe({
   facts: fail2banFactSpec,
   plan,
   verify,
+  services,
 });

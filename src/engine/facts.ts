@@ -16,13 +16,13 @@ import type { CommandFact, FactSpec, FileFact, FileRead, FileWrite, HostFacts } 
 
 export interface MergedFactSpec {
   files: { path: string; read: FileRead }[];
-  commands: { id: string; command: ShellCommand }[];
+  commands: { id: string; command: ShellCommand; afterChange: boolean }[];
 }
 
 /** Union of fact specs; a path read both ways is read whole only if some recipe needs it whole. */
 export function mergeFactSpecs(specs: readonly FactSpec[]): MergedFactSpec {
   const files = new Map<string, FileRead>();
-  const commands = new Map<string, ShellCommand>();
+  const commands = new Map<string, { command: ShellCommand; afterChange: boolean }>();
   for (const spec of specs) {
     for (const file of spec.files ?? []) {
       const read = file.read ?? 'content';
@@ -31,15 +31,17 @@ export function mergeFactSpecs(specs: readonly FactSpec[]): MergedFactSpec {
     }
     for (const command of spec.commands ?? []) {
       const known = commands.get(command.id);
-      if (known && known.text !== command.command.text) {
+      if (known && known.command.text !== command.command.text) {
         throw new Error(`internal: two recipes declare command fact ${command.id} differently`);
       }
-      commands.set(command.id, command.command);
+      // read before changes too if any recipe needs it there
+      const afterChange = (command.afterChange ?? false) && (known?.afterChange ?? true);
+      commands.set(command.id, { command: command.command, afterChange });
     }
   }
   return {
     files: [...files].map(([path, read]) => ({ path, read })),
-    commands: [...commands].map(([id, command]) => ({ id, command })),
+    commands: [...commands].map(([id, { command, afterChange }]) => ({ id, command, afterChange })),
   };
 }
 
@@ -81,12 +83,15 @@ c() {
 /**
  * The body that reads every fact of `spec` (without the sudo wrapper; the transport adds it).
  * Fact commands are read-only, so they run at once, in the background, while the files are read:
- * the slowest (fail2ban-client starts a Python interpreter) sets the pace instead of the sum.
- * Records come out in spec order whatever order the commands finish in.
+ * the slowest sets the pace instead of the sum. Records come out in spec order whatever order the
+ * commands finish in. `afterChange` facts are read only when `afterChange` is set (the read that
+ * ends an apply, for verification); elsewhere `facts.command(id)` is undefined for them.
  */
-export function factsBody(spec: MergedFactSpec): ShellCommand {
+export function factsBody(spec: MergedFactSpec, options: { afterChange?: boolean } = {}): ShellCommand {
   const lines: ShellCommand[] = [FACT_FUNCTIONS];
+  const read = (command: MergedFactSpec['commands'][number]) => options.afterChange || !command.afterChange;
   spec.commands.forEach((command, i) => {
+    if (!read(command)) return;
     lines.push(
       sh`( ${command.command} ) 8>&- > "$rpctl_facts/${i}" 2>&1 < /dev/null &`,
       script(`rpctl_pid${i}=$!`),
@@ -95,8 +100,8 @@ export function factsBody(spec: MergedFactSpec): ShellCommand {
   spec.files.forEach((file, i) => {
     lines.push(sh`f ${i} ${file.path} ${file.read}`);
   });
-  spec.commands.forEach((_command, i) => {
-    lines.push(script(`c ${i} "$rpctl_pid${i}"`));
+  spec.commands.forEach((command, i) => {
+    if (read(command)) lines.push(script(`c ${i} "$rpctl_pid${i}"`));
   });
   lines.push(script(`echo '@facts end'; rm -rf "$rpctl_facts"`));
   return joinCommands(lines);

@@ -32,10 +32,16 @@ const SERVICE_NAMES = ['nginx', 'coturn', 'rfc5766-turn-server'] as const;
 
 // Every one of these services ships a SysV script on both generations, and `service` falls back to
 // it, so a missing script means the service is not installed. Exit 0 of `status` is running.
+// nginx is read as Debian's init script reads it (status_of_proc -p on the PID file nginx.conf's
+// `pid` names, /run/nginx.pid by default) without the script's cost: that PID is alive and is
+// nginx's master (a PID reused by another process is not nginx).
+const NGINX_RUNNING = sh`p=$(awk 'BEGIN { RS = "[;{}]" } { gsub(/#[^\\n]*/, "") } $1 == "pid" { print $2; exit }' /etc/nginx/nginx.conf 2>/dev/null); n=$(cat "\${p:-/run/nginx.pid}" 2>/dev/null); case "$n" in '' | *[!0-9]*) false ;; *) grep -aq '^nginx: master process' "/proc/$n/cmdline" 2>/dev/null ;; esac`;
+const statusCommand = (name: (typeof SERVICE_NAMES)[number]) =>
+  name === 'nginx' ? NGINX_RUNNING : sh`service ${name} status >/dev/null 2>&1`;
 const serviceStates = joinCommands(
   SERVICE_NAMES.map(
     (name) =>
-      sh`if [ -e ${`/etc/init.d/${name}`} ]; then service ${name} status >/dev/null 2>&1; echo ${name} $?; else echo ${name} absent; fi`,
+      sh`if [ -e ${`/etc/init.d/${name}`} ]; then ${statusCommand(name)}; echo ${name} $?; else echo ${name} absent; fi`,
   ),
   '; ',
 );

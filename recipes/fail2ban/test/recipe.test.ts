@@ -173,6 +173,46 @@ describe('fail2ban desired state', () => {
   });
 });
 
+describe('fail2ban running', () => {
+  const withRunning = (output: string) => {
+    const facts = appliance({ boot: 'S' });
+    const commands = new Map([['fail2ban.running', { id: 'fail2ban.running', code: 0, output }]]);
+    return { ...facts, command: (id: string) => commands.get(id) ?? facts.command(id) } as typeof facts;
+  };
+
+  it('reports fail2ban where it is enabled, from its PID file, /proc and socket (no Python)', () => {
+    expect(fail2banRecipe.services?.({ enabled: true }, appliance({ running: true }))).toEqual([
+      { service: 'fail2ban', running: true },
+    ]);
+    expect(fail2banRecipe.services?.({ enabled: true }, appliance())).toEqual([
+      { service: 'fail2ban', running: false },
+    ]);
+    expect(fail2banRecipe.services?.({ enabled: false }, appliance())).toEqual([]);
+    expect(fail2banRecipe.services?.({ maxretry: 4 }, appliance({ running: true }))).toEqual([]);
+    const commands = fail2banRecipe.facts.commands?.map((c) => c.command.text).join('\n') ?? '';
+    expect(commands).not.toMatch(/fail2ban-client (ping|-d|status)|service fail2ban/);
+  });
+
+  it('a server killed with its PID file and socket left behind is stopped: started again', () => {
+    const killed = withRunning('pid 3113\nprocess none\nsocket present\ninit present\n');
+    expect(fail2banRecipe.plan({ enabled: true }, killed, ctx).changes.map((c) => c.summary)).toEqual([
+      'start fail2ban: enabled at boot but not running',
+    ]);
+  });
+
+  it('refuses an appliance without fail2ban, and a run that did not read its state', () => {
+    expect(() =>
+      fail2banRecipe.plan({ enabled: true }, withRunning('pid absent\ninit absent\n'), ctx),
+    ).toThrow(/rp1: fail2ban is not installed/);
+    const unread = appliance();
+    const facts = {
+      ...unread,
+      command: (id: string) => (id === 'fail2ban.running' ? undefined : unread.command(id)),
+    };
+    expect(() => fail2banRecipe.plan({ enabled: true }, facts as typeof unread, ctx)).toThrow(/was not read/);
+  });
+});
+
 describe('fail2ban facts', () => {
   it('reads the boot links of runlevels 2-5', () => {
     expect(bootStateOf('rc2 S\nrc3 S\nrc4 S\nrc5 S\n')).toBe('enabled');

@@ -4,6 +4,7 @@ import { HostError, InputError } from '../../../src/errors.js';
 import type { ApplianceConfig } from '../../../src/inventory/model.js';
 import { withSection } from '../../../src/inventory/section.js';
 import { jailLocal } from '../../../test/lab/files.js';
+import { describeFail2ban } from '../describe.js';
 import { bootStateOf, fail2banState, JAIL_LOCAL, jailFilesOf } from '../facts.js';
 import { type Fail2banDesired, fail2banInventorySection, fail2banRecipe, HANDLERS } from '../recipe.js';
 import { NAT_REFUSAL, PERMANENT_BAN } from '../schema.js';
@@ -198,6 +199,20 @@ describe('fail2ban running', () => {
     expect(fail2banRecipe.plan({ enabled: true }, killed, ctx).changes.map((c) => c.summary)).toEqual([
       'start fail2ban: enabled at boot but not running',
     ]);
+  });
+
+  it('is part of what rpctl facts prints', () => {
+    expect(describeFail2ban(appliance({ boot: 'S', running: true }))).toEqual({
+      fail2ban: {
+        installed: true,
+        running: true,
+        detail: 'pid 3113, fail2ban-server, socket present',
+        boot: 'enabled',
+      },
+    });
+    expect(describeFail2ban(withRunning('pid absent\nsocket absent\ninit absent\n'))).toEqual({
+      fail2ban: { installed: false },
+    });
   });
 
   it('refuses an appliance without fail2ban, and a run that did not read its state', () => {

@@ -5,8 +5,9 @@
  * recipes it manages), then the whole facts script those commands make, as one exec runs it.
  * Needs a lab: `npm run lab -- up --count 2`.
  *
- *   fact                    afterChange  wall ms  CPU ms
- *   appliance.services      no               6.1     3.0
+ *   fact                   read          wall ms  CPU ms
+ *   appliance.services     plan/drift       9.1     7.0
+ *   upstreams.nginx-T      after change    13.4    12.5
  *
  * CPU is the user+system time of the processes the command started (the shell's `times`), over
  * N runs in a loop; wall is the loop's duration over N.
@@ -72,7 +73,7 @@ function main(argv: string[]): void {
   for (const { id, command, afterChange } of spec.commands) {
     const cost = costOf(host, command.text, opts.runs);
     console.log(
-      `${id.padEnd(22)} ${(afterChange ? 'after change' : 'every run').padEnd(13)}${fixed(cost.wallMs)} ${fixed(cost.cpuMs)}`,
+      `${id.padEnd(22)} ${(afterChange ? 'after change' : 'plan/drift').padEnd(13)}${fixed(cost.wallMs)} ${fixed(cost.cpuMs)}`,
     );
   }
   for (const [label, afterChange] of [

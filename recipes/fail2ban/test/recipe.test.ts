@@ -36,10 +36,8 @@ describe('fail2ban planner', () => {
     expect(handlerIds(changes)).toEqual(['fail2ban:enable-at-boot', 'fail2ban:restart', 'fail2ban:restart']);
     expect(HANDLERS.enableAtBoot.command.text).toBe('update-rc.d fail2ban enable');
     expect(HANDLERS.restart.command.text).toBe('/etc/init.d/fail2ban restart');
-    expect(changes.flatMap((c) => c.validate ?? []).map((v) => v.text)).toEqual([
-      'fail2ban-client -t',
-      'fail2ban-client -t',
-    ]);
+    // the configuration test only where jail.local changes: starting fails on its own if it must
+    expect(changes.map((c) => (c.validate ?? []).map((v) => v.text))).toEqual([[], ['fail2ban-client -t']]);
     expect(changes.some((c) => c.disruptive || c.notify?.some((h) => h.disruptive))).toBe(false);
     expect(written(changes[1])).toBe(jailLocal.replace('maxretry = 10', 'maxretry = 4'));
   });
@@ -81,7 +79,7 @@ describe('fail2ban planner', () => {
       'enable fail2ban at boot: running, but not started at boot (only some runlevels start it)',
     ]);
     expect(handlerIds(notAtBoot)).toEqual(['fail2ban:enable-at-boot']);
-    expect(notAtBoot[0]?.validate).toEqual([]);
+    expect(notAtBoot[0]?.validate).toBeUndefined();
   });
 
   it('disables as the guide does, and converges each half of "disabled"', () => {

@@ -54,21 +54,35 @@ export function factsProblem(host: string, output: Buffer | string): HostError |
   return new HostError('facts', `${host}: reading facts failed: no space left in /tmp on the appliance`);
 }
 
-// Shell functions of the facts script. `f` prints a file record, `c` a command record once that
+// Shell functions of the facts script. `s` stats every file in one process (a process per file
+// was a third of the facts script's CPU); `m` finds a file's line there with builtins only, or
+// stats a file that appeared since. `f` prints a file record, `c` a command record once that
 // command has finished. No traps here: the facts body also runs at the end of the apply script,
 // which owns the EXIT trap.
 const FACT_FUNCTIONS =
   script(`rpctl_facts=$(mktemp -d) && head -c 65536 /dev/zero 2>/dev/null > "$rpctl_facts/space" || { echo '${NO_SPACE}'; rm -rf "$rpctl_facts"; exit 28; }
 rm -f "$rpctl_facts/space"
+s() {
+  stat -Lc '%a %U %G %s %n' -- "$@" > "$rpctl_facts/stat" 2>/dev/null
+}
+m() {
+  rpctl_meta=
+  while read -r a u g z n; do
+    if [ "$n" = "$1" ]; then rpctl_meta="$a $u $g $z"; break; fi
+  done < "$rpctl_facts/stat"
+  [ -n "$rpctl_meta" ] || rpctl_meta=$(stat -Lc '%a %U %G %s' "$1")
+}
 f() {
   if [ ! -f "$2" ]; then
     printf '@file %s absent\\n' "$1"
   elif [ "$3" = certificates ]; then
-    printf '@file %s present %s %s\\n' "$1" "$(stat -Lc '%a %U %G %s' "$2")" "$(sha256sum < "$2" | cut -c1-64)"
+    m "$2"
+    printf '@file %s present %s %s\\n' "$1" "$rpctl_meta" "$(sha256sum < "$2" | cut -c1-64)"
     sed -n '/-----BEGIN CERTIFICATE-----/,/-----END CERTIFICATE-----/p' "$2" | base64 -w0
     echo
   else
-    printf '@file %s present %s -\\n' "$1" "$(stat -Lc '%a %U %G %s' "$2")"
+    m "$2"
+    printf '@file %s present %s -\\n' "$1" "$rpctl_meta"
     base64 -w0 < "$2"
     echo
   fi
@@ -97,6 +111,7 @@ export function factsBody(spec: MergedFactSpec, options: { afterChange?: boolean
       script(`rpctl_pid${i}=$!`),
     );
   });
+  if (spec.files.length > 0) lines.push(sh`s ${spec.files.map((file) => file.path)}`);
   spec.files.forEach((file, i) => {
     lines.push(sh`f ${i} ${file.path} ${file.read}`);
   });

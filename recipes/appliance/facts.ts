@@ -26,14 +26,22 @@ export { APPLIANCE_FILES };
 
 const NAMES = 'appliance.names';
 const SERVICES = 'appliance.services';
-const SERVICE_NAMES = ['nginx', 'coturn', 'rfc5766-turn-server', 'fail2ban'] as const;
+// fail2ban is not here: its `status` starts Python (`fail2ban-client ping`); the fail2ban concern
+// reads its state from the PID file, /proc and the socket, only where it is managed.
+const SERVICE_NAMES = ['nginx', 'coturn', 'rfc5766-turn-server'] as const;
 
 // Every one of these services ships a SysV script on both generations, and `service` falls back to
 // it, so a missing script means the service is not installed. Exit 0 of `status` is running.
+// nginx is read as Debian's init script reads it (status_of_proc -p on the PID file nginx.conf's
+// `pid` names, /run/nginx.pid by default) without the script's cost: that PID is alive and is
+// nginx's master (a PID reused by another process is not nginx).
+const NGINX_RUNNING = sh`p=$(awk 'BEGIN { RS = "[;{}]" } { gsub(/#[^\\n]*/, "") } $1 == "pid" { print $2; exit }' /etc/nginx/nginx.conf 2>/dev/null); n=$(cat "\${p:-/run/nginx.pid}" 2>/dev/null); case "$n" in '' | *[!0-9]*) false ;; *) grep -aq '^nginx: master process' "/proc/$n/cmdline" 2>/dev/null ;; esac`;
+const statusCommand = (name: (typeof SERVICE_NAMES)[number]) =>
+  name === 'nginx' ? NGINX_RUNNING : sh`service ${name} status >/dev/null 2>&1`;
 const serviceStates = joinCommands(
   SERVICE_NAMES.map(
     (name) =>
-      sh`if [ -e ${`/etc/init.d/${name}`} ]; then service ${name} status >/dev/null 2>&1; echo ${name} $?; else echo ${name} absent; fi`,
+      sh`if [ -e ${`/etc/init.d/${name}`} ]; then ${statusCommand(name)}; echo ${name} $?; else echo ${name} absent; fi`,
   ),
   '; ',
 );
@@ -60,7 +68,7 @@ export interface ApplianceFacts {
   networkFile: string;
   /** `realm=` of /etc/turnserver.conf (the deployment's domain); undefined before the wizard has run */
   turnRealm: string | undefined;
-  /** nginx, the generation's TURN service and fail2ban */
+  /** nginx and the generation's TURN service (fail2ban's: recipes/fail2ban/running.ts) */
   services: Record<string, ServiceState>;
 }
 
@@ -138,7 +146,7 @@ function servicesOf(facts: HostFacts, turnService: TurnService, host: string): R
       states.set(name, status === 'absent' ? 'absent' : status === '0' ? 'running' : 'stopped');
   }
   const state = (name: string) => states.get(name) ?? 'absent';
-  return { nginx: state('nginx'), [turnService]: state(turnService), fail2ban: state('fail2ban') };
+  return { nginx: state('nginx'), [turnService]: state(turnService) };
 }
 
 /**

@@ -5,7 +5,8 @@
  *   boot         S links of fail2ban in /etc/rc2.d … rc5.d (what `update-rc.d fail2ban enable`
  *                makes; on systemd it also enables the unit). All four: enabled; none: disabled;
  *                some: partial.
- *   running      `service fail2ban status` (applianceFacts)
+ *   running      the server's PID file, /proc/PID/cmdline and control socket (recipes/fail2ban/running.ts):
+ *                no Python (`service fail2ban status` runs `fail2ban-client ping`)
  *   configTest   fail2ban's own configuration test: `fail2ban-client -t` (0.10 and later), or
  *                `fail2ban-client -d` on older versions, which exits non-zero on a configuration
  *                it cannot load
@@ -20,6 +21,7 @@ import { type FactSpec, HostError, type HostFacts, mergeFactSpecs, sh } from '..
 import { applianceFactSpec, applianceFacts } from '../appliance/facts.js';
 import { JAIL_LOCAL } from '../appliance/paths.js';
 import { effectiveJailValues, JailConfigError, type JailFile } from './jail-values.js';
+import { FAIL2BAN_RUNNING, fail2banRunningFact, fail2banRunningOf } from './running.js';
 import type { Tunable } from './schema.js';
 
 export { JAIL_LOCAL };
@@ -31,9 +33,13 @@ export const JAIL_FILES = 'fail2ban.jail-files';
 
 export type BootState = 'enabled' | 'disabled' | 'partial';
 
-// `-t` arrived in fail2ban 0.10. dpkg knows the version without starting fail2ban-client's Python
-// (a drift check of a fleet pays that start per host); elsewhere ask the client's help text.
-const stateCommand = sh`for n in ${RUNLEVELS.map(String)}; do if ls /etc/rc$n.d 2>/dev/null | grep -q '^S[0-9]*fail2ban$'; then echo "rc$n S"; else echo "rc$n -"; fi; done; v=$(dpkg-query -W -f='\${Version}' fail2ban 2>/dev/null); if [ -n "$v" ]; then if dpkg --compare-versions "$v" ge 0.10; then echo 'configtest -t'; else echo 'configtest -d'; fi; elif fail2ban-client -h 2>&1 | grep -q -e --test; then echo 'configtest -t'; else echo 'configtest -d'; fi`;
+// Boot links by shell globbing, no process per runlevel: S, digits, fail2ban (what update-rc.d
+// makes). `-t` arrived in fail2ban 0.10. dpkg's status file knows the version without starting
+// fail2ban-client's Python (a drift check of a fleet pays that start per host); awk reads it for
+// a fifth of dpkg-query's cost; elsewhere ask the client's help text.
+const bootLinks = sh`for n in ${RUNLEVELS.map(String)}; do s=-; for f in /etc/rc$n.d/S*fail2ban; do b=\${f##*/S}; b=\${b%fail2ban}; case "$b" in *[!0-9]*) ;; *) if [ -e "$f" ]; then s=S; fi ;; esac; done; echo "rc$n $s"; done`;
+const configTestKind = sh`v=$(awk '/^Package: fail2ban$/ { p = 1; next } p && /^Version: / { print $2; exit } /^$/ { p = 0 }' /var/lib/dpkg/status 2>/dev/null); if [ -n "$v" ]; then if dpkg --compare-versions "$v" ge 0.10; then echo 'configtest -t'; else echo 'configtest -d'; fi; elif fail2ban-client -h 2>&1 | grep -q -e --test; then echo 'configtest -t'; else echo 'configtest -d'; fi`;
+const stateCommand = sh`${bootLinks}; ${configTestKind}`;
 
 /** Boot links and the configuration test available: all `rpctl fail2ban status` needs besides the jail's status. */
 export const fail2banStateFact = { id: STATE, command: stateCommand };
@@ -44,6 +50,7 @@ export const fail2banFactSpec: FactSpec = mergeFactSpecs([
     files: [{ path: JAIL_LOCAL }],
     commands: [
       fail2banStateFact,
+      fail2banRunningFact,
       // One record per file, its bytes base64-encoded on one line; a glob that matches nothing is skipped.
       {
         id: JAIL_FILES,
@@ -90,17 +97,26 @@ export function bootStateOf(output: string): BootState {
   return on === RUNLEVELS.length ? 'enabled' : on === 0 ? 'disabled' : 'partial';
 }
 
-export function fail2banState(facts: HostFacts, host: string): Fail2banState {
-  const service = applianceFacts(facts, host).services.fail2ban;
-  if (service === 'absent')
+/** Whether fail2ban runs; throws when it is not installed or was not read. */
+export function fail2banRunning(facts: HostFacts, host: string): boolean {
+  const fact = facts.command(FAIL2BAN_RUNNING);
+  if (fact === undefined) throw new HostError('facts', `${host}: whether fail2ban runs was not read`);
+  const read = fail2banRunningOf(fact.output);
+  if (!read.installed)
     throw new HostError('plan', `${host}: fail2ban is not installed (no /etc/init.d/fail2ban)`);
+  return read.running;
+}
+
+export function fail2banState(facts: HostFacts, host: string): Fail2banState {
+  applianceFacts(facts, host); // an appliance, of a known generation, before anything else
+  const running = fail2banRunning(facts, host);
   const state = facts.command(STATE);
   if (state === undefined) throw new HostError('facts', `${host}: the fail2ban state was not gathered`);
   const jailFiles = facts.command(JAIL_FILES);
   if (jailFiles === undefined) throw new HostError('facts', `${host}: the fail2ban jail files were not read`);
   return {
     boot: bootStateOf(state.output),
-    running: service === 'running',
+    running,
     configTest: /^configtest -t$/m.test(state.output) ? '-t' : '-d',
     ...loadedValues(jailFiles.output),
   };

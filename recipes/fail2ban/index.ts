@@ -1,6 +1,7 @@
 /** fail2ban against PIN brute force: enabled or not, and the guide's three tunables. */
 import { defineConcern } from '../../src/engine/contract.js';
 import { fail2banCommands, fail2banGroup } from './commands.js';
+import { describeFail2ban } from './describe.js';
 import { fail2banRecipe } from './recipe.js';
 import { fail2banInventorySection } from './schema.js';
 
@@ -10,4 +11,5 @@ export const fail2banConcern = defineConcern({
   sections: [fail2banInventorySection],
   commands: fail2banCommands,
   commandGroups: [fail2banGroup],
+  describeFacts: describeFail2ban,
 });

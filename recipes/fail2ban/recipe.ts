@@ -15,8 +15,9 @@
  * Rules:
  * - Only `bantime`/`findtime` in [DEFAULT] and `maxretry` in [pexiprp] change, as the guide says;
  *   every other byte of jail.local stays (see recipes/fail2ban/jail-local.ts).
- * - fail2ban's own configuration test runs after the write and before any restart; a failure puts
- *   the file back and restarts nothing.
+ * - fail2ban's own configuration test runs after a write of jail.local and before any restart; a
+ *   failure puts the file back and restarts nothing. Only then: it starts Python, and a start
+ *   without a change of the file fails on its own if the configuration does not load.
  * - Restart only when something changed and fail2ban is to run: tuning a stopped fail2ban writes
  *   the file for its next start.
  * - Enabled means both: S links at boot and running. Each half is converged on its own: enabled at
@@ -36,12 +37,14 @@ import {
   type HostFacts,
   type PlanContext,
   type PlanResult,
+  type ServiceStatus,
   sh,
 } from '../../src/engine/contract.js';
 import {
   configTestCommand,
   type Fail2banState,
   fail2banFactSpec,
+  fail2banRunning,
   fail2banState,
   JAIL,
   JAIL_LOCAL,
@@ -109,11 +112,8 @@ function describeEdit(changes: readonly JailChange[]): string {
     .join(', ');
 }
 
-function enabledStateChange(
-  enabled: boolean,
-  state: Fail2banState,
-  test: ReturnType<typeof sh>,
-): Change | undefined {
+/** No configuration test here: fail2ban-client -t (a Python start) runs only when jail.local changes. */
+function enabledStateChange(enabled: boolean, state: Fail2banState): Change | undefined {
   const partial = state.boot === 'partial' ? ' (only some runlevels start it)' : '';
   if (enabled) {
     const atBoot = state.boot !== 'enabled';
@@ -126,7 +126,7 @@ function enabledStateChange(
           ? 'start fail2ban: enabled at boot but not running'
           : `enable fail2ban at boot: running, but not started at boot${partial}`;
     const notify = [...(atBoot ? [HANDLERS.enableAtBoot] : []), ...(start ? [HANDLERS.restart] : [])];
-    return { summary, validate: start ? [test] : [], notify };
+    return { summary, notify };
   }
   const atBoot = state.boot !== 'disabled';
   const stop = state.running;
@@ -153,11 +153,10 @@ function plan(desired: Fail2banDesired, facts: HostFacts, ctx: PlanContext): Pla
       `fail2ban would not load its jail files (${state.loadError}): its configuration test will refuse any change`,
     );
   }
-  const test = configTestCommand(state);
   const changes: Change[] = [];
   // Before the tuning change, so the guide's order holds: update-rc.d, then the restart.
   if (desired.enabled !== undefined) {
-    const change = enabledStateChange(desired.enabled, state, test);
+    const change = enabledStateChange(desired.enabled, state);
     if (change) changes.push(change);
   }
 
@@ -189,7 +188,7 @@ function plan(desired: Fail2banDesired, facts: HostFacts, ctx: PlanContext): Pla
     changes.push({
       summary: `jail.local: ${describeEdit(edit.changes)}${runs ? '' : ' (fail2ban is not running: read at its next start)'}`,
       writes: [{ path: JAIL_LOCAL, content: Buffer.from(edit.text, 'latin1') }],
-      validate: [test],
+      validate: [configTestCommand(state)],
       notify: runs ? [HANDLERS.restart] : [],
     });
   }
@@ -225,6 +224,11 @@ function verify(desired: Fail2banDesired, after: HostFacts, ctx: PlanContext): C
   return checks;
 }
 
+/** An enabled fail2ban must run: every report shows whether it does (`rpctl_service_up`). */
+function services(desired: Fail2banDesired, facts: HostFacts): ServiceStatus[] {
+  return desired.enabled === true ? [{ service: 'fail2ban', running: fail2banRunning(facts, 'host') }] : [];
+}
+
 export const fail2banRecipe = defineRecipe({
   name: 'fail2ban',
   description:
@@ -234,4 +238,5 @@ export const fail2banRecipe = defineRecipe({
   facts: fail2banFactSpec,
   plan,
   verify,
+  services,
 });

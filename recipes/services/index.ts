@@ -1,5 +1,5 @@
 /**
- * Services: nginx, the TURN server and fail2ban kept running where the inventory manages what they
+ * Services: nginx and the TURN server kept running where the inventory manages what they
  * serve (recipes/services/running.ts); the handlers and checks the other concerns share live
  * beside it (nginx.ts, turn.ts, turnserver-conf.ts).
  */

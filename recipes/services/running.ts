@@ -1,13 +1,13 @@
 /**
  * Managed services must run: nginx when a recipe that changes what it serves is managed
- * (upstreams, certificate), the generation's TURN server when `turn` is, fail2ban when
- * `fail2ban.enabled: true`. A stopped one is drift (a change that starts it) and every report
- * shows it (`rpctl_service_up`); the facts are the appliance's service states, read on every run.
+ * (upstreams, certificate), the generation's TURN server when `turn` is. A stopped one is drift
+ * (a change that starts it) and every report shows it (`rpctl_service_up`); the facts are the
+ * appliance's service states, read on every run.
  *
  *   services: nginx is not running: start it        (notifies nginx's reload-or-start handler)
  *
- * fail2ban is started by its own recipe (recipes/fail2ban), which also owns its boot links; here
- * it is only reported.
+ * fail2ban is not here: its own recipe (recipes/fail2ban) starts it, owns its boot links, and
+ * reports whether it runs, from a fact read only where fail2ban is managed.
  */
 import type {
   Change,
@@ -19,7 +19,6 @@ import type {
   ServiceStatus,
 } from '../../src/engine/contract.js';
 import { applianceFactSpec, applianceFacts } from '../appliance/facts.js';
-import type { Fail2banSection } from '../fail2ban/schema.js';
 import { NGINX_RELOAD, nginxServesChecks } from './nginx.js';
 import { startTurn } from './turn.js';
 
@@ -27,7 +26,6 @@ import { startTurn } from './turn.js';
 export interface ManagedServices {
   nginx: boolean;
   turn: boolean;
-  fail2ban: boolean;
 }
 
 const NGINX_SECTIONS = ['upstreams', 'certificate'];
@@ -36,9 +34,8 @@ function managedServices(sections: Record<string, unknown>): ManagedServices | u
   const managed = {
     nginx: NGINX_SECTIONS.some((key) => sections[key] !== undefined),
     turn: sections.turn !== undefined,
-    fail2ban: (sections.fail2ban as Fail2banSection | undefined)?.enabled === true,
   };
-  return managed.nginx || managed.turn || managed.fail2ban ? managed : undefined;
+  return managed.nginx || managed.turn ? managed : undefined;
 }
 
 function statuses(desired: ManagedServices, facts: HostFacts, host = 'host'): ServiceStatus[] {
@@ -46,7 +43,6 @@ function statuses(desired: ManagedServices, facts: HostFacts, host = 'host'): Se
   const names = [
     desired.nginx ? 'nginx' : undefined,
     desired.turn ? appliance.turnService : undefined,
-    desired.fail2ban ? 'fail2ban' : undefined,
   ].filter((name): name is string => name !== undefined);
   return names.map((service) => ({ service, running: appliance.services[service] === 'running' }));
 }
@@ -56,7 +52,7 @@ function plan(desired: ManagedServices, facts: HostFacts, ctx: PlanContext): Pla
   const changes: Change[] = [];
   const warnings: string[] = [];
   for (const { service, running } of statuses(desired, facts, ctx.host)) {
-    if (running || service === 'fail2ban') continue;
+    if (running) continue;
     if (appliance.services[service] === 'absent') {
       warnings.push(`${service} is not installed: nothing can start it`);
       continue;
@@ -83,7 +79,7 @@ function verify(desired: ManagedServices, after: HostFacts, ctx: PlanContext): C
 
 export const servicesRecipe: Recipe<ManagedServices> = {
   name: 'services',
-  description: 'the services the managed recipes need are running (nginx, the TURN server, fail2ban)',
+  description: 'the services the managed recipes need are running (nginx, the TURN server)',
   // no section of its own: it follows the sections of the recipes whose services it watches
   section: 'services',
   desired: ({ appliance }) => managedServices(appliance.sections),

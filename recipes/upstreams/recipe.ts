@@ -26,8 +26,10 @@
  *   make one up. `backup` with ip_hash (the appliance's balancing) is refused: nginx -t would be.
  * - Host names are resolved by nginx when it loads the configuration: one that does not resolve
  *   makes `nginx -t` fail, and the apply rolls back.
- * - verify reads the configuration with `nginx -T` after the reload. That is the configuration
- *   on disk as nginx parses it; nginx -T cannot show what the running master has loaded.
+ * - Planning and drift read pexapp only. verify reads the configuration with `nginx -T` after the
+ *   reload (the one fact read only after a change): the configuration on disk as nginx parses it,
+ *   which proves pexapp is loaded; nginx -T cannot show what the running master has loaded. A
+ *   configuration nginx refuses is caught by `nginx -t` before any reload.
  */
 
 import {
@@ -115,12 +117,6 @@ function plan(desired: UpstreamsDesired, facts: HostFacts, ctx: PlanContext): Pl
       `only ${active} active conferencing node${active === 1 ? '' : 's'} in upstream pexip; the Pexip guide recommends at least ${RECOMMENDED_NODES} conferencing nodes for resilience`,
     );
   }
-  const dump = facts.command(NGINX_DUMP);
-  if (dump !== undefined && dump.code !== 0) {
-    warnings.push(
-      'nginx -T fails on the current configuration: validation (nginx -t) will refuse any change',
-    );
-  }
 
   const edit = editUpstreamServers(text, block, desired.nodes);
   if (edit.text === text) return { changes: [], warnings };
@@ -191,8 +187,10 @@ export const upstreamsRecipe = defineRecipe({
   desired: (section): UpstreamsDesired => ({ nodes: upstreamNodes(section) }),
   facts: {
     files: [{ path: PEXAPP }],
-    // stdout only: the test result nginx prints on stderr is not configuration.
-    commands: [{ id: NGINX_DUMP, command: sh`nginx -T 2>/dev/null` }],
+    // stdout only: the test result nginx prints on stderr is not configuration. Read only after a
+    // change: planning and drift need pexapp alone (a hand edit is in the file), and nginx parsing
+    // every file it loads costs more than the rest of the facts together.
+    commands: [{ id: NGINX_DUMP, command: sh`nginx -T 2>/dev/null`, afterChange: true }],
   },
   plan,
   verify,

@@ -90,7 +90,7 @@ class CommitConfirmed {
   ) {
     this.name = host.appliance.name;
     this.dir = confirmDir(ctx.runId);
-    this.facts = factsBody(host.spec);
+    this.facts = factsBody(host.spec, { afterChange: true });
     this.reconnections = new Reconnections(
       ctx,
       host.plan.commitConfirmed?.reconnectTo ?? host.appliance.ssh.host,

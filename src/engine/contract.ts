@@ -44,8 +44,12 @@ export type FileRead = 'content' | 'certificates';
 
 export interface FactSpec {
   files?: readonly { path: string; read?: FileRead }[];
-  /** read-only commands run as root; stdout (stderr merged) and exit code are captured */
-  commands?: readonly { id: string; command: ShellCommand }[];
+  /**
+   * read-only commands run as root; stdout (stderr merged) and exit code are captured.
+   * `afterChange`: read only once an apply has changed the host (for verify), not for planning or
+   * drift: a costly read the plan can do without (`nginx -T`).
+   */
+  commands?: readonly { id: string; command: ShellCommand; afterChange?: boolean }[];
 }
 
 export type FileFact =

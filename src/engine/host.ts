@@ -197,7 +197,7 @@ export function prepareApply(host: PreparedHost, runId: string): PreparedApply {
     steps: plan.steps.map((s) => ({ summary: s.summary, command: s.command })),
     validate: plan.validate,
     handlers: plan.handlers,
-    factsAfter: factsBody(host.spec),
+    factsAfter: factsBody(host.spec, { afterChange: true }),
     ...(host.appliance.backupsKept === undefined ? {} : { backupsKept: host.appliance.backupsKept }),
   };
   return { input, files, uploads };

@@ -13,6 +13,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { clientFiles, labSh, readState, reset, spec, stop } from './lab.js';
 import { EXTERNAL_GATEWAY, INTERNAL_ROUTER, labNics, MANAGEMENT_NETWORK } from './network-addresses.js';
+import { pythonStarts } from './python-starts.js';
 import { labInventoryFile, rpctl, scratch } from './rpctl.js';
 
 const names = readState()!.appliances.map((a) => a.name);
@@ -202,6 +203,36 @@ describe('rpctl drift', () => {
       expect(result.code, `${format}: ${result.stdout} ${result.stderr}`).toBe(0);
     }
     expect(names.map((n) => labSh(n, `sha256sum ${managedPaths(n).join(' ')}`))).toEqual(before);
+  });
+
+  it('starts no Python on any appliance: fail2ban from its PID file, the jail from its files', async () => {
+    const starts = await pythonStarts(names, async () => {
+      const result = await drift(inventory, 'json');
+      expect(result.code, result.stderr).toBe(0);
+    });
+    expect(starts).toEqual(Object.fromEntries(names.map((n) => [n, []])));
+  });
+
+  it('reports an enabled fail2ban running, and stopped once `service fail2ban stop` stopped it', async () => {
+    const host = others[0]!;
+    const enabled = labInventoryFile((doc) => {
+      doc.appliances[host].fail2ban = { enabled: true };
+    });
+    const fail2ban = async () => {
+      const result = await rpctl(['drift', '-i', enabled, '--limit', host, '--format', 'json']);
+      const json = JSON.parse(result.stdout) as {
+        hosts: { services?: { service: string; running: boolean }[] }[];
+      };
+      return json.hosts[0]?.services?.find((s) => s.service === 'fail2ban');
+    };
+    labSh(host, 'service fail2ban start >/dev/null 2>&1');
+    try {
+      expect(await fail2ban()).toEqual({ service: 'fail2ban', running: true });
+      labSh(host, 'service fail2ban stop >/dev/null 2>&1');
+      expect(await fail2ban()).toEqual({ service: 'fail2ban', running: false });
+    } finally {
+      labSh(host, 'service fail2ban stop >/dev/null 2>&1 || true'); // stopped already when all passed
+    }
   });
 
   for (const file of MANAGED_FILES) {

@@ -42,8 +42,8 @@ function appliance(generation: 'v4' | 'v7', services: string): FakeHost {
   };
 }
 
-const V4_SERVICES = 'nginx 0\ncoturn absent\nrfc5766-turn-server 0\nfail2ban 3\n';
-const V7_SERVICES = 'nginx 0\ncoturn 3\nrfc5766-turn-server absent\nfail2ban absent\n';
+const V4_SERVICES = 'nginx 0\ncoturn absent\nrfc5766-turn-server 0\n';
+const V7_SERVICES = 'nginx 0\ncoturn 3\nrfc5766-turn-server absent\n';
 
 function failure(host: FakeHost): HostError {
   try {
@@ -60,8 +60,13 @@ describe('applianceFactSpec', () => {
     expect(applianceFactSpec.files?.map((f) => f.path)).toEqual(Object.values(APPLIANCE_FILES));
     const commands = applianceFactSpec.commands?.map((c) => c.command.text).join('\n') ?? '';
     expect(commands).toContain('hostname -f');
-    for (const name of ['nginx', 'coturn', 'rfc5766-turn-server', 'fail2ban'])
+    for (const name of ['coturn', 'rfc5766-turn-server'])
       expect(commands).toContain(`service ${name} status`);
+    // nginx from its PID file and /proc, as its init script's status reads it, without the script
+    expect(commands).not.toContain('service nginx');
+    expect(commands).toContain('/run/nginx.pid');
+    // `service fail2ban status` starts Python (fail2ban-client ping): never on every run
+    expect(commands).not.toContain('fail2ban');
   });
 
   it('merges with a recipe’s own facts without duplicates', () => {
@@ -87,7 +92,7 @@ describe('applianceFacts', () => {
       turnService: 'rfc5766-turn-server',
       networkFile: '/etc/network/interfaces',
       turnRealm: 'vc.example.com',
-      services: { nginx: 'running', 'rfc5766-turn-server': 'running', fail2ban: 'stopped' },
+      services: { nginx: 'running', 'rfc5766-turn-server': 'running' },
     });
   });
 
@@ -96,7 +101,7 @@ describe('applianceFacts', () => {
       generation: 'v7',
       turnService: 'coturn',
       networkFile: '/etc/netplan/01-netcfg.yaml',
-      services: { nginx: 'running', coturn: 'stopped', fail2ban: 'absent' },
+      services: { nginx: 'running', coturn: 'stopped' },
     });
   });
 

@@ -68,7 +68,7 @@ export function hostWith(pem: string | undefined, backup?: string): HostFacts {
       '/etc/network/interfaces': networkInterfaces(spec),
       '/etc/init.d/rfc5766-turn-server': '#!/bin/sh\n',
     },
-    commands: { 'appliance.services': 'nginx 0\nrfc5766-turn-server 0\nfail2ban 3\n' },
+    commands: { 'appliance.services': 'nginx 0\nrfc5766-turn-server 0\n' },
   });
   const certificatesOnly = (path: string, whole: string): FileFact & { exists: true } => {
     const content = Buffer.from(

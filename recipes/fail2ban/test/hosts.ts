@@ -34,6 +34,8 @@ export const jailFilesOutput = (files: Record<string, string>) =>
 export interface HostState {
   boot?: 'S' | '-' | 'partial';
   running?: boolean;
+  /** the server was killed: its PID file and socket stay behind, the process is gone */
+  killed?: boolean;
   jail?: string;
   /** files in /etc/fail2ban/jail.d/ by name */
   jailD?: Record<string, string>;
@@ -60,7 +62,12 @@ export function appliance(state: HostState = {}) {
     },
     commands: {
       'appliance.names': 'hostname=rp1\nfqdn=rp1.vc.example.com\n',
-      'appliance.services': `nginx 0\nrfc5766-turn-server 0\nfail2ban ${state.running ? 0 : 3}\n`,
+      'appliance.services': 'nginx 0\nrfc5766-turn-server 0\n',
+      'fail2ban.running': state.running
+        ? 'pid 3113\nprocess fail2ban-server\nsocket present\ninit present\n'
+        : state.killed
+          ? 'pid 3113\nprocess none\nsocket present\ninit present\n'
+          : 'pid absent\nsocket absent\ninit present\n',
       'fail2ban.state': `${rc}\nconfigtest ${state.configTest ?? '-t'}\n`,
       [JAIL_FILES]: jailFilesOutput({
         '/etc/fail2ban/jail.conf': JAIL_CONF,

@@ -70,6 +70,14 @@ export const FAIL2BAN_CASES: PlannerCase<Fail2banDesired>[] = [
     },
   },
   {
+    name: 'enabled, but the server was killed (PID file and socket left behind): started',
+    desired: { enabled: true, maxretry: 4 },
+    facts: appliance({ boot: 'S', killed: true, jail: TUNED }),
+    expected: {
+      changes: [{ summary: 'start fail2ban: enabled at boot but not running', notify: ['fail2ban:restart'] }],
+    },
+  },
+  {
     name: 'running but only some runlevels start it: enabled at boot, no restart',
     desired: { enabled: true },
     facts: appliance({ boot: 'partial', running: true }),

@@ -4,6 +4,7 @@ import { HostError, InputError } from '../../../src/errors.js';
 import type { ApplianceConfig } from '../../../src/inventory/model.js';
 import { withSection } from '../../../src/inventory/section.js';
 import { jailLocal } from '../../../test/lab/files.js';
+import { describeFail2ban } from '../describe.js';
 import { bootStateOf, fail2banState, JAIL_LOCAL, jailFilesOf } from '../facts.js';
 import { type Fail2banDesired, fail2banInventorySection, fail2banRecipe, HANDLERS } from '../recipe.js';
 import { NAT_REFUSAL, PERMANENT_BAN } from '../schema.js';
@@ -35,10 +36,8 @@ describe('fail2ban planner', () => {
     expect(handlerIds(changes)).toEqual(['fail2ban:enable-at-boot', 'fail2ban:restart', 'fail2ban:restart']);
     expect(HANDLERS.enableAtBoot.command.text).toBe('update-rc.d fail2ban enable');
     expect(HANDLERS.restart.command.text).toBe('/etc/init.d/fail2ban restart');
-    expect(changes.flatMap((c) => c.validate ?? []).map((v) => v.text)).toEqual([
-      'fail2ban-client -t',
-      'fail2ban-client -t',
-    ]);
+    // the configuration test only where jail.local changes: starting fails on its own if it must
+    expect(changes.map((c) => (c.validate ?? []).map((v) => v.text))).toEqual([[], ['fail2ban-client -t']]);
     expect(changes.some((c) => c.disruptive || c.notify?.some((h) => h.disruptive))).toBe(false);
     expect(written(changes[1])).toBe(jailLocal.replace('maxretry = 10', 'maxretry = 4'));
   });
@@ -80,7 +79,7 @@ describe('fail2ban planner', () => {
       'enable fail2ban at boot: running, but not started at boot (only some runlevels start it)',
     ]);
     expect(handlerIds(notAtBoot)).toEqual(['fail2ban:enable-at-boot']);
-    expect(notAtBoot[0]?.validate).toEqual([]);
+    expect(notAtBoot[0]?.validate).toBeUndefined();
   });
 
   it('disables as the guide does, and converges each half of "disabled"', () => {
@@ -170,6 +169,60 @@ describe('fail2ban desired state', () => {
     );
     expect(refusal({})).toMatch(/an empty fail2ban section manages nothing/);
     expect(refusal({ maxretry: 4, extra: 1 })).toMatch(/^rp1: fail2ban/);
+  });
+});
+
+describe('fail2ban running', () => {
+  const withRunning = (output: string) => {
+    const facts = appliance({ boot: 'S' });
+    const commands = new Map([['fail2ban.running', { id: 'fail2ban.running', code: 0, output }]]);
+    return { ...facts, command: (id: string) => commands.get(id) ?? facts.command(id) } as typeof facts;
+  };
+
+  it('reports fail2ban where it is enabled, from its PID file, /proc and socket (no Python)', () => {
+    expect(fail2banRecipe.services?.({ enabled: true }, appliance({ running: true }))).toEqual([
+      { service: 'fail2ban', running: true },
+    ]);
+    expect(fail2banRecipe.services?.({ enabled: true }, appliance())).toEqual([
+      { service: 'fail2ban', running: false },
+    ]);
+    expect(fail2banRecipe.services?.({ enabled: false }, appliance())).toEqual([]);
+    expect(fail2banRecipe.services?.({ maxretry: 4 }, appliance({ running: true }))).toEqual([]);
+    const commands = fail2banRecipe.facts.commands?.map((c) => c.command.text).join('\n') ?? '';
+    expect(commands).not.toMatch(/fail2ban-client (ping|-d|status)|service fail2ban/);
+  });
+
+  it('a server killed with its PID file and socket left behind is stopped: started again', () => {
+    const killed = withRunning('pid 3113\nprocess none\nsocket present\ninit present\n');
+    expect(fail2banRecipe.plan({ enabled: true }, killed, ctx).changes.map((c) => c.summary)).toEqual([
+      'start fail2ban: enabled at boot but not running',
+    ]);
+  });
+
+  it('is part of what rpctl facts prints', () => {
+    expect(describeFail2ban(appliance({ boot: 'S', running: true }))).toEqual({
+      fail2ban: {
+        installed: true,
+        running: true,
+        detail: 'pid 3113, fail2ban-server, socket present',
+        boot: 'enabled',
+      },
+    });
+    expect(describeFail2ban(withRunning('pid absent\nsocket absent\ninit absent\n'))).toEqual({
+      fail2ban: { installed: false },
+    });
+  });
+
+  it('refuses an appliance without fail2ban, and a run that did not read its state', () => {
+    expect(() =>
+      fail2banRecipe.plan({ enabled: true }, withRunning('pid absent\ninit absent\n'), ctx),
+    ).toThrow(/rp1: fail2ban is not installed/);
+    const unread = appliance();
+    const facts = {
+      ...unread,
+      command: (id: string) => (id === 'fail2ban.running' ? undefined : unread.command(id)),
+    };
+    expect(() => fail2banRecipe.plan({ enabled: true }, facts as typeof unread, ctx)).toThrow(/was not read/);
   });
 });
 

@@ -50,7 +50,7 @@ function host(
     },
     commands: {
       'appliance.names': 'hostname=rp1\nfqdn=rp1.example.com\n',
-      'appliance.services': `nginx 0\ncoturn ${generation === 'v7' ? 0 : 'absent'}\nrfc5766-turn-server ${generation === 'v4' ? 0 : 'absent'}\nfail2ban 3\n`,
+      'appliance.services': `nginx 0\ncoturn ${generation === 'v7' ? 0 : 'absent'}\nrfc5766-turn-server ${generation === 'v4' ? 0 : 'absent'}\n`,
       ...commands,
     },
   };

@@ -6,8 +6,8 @@ import { servicesRecipe } from '../running.js';
 
 const ctx = { host: 'rp1', now: new Date('2026-12-01T00:00:00Z') };
 
-function v7(states: { nginx?: string; coturn?: string; fail2ban?: string }) {
-  const { nginx = '0', coturn = '0', fail2ban = '3' } = states;
+function v7(states: { nginx?: string; coturn?: string }) {
+  const { nginx = '0', coturn = '0' } = states;
   return fakeFacts({
     files: {
       '/etc/hostname': 'rp1\n',
@@ -16,7 +16,7 @@ function v7(states: { nginx?: string; coturn?: string; fail2ban?: string }) {
     },
     commands: {
       'appliance.names': 'hostname=rp1\nfqdn=rp1.example.com\n',
-      'appliance.services': `nginx ${nginx}\ncoturn ${coturn}\nrfc5766-turn-server absent\nfail2ban ${fail2ban}\n`,
+      'appliance.services': `nginx ${nginx}\ncoturn ${coturn}\nrfc5766-turn-server absent\n`,
     },
   });
 }
@@ -29,20 +29,19 @@ const desiredFor = (sections: Record<string, unknown>) =>
   });
 
 describe('services that must run', () => {
-  it('follows the managed sections: nginx for upstreams or certificate, TURN for turn, fail2ban when enabled', () => {
+  it('follows the managed sections: nginx for upstreams or certificate, TURN for turn; fail2ban is its recipe’s', () => {
     expect(desiredFor({})).toBeUndefined();
-    expect(desiredFor({ fail2ban: { enabled: false } })).toBeUndefined();
-    expect(desiredFor({ upstreams: {} })).toEqual({ nginx: true, turn: false, fail2ban: false });
+    expect(desiredFor({ fail2ban: { enabled: true } })).toBeUndefined();
+    expect(desiredFor({ upstreams: {} })).toEqual({ nginx: true, turn: false });
     expect(desiredFor({ certificate: {}, turn: {}, fail2ban: { enabled: true } })).toEqual({
       nginx: true,
       turn: true,
-      fail2ban: true,
     });
   });
 
-  it('a stopped nginx or TURN server is a change that starts it; fail2ban is left to its recipe', () => {
-    const desired = { nginx: true, turn: true, fail2ban: true };
-    const { changes } = servicesRecipe.plan(desired, v7({ nginx: '3', coturn: '3', fail2ban: '3' }), ctx);
+  it('a stopped nginx or TURN server is a change that starts it', () => {
+    const desired = { nginx: true, turn: true };
+    const { changes } = servicesRecipe.plan(desired, v7({ nginx: '3', coturn: '3' }), ctx);
     expect(
       changes.map((c) => [c.summary, c.notify?.map((h) => [h.id, h.command.text, h.disruptive])]),
     ).toEqual([
@@ -52,12 +51,11 @@ describe('services that must run', () => {
         [['turn:start', 'service coturn start && service coturn status >/dev/null 2>&1', false]],
       ],
     ]);
-    expect(servicesRecipe.services?.(desired, v7({ nginx: '3', coturn: '0', fail2ban: '3' }))).toEqual([
+    expect(servicesRecipe.services?.(desired, v7({ nginx: '3', coturn: '0' }))).toEqual([
       { service: 'nginx', running: false },
       { service: 'coturn', running: true },
-      { service: 'fail2ban', running: false },
     ]);
-    expect(servicesRecipe.plan(desired, v7({ fail2ban: '0' }), ctx).changes).toEqual([]);
+    expect(servicesRecipe.plan(desired, v7({}), ctx).changes).toEqual([]);
   });
 
   it('the nginx handler starts a stopped nginx instead of reloading it, and fails unless it runs', () => {
@@ -67,11 +65,7 @@ describe('services that must run', () => {
   });
 
   it('verification: each service runs; nginx also completes a TLS handshake on :443', () => {
-    const checks = servicesRecipe.verify?.(
-      { nginx: true, turn: true, fail2ban: false },
-      v7({ coturn: '3' }),
-      ctx,
-    );
+    const checks = servicesRecipe.verify?.({ nginx: true, turn: true }, v7({ coturn: '3' }), ctx);
     expect(checks).toEqual([
       { kind: 'assert', ok: true, message: 'nginx runs' },
       {

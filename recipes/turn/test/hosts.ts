@@ -33,7 +33,7 @@ export function appliance(generation: 'v4' | 'v7', users: string[], conf?: strin
     },
     commands: {
       'appliance.names': `hostname=rp1\nfqdn=rp1.${REALM}\n`,
-      'appliance.services': `nginx 0\ncoturn ${generation === 'v7' ? 0 : 'absent'}\nrfc5766-turn-server ${generation === 'v4' ? 0 : 'absent'}\nfail2ban 3\n`,
+      'appliance.services': `nginx 0\ncoturn ${generation === 'v7' ? 0 : 'absent'}\nrfc5766-turn-server ${generation === 'v4' ? 0 : 'absent'}\n`,
       [USERDB_FACT]: ['@userdb sqlite3', ...users, ''].join('\n'),
     },
   };

@@ -298,13 +298,13 @@ describe('upstreams plan', () => {
     expect((error('upstream pexip {\n') as HostError).reason).toBe('plan');
   });
 
-  it('warns when nginx already refuses the current configuration', () => {
-    const facts = fakeFacts({
-      files: { [PEXAPP]: LAB },
-      commands: { [NGINX_DUMP]: { code: 1, output: '' } },
-    });
-    const { warnings } = upstreamsRecipe.plan(desired('10.40.0.11', '10.40.0.12', '10.40.0.13'), facts, ctx);
-    expect(warnings).toEqual([expect.stringContaining('nginx -T fails')]);
+  it('plans from pexapp alone: nginx -T is read only after a change, for verification', () => {
+    expect(upstreamsRecipe.facts.commands).toEqual([
+      expect.objectContaining({ id: NGINX_DUMP, afterChange: true }),
+    ]);
+    const facts = fakeFacts({ files: { [PEXAPP]: LAB } });
+    const { changes } = upstreamsRecipe.plan(desired('10.40.0.11', '10.40.0.12', '10.40.0.99'), facts, ctx);
+    expect(changes.map((c) => c.summary)).toEqual(['add 10.40.0.99:443, remove 10.40.0.13:443']);
   });
 });
 

@@ -28,12 +28,13 @@ const spec = mergeFactSpecs([
       { id: 'slow', command: sh`sleep 0.3; echo slow; exit 3` },
       { id: 'fast', command: sh`echo fast` },
       { id: 'stdin', command: sh`cat; echo "stdin closed"` },
+      { id: 'costly', command: sh`echo costly`, afterChange: true },
     ],
   },
 ]);
 
-function runFacts(tmp = mkdtempSync(join(dir, 'tmp-'))) {
-  const result = spawnSync('bash', ['-c', factsBody(spec).text], {
+function runFacts(tmp = mkdtempSync(join(dir, 'tmp-')), afterChange = false) {
+  const result = spawnSync('bash', ['-c', factsBody(spec, { afterChange }).text], {
     encoding: 'utf8',
     input: 'not for facts',
     env: { ...process.env, TMPDIR: tmp },
@@ -64,6 +65,20 @@ describe('facts script', () => {
     expect(bundle.exists && bundle.content.toString()).toBe(CERT);
     expect(stdout).not.toContain(Buffer.from(KEY).toString('base64').slice(0, 20));
     expect(facts.file(join(dir, 'missing')).exists).toBe(false);
+  });
+
+  it('reads an afterChange command only in the read that ends an apply', () => {
+    expect(runFacts().facts.command('costly')).toBeUndefined();
+    expect(runFacts(undefined, true).facts.command('costly')).toEqual({
+      id: 'costly',
+      code: 0,
+      output: 'costly\n',
+    });
+    const both = mergeFactSpecs([
+      { commands: [{ id: 'x', command: sh`true`, afterChange: true }] },
+      { commands: [{ id: 'x', command: sh`true` }] },
+    ]);
+    expect(both.commands[0]?.afterChange).toBe(false);
   });
 
   it('leaves no temporary directory behind', () => {

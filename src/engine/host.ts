@@ -1,6 +1,6 @@
 /**
  * The work on one host: read its facts (taking the apply lock when applying), plan, and apply:
- * upload, one apply exec, verify, roll back when verification fails. Everything on the host's
+ * one apply exec carrying the files, verify, roll back when verification fails. Everything on the host's
  * one SSH connection, except a plan whose handlers may cut that connection: commit-confirmed.ts.
  */
 import { randomBytes } from 'node:crypto';
@@ -21,7 +21,7 @@ import {
 } from './apply-result.js';
 import {
   type ApplyScriptInput,
-  applyScript,
+  applyExec,
   type InstallFile,
   parseApplyOutput,
   rollbackScript,
@@ -212,8 +212,8 @@ async function applyPlan(host: PreparedHost, ctx: ApplyContext): Promise<ApplyRe
   if (host.plan.commitConfirmed) return applyCommitConfirmed(host, ctx, prepared);
   const name = host.appliance.name;
   const { input, files, uploads } = prepared;
-  await host.session.upload(host.uploadDir, uploads);
-  const result = await host.session.exec(applyScript(input), { sudo: true, timeoutMs: ctx.applyTimeoutMs });
+  const { command, stdin } = applyExec(input, uploads);
+  const result = await host.session.exec(command, { sudo: true, stdin, timeoutMs: ctx.applyTimeoutMs });
   const output = result.stdout.toString('utf8');
   const outcome = parseApplyOutput(output);
   if (outcome.kind !== 'applied') {

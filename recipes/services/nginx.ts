@@ -13,13 +13,6 @@ export const NGINX_TEST = sh`nginx -t`;
 // started instead, and the handler fails unless nginx runs afterwards.
 const reloadOrStart = sh`if service nginx status >/dev/null 2>&1; then service nginx reload; else service nginx start; fi && service nginx status >/dev/null 2>&1`;
 
-/** graceful: new connections get the new configuration, calls in progress survive */
-export const NGINX_RELOAD: Handler = {
-  id: 'nginx:reload',
-  command: reloadOrStart,
-  disruptive: false,
-};
-
 const HANDSHAKE_TRIES_MS = 5000;
 
 /**
@@ -52,8 +45,12 @@ export function nginxRunsCheck(after: Facts, host: string): Check {
   return { kind: 'assert', ok: running, message: running ? 'nginx runs' : 'nginx is not running' };
 }
 
-/** After an apply that touched nginx: it runs, and a TLS handshake on :443 succeeds. */
-export function nginxServesChecks(after: Facts, host: string): Check[] {
+/**
+ * After every run of nginx's handler (its configuration or certificate changed, or it was started):
+ * it runs, and a TLS handshake on :443 succeeds. The certificate recipe's probe, which checks the
+ * served certificate, covers the plain handshake.
+ */
+function nginxServesChecks(after: Facts, host: string): Check[] {
   return [
     nginxRunsCheck(after, host),
     nginxHandshakeProbe.check(
@@ -62,3 +59,11 @@ export function nginxServesChecks(after: Facts, host: string): Check[] {
     ),
   ];
 }
+
+/** graceful: new connections get the new configuration, calls in progress survive */
+export const NGINX_RELOAD: Handler = {
+  id: 'nginx:reload',
+  command: reloadOrStart,
+  disruptive: false,
+  verify: (after, ctx) => nginxServesChecks(after, ctx.host),
+};

@@ -142,13 +142,36 @@ function backupFailure(
   );
 }
 
-/** Checks of a recipe's verify for the recipes that changed something. */
+/**
+ * Checks of a recipe's verify for the recipes that changed something, then those of the handlers
+ * that ran, each check once (a probe covered by another check is not run twice).
+ */
 export function verifyChecks(host: PreparedHost, factsAfter: GatheredFacts, now: Date): Check[] {
   const planCtx = { host: host.appliance.name, now };
   const changedRecipes = new Set(appliedChanges(host.plan).map((c) => c.recipe));
-  return host.selected
+  const checks = host.selected
     .filter(({ recipe }) => changedRecipes.has(recipe.name))
     .flatMap(({ recipe, desired }) => recipe.verify?.(desired, factsAfter, planCtx) ?? []);
+  return onceEach([...checks, ...handlerChecks(host, factsAfter, now)]);
+}
+
+/** What the handlers that ran require afterwards (they run again after a restore, too). */
+function handlerChecks(host: PreparedHost, facts: GatheredFacts, now: Date): Check[] {
+  const planCtx = { host: host.appliance.name, now };
+  return host.plan.handlers.flatMap((h) => h.verify?.(facts, planCtx) ?? []);
+}
+
+/** Drop repeated checks, and probes of a kind another probe check covers. */
+export function onceEach(checks: readonly Check[]): Check[] {
+  const covered = new Set(checks.flatMap((c) => (c.kind === 'probe' ? (c.covers ?? []) : [])));
+  const seen = new Set<string>();
+  return checks.filter((check) => {
+    if (check.kind === 'probe' && covered.has(check.probe)) return false;
+    const key = JSON.stringify(check);
+    if (seen.has(key)) return false;
+    seen.add(key);
+    return true;
+  });
 }
 
 /** What proves the previous state is back: the recipes' verifyRestored and the files byte for byte. */
@@ -172,5 +195,5 @@ export function restoredChecks(
       : now.exists && now.sha256 === f.expectedSha256;
   });
   checks.push({ kind: 'assert', ok: sameFiles, message: 'previous files restored byte for byte' });
-  return checks;
+  return onceEach([...checks, ...handlerChecks(host, restoredFacts, now)]);
 }

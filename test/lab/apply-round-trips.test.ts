@@ -4,7 +4,7 @@
  * also on a networked appliance (reached through relays on its loopback address, :22 and :443).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { labSh, readState, reset, spec } from './lab.js';
+import { clientFiles, labSh, readState, reset, spec } from './lab.js';
 import { labInventoryFile, rpctl } from './rpctl.js';
 
 const names = readState()!.appliances.map((a) => a.name);
@@ -59,13 +59,29 @@ describe('apply in few round trips', () => {
     expect(host.verification).toContainEqual({ ok: true, message: 'nginx runs' });
   });
 
-  it('runs no TLS handshake for a change that does not touch nginx (fail2ban tuning)', async () => {
+  it('runs no TLS handshake for changes that do not touch nginx (fail2ban tuned and started)', async () => {
     const host = await applyJson(plain, (doc) => {
       doc.appliances[plain].upstreams.nodes.push('127.0.3.77'); // as the first test left it
-      doc.appliances[plain].fail2ban = { enabled: false, bantime: 600, findtime: 300, maxretry: 10 };
+      doc.appliances[plain].fail2ban = { enabled: true, bantime: 600, findtime: 300, maxretry: 10 };
     });
     expect(host.status).toBe('changed');
     expect(labSh(plain, 'cat /etc/fail2ban/jail.local')).toContain('bantime = 600');
+    expect(host.verification).toContainEqual({ ok: true, message: 'fail2ban runs and is enabled at boot' });
+    expect(host.verification?.map((v) => v.message) ?? []).not.toContain(HANDSHAKE);
+  });
+
+  it('runs no TLS handshake when the services concern starts the TURN server only', async () => {
+    labSh(networked, 'service coturn stop');
+    const host = await applyJson(networked, (doc) => {
+      doc.appliances[networked].upstreams.nodes.push('127.0.3.78'); // as the second test left it
+      // the TURN concern managed with the lab's own credentials (nothing to change)
+      doc.appliances[networked].turn = {
+        credentials: { username: 'pexip', password: `file:${clientFiles().turnPasswordFile}` },
+        externalIp: null,
+      };
+    });
+    expect(host.status).toBe('changed');
+    expect(labSh(networked, 'service coturn status >/dev/null && echo runs').trim()).toBe('runs');
     expect(host.verification?.map((v) => v.message) ?? []).not.toContain(HANDSHAKE);
   });
 });

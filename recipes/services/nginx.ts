@@ -4,7 +4,7 @@
  * serves after an apply.
  */
 import { type Check, defineProbe, type Handler, sh, tlsHandshake } from '../../src/engine/contract.js';
-import { applianceFacts } from '../appliance/facts.js';
+import { applianceFactSpec, applianceFacts } from '../appliance/facts.js';
 
 /** nginx's own configuration test: run after the writes, before any reload. */
 export const NGINX_TEST = sh`nginx -t`;
@@ -66,4 +66,5 @@ export const NGINX_RELOAD: Handler = {
   command: reloadOrStart,
   disruptive: false,
   verify: (after, ctx) => nginxServesChecks(after, ctx.host),
+  facts: applianceFactSpec, // nginx's state and the FQDN the handshake names
 };

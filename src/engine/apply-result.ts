@@ -16,7 +16,7 @@ import {
 } from './apply-script.js';
 import { refusedRestore } from './backup-script.js';
 import type { AcquirerRegistry, Check } from './contract.js';
-import type { GatheredFacts } from './facts.js';
+import type { GatheredFacts, MergedFactSpec } from './facts.js';
 import type { PreparedHost } from './host.js';
 import { appliedChanges } from './plan.js';
 import type { CheckResult, Probes } from './verify.js';
@@ -54,6 +54,8 @@ export interface ApplyContext {
 /** The apply script's input and uploads for a host's plan. */
 export interface PreparedApply {
   input: ApplyScriptInput;
+  /** what the apply reads again afterwards (`input.factsAfter`): see host.ts factsAfterSpec */
+  afterSpec: MergedFactSpec;
   files: InstallFile[];
   uploads: UploadFile[];
 }

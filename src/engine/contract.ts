@@ -133,6 +133,8 @@ export interface Handler {
    * whichever recipes notified it, and only when it ran.
    */
   verify?(after: HostFacts, ctx: PlanContext): Check[];
+  /** the facts `verify` reads (read again after the apply with those of the recipes that changed) */
+  facts?: FactSpec;
 }
 
 export interface Change {

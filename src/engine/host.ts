@@ -28,10 +28,17 @@ import {
 } from './apply-script.js';
 import { refusedRestore, unrestorable } from './backup-script.js';
 import { applyCommitConfirmed } from './commit-confirmed.js';
-import { factsBody, factsProblem, type GatheredFacts, type MergedFactSpec, parseFacts } from './facts.js';
+import {
+  factsBody,
+  factsProblem,
+  type GatheredFacts,
+  type MergedFactSpec,
+  mergeFactSpecs,
+  parseFacts,
+} from './facts.js';
 import { describeJournal, JOURNAL, parseJournal, parseResolution, resolveScript } from './journal.js';
 import { LOCKED_EXIT, type LockHolder, lockedError, lockHoldTail, lockPrelude } from './lock.js';
-import { type HostPlan, type PlanOptions, planHost, type SelectedRecipe } from './plan.js';
+import { appliedChanges, type HostPlan, type PlanOptions, planHost, type SelectedRecipe } from './plan.js';
 import { runChecks } from './verify.js';
 
 export type { ApplyContext, ApplyResult } from './apply-result.js';
@@ -187,6 +194,7 @@ export function prepareApply(host: PreparedHost, runId: string): PreparedApply {
     }
   }
   const touches = plan.steps.flatMap((s) => s.touches ?? []);
+  const afterSpec = factsAfterSpec(host);
   const input: ApplyScriptInput = {
     runId,
     uploadDir: host.uploadDir,
@@ -195,10 +203,22 @@ export function prepareApply(host: PreparedHost, runId: string): PreparedApply {
     steps: plan.steps.map((s) => ({ summary: s.summary, command: s.command })),
     validate: plan.validate,
     handlers: plan.handlers,
-    factsAfter: factsBody(host.spec),
+    factsAfter: factsBody(afterSpec),
     ...(host.appliance.backupsKept === undefined ? {} : { backupsKept: host.appliance.backupsKept }),
   };
-  return { input, files, uploads };
+  return { input, afterSpec, files, uploads };
+}
+
+/**
+ * What is read again after applying: the facts of the recipes that changed and those the checks
+ * of the handlers that ran read, not the whole spec (what the others read did not change).
+ */
+export function factsAfterSpec(host: Pick<PreparedHost, 'plan' | 'selected'>): MergedFactSpec {
+  const changed = new Set(appliedChanges(host.plan).map((c) => c.recipe));
+  return mergeFactSpecs([
+    ...host.selected.filter(({ recipe }) => changed.has(recipe.name)).map(({ recipe }) => recipe.facts),
+    ...host.plan.handlers.flatMap((h) => h.facts ?? []),
+  ]);
 }
 
 export async function applyHost(host: PreparedHost, ctx: ApplyContext): Promise<ApplyResult> {
@@ -220,7 +240,8 @@ async function applyPlan(host: PreparedHost, ctx: ApplyContext): Promise<ApplyRe
     const how = `(exit ${result.code}${result.signal ? `, ${result.signal}` : ''}): ${firstLine(result.stderr)}`;
     return failed(applyFailure(host, input, outcome, how));
   }
-  const factsAfter = parseFacts(name, host.spec, output.slice(output.indexOf('@applied')));
+  const reread = parseFacts(name, prepared.afterSpec, output.slice(output.indexOf('@applied')));
+  const factsAfter = host.facts.updatedWith(reread);
   const checks = verifyChecks(host, factsAfter, ctx.now);
   const verification = await runChecks(checks, {
     address: ctx.address,
@@ -232,7 +253,9 @@ async function applyPlan(host: PreparedHost, ctx: ApplyContext): Promise<ApplyRe
 
   // Verification failed: put the previous files back, run the handlers again, check it worked.
   const back = await host.session.exec(rollbackScript(input), { sudo: true, timeoutMs: ctx.applyTimeoutMs });
-  const restoredFacts = parseFacts(name, host.spec, back.stdout.toString('utf8'));
+  const restoredFacts = host.facts.updatedWith(
+    parseFacts(name, prepared.afterSpec, back.stdout.toString('utf8')),
+  );
   const restoreChecks = restoredChecks(host, files, restoredFacts, ctx.now);
   const restoredResults = await runChecks(restoreChecks, {
     address: ctx.address,

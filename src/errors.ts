@@ -10,7 +10,7 @@
 
 export const ExitCode = {
   ok: 0,
-  /** a host failed or was unreachable */
+  /** a host failed, was unreachable, or its apply's outcome is unknown (status `unknown`) */
   failed: 1,
   /** plan/drift: changes pending; apply: changes deferred (disruptive without --allow-disruptive) */
   changes: 2,
@@ -85,6 +85,8 @@ export type HostErrorReason =
   | 'acquire'
   | 'verification'
   | 'unconfirmed'
+  // the connection dropped during the apply and its outcome could not be read (outcome.ts)
+  | 'outcome-unknown'
   // TURN probes
   | 'turn-protocol'
   | 'turn-timeout'

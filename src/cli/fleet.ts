@@ -7,7 +7,7 @@ import { hostname, userInfo } from 'node:os';
 import pLimit from 'p-limit';
 import type { Recipe } from '../engine/contract.js';
 import { newRunId } from '../engine/host.js';
-import { type FleetResult, type HostOutcome, type RunMode, runFleet } from '../engine/run.js';
+import { type FleetResult, type HostOutcome, isFailure, type RunMode, runFleet } from '../engine/run.js';
 import { sshTarget } from '../engine/ssh-target.js';
 import { ExitCode, InputError } from '../errors.js';
 import type { ApplianceConfig, Inventory } from '../inventory/model.js';
@@ -77,7 +77,7 @@ export interface FleetCommand {
 }
 
 export function exitCodeOf(result: FleetResult): 0 | 1 | 2 {
-  if (result.hosts.some((h) => h.status === 'failed' || h.status === 'unreachable')) return ExitCode.failed;
+  if (result.hosts.some((h) => isFailure(h.status))) return ExitCode.failed;
   if (result.mode === 'facts') return ExitCode.ok;
   if (!result.confirmed) return ExitCode.changes;
   if (result.hosts.some((h) => h.status === 'drift' || h.pending.length > 0)) return ExitCode.changes;

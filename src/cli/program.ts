@@ -86,8 +86,9 @@ export async function run(argv: readonly string[], io: Io, registry: Registry): 
   program.addHelpText(
     'after',
     `
-Exit codes: 0 ok / in sync, 1 a host failed or was unreachable, 2 changes pending (plan, drift)
-or deferred (apply), 3 invalid input (nothing was contacted or changed).
+Exit codes: 0 ok / in sync, 1 a host failed, was unreachable or its apply's outcome is unknown,
+2 changes pending (plan, drift) or deferred (apply), 3 invalid input (nothing was contacted or
+changed).
 
 Examples:
   rpctl inventory validate -i inventories/prod.yaml

@@ -22,14 +22,15 @@ import { appliedChanges } from './plan.js';
 import type { CheckResult, Probes } from './verify.js';
 
 export interface ApplyResult {
-  status: 'changed' | 'failed' | 'unreachable';
+  /** `unknown`: the connection dropped during the apply and its outcome could not be read (outcome.ts) */
+  status: 'changed' | 'failed' | 'unreachable' | 'unknown';
   error?: HostError;
   verification: CheckResult[];
   factsAfter?: GatheredFacts;
   rolledBack: boolean;
   /** what the report should say besides changes and checks (e.g. that a new connection was made) */
   notes?: string[];
-  /** connections opened besides the host's first one (commit-confirmed reconnects) */
+  /** connections opened besides the host's first one (commit-confirmed, a dropped apply: reconnects) */
   moreSessions?: SessionStats[];
 }
 
@@ -45,7 +46,7 @@ export interface ApplyContext {
   applyTimeoutMs: number;
   /** commit-confirmed: seconds the host waits for a confirmation before it rolls back by itself */
   confirmSeconds: number;
-  /** a new SSH connection to this appliance over `address` (commit-confirmed reconnects) */
+  /** a new SSH connection to this appliance over `address` (commit-confirmed, a dropped apply) */
   reconnect(address: string, connectTimeoutSeconds: number): Promise<HostSession>;
   /** commit-confirmed: pause between reconnection attempts and state reads (default 1000 ms) */
   confirmPollMs?: number;

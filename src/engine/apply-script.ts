@@ -16,10 +16,12 @@
  *
  * It runs in a session of its own (setsid), ignoring hangups: when the connection drops, sudo
  * terminates its command's process group, and this is not in it, so an apply that started always
- * finishes (or restores). It holds the apply lock file so the run's lock holder waits for it.
+ * finishes (or restores). Its output is kept in a root-only directory of the run until rpctl has
+ * read it (outcome.ts: read over a new connection when this one drops). It holds the apply lock
+ * file so the run's lock holder waits for it.
  * Output records: `@stale I`, `@failed KIND I` + the base64 output of what failed,
  * `@unrestorable WHY PATH`, `@restored`, `@applied`, then the facts. A successful apply prunes the
- * backups to the newest `backupsKept` runs.
+ * backups and the outcome directories to the newest `backupsKept` runs.
  */
 import { joinCommands, type ShellCommand, script, sh } from '../transport/shell.js';
 import { filesOnStdin } from '../transport/stdin-files.js';
@@ -29,7 +31,7 @@ import {
   BACKUP_ROOT,
   DEFAULT_BACKUPS_KEPT,
   MANIFEST,
-  pruneBackups,
+  pruneRuns,
   type RestoreSet,
   restoreFunction,
   type Unrestored,
@@ -38,6 +40,7 @@ import {
 import { armRollback, markApplyDone, recordedDetached } from './confirm-script.js';
 import { JOURNAL, writeJournal } from './journal.js';
 import { APPLY_LOCK_FILE } from './lock.js';
+import { OUTCOME_ROOT, outcomeDir } from './outcome.js';
 
 export { BACKUP_ROOT } from './backup-script.js';
 export { JOURNAL } from './journal.js';
@@ -143,7 +146,9 @@ function backUpAndJournal(input: ApplyScriptInput, backup: string): ShellCommand
 export function applyScript(input: ApplyScriptInput): ShellCommand {
   const backup = `${BACKUP_ROOT}/${input.runId}`;
   const { confirm } = input;
-  const onExit = `rm -rf "$RPCTL_UPLOAD" "$rpctl_out" "$rpctl_facts"${confirm ? `; ${markApplyDone(confirm.dir).text}` : ''}`;
+  // where the output is kept until rpctl has read it: the commit-confirmed directory, or outcome.ts's
+  const recordDir = confirm?.dir ?? outcomeDir(input.runId);
+  const onExit = `rm -rf "$RPCTL_UPLOAD" "$rpctl_out" "$rpctl_facts"; ${markApplyDone(recordDir).text}`;
   const lines: ShellCommand[] = [
     script('set -u'),
     script("trap '' HUP PIPE"),
@@ -198,10 +203,10 @@ export function applyScript(input: ApplyScriptInput): ShellCommand {
   input.handlers.forEach((handler, i) => {
     lines.push(guarded('handler', i, handler.command, restoreAndRerun));
   });
-  lines.push(sh`rm -f ${JOURNAL}`, pruneBackups(input.backupsKept ?? DEFAULT_BACKUPS_KEPT));
+  const kept = input.backupsKept ?? DEFAULT_BACKUPS_KEPT;
+  lines.push(sh`rm -f ${JOURNAL}`, pruneRuns(BACKUP_ROOT, kept), pruneRuns(OUTCOME_ROOT, kept));
   lines.push(script("echo '@applied'"), input.factsAfter);
-  const body = joinCommands(lines);
-  return confirm ? recordedDetached(body, confirm.dir) : detached(body);
+  return recordedDetached(joinCommands(lines), recordDir, !confirm);
 }
 
 /**

@@ -88,9 +88,9 @@ export function restoreFunction(set: RestoreSet): ShellCommand {
   ]);
 }
 
-/** Keep the newest `kept` run directories of BACKUP_ROOT (run ids sort by time), remove the others. */
-export function pruneBackups(kept: number): ShellCommand {
-  return sh`ls -1 ${BACKUP_ROOT} | sort -r | tail -n +${kept + 1} | while read -r rpctl_old; do rm -rf ${BACKUP_ROOT}/"$rpctl_old"; done`;
+/** Keep the newest `kept` run directories of `root` (run ids sort by time), remove the others. */
+export function pruneRuns(root: string, kept: number): ShellCommand {
+  return sh`ls -1 ${root} 2>/dev/null | sort -r | tail -n +${kept + 1} | while read -r rpctl_old; do rm -rf ${root}/"$rpctl_old"; done`;
 }
 
 /** A backup a restore did not put back: it `differs` from its record, or the live file was `unwritable`. */

@@ -19,9 +19,8 @@
  * The states and transitions are in commit-confirmed-states.ts (pure); this file sends the apply,
  * reads the host, runs verification, asks for the decision, and turns the final state into a result.
  */
-import { HostError, oneLine } from '../errors.js';
+import { HostError } from '../errors.js';
 import type { ShellCommand } from '../transport/shell.js';
-import type { ExecResult, HostSession } from '../transport/types.js';
 import {
   type ApplyContext,
   type ApplyResult,
@@ -56,6 +55,7 @@ import {
 } from './confirm-script.js';
 import { factsBody, type GatheredFacts, parseFacts } from './facts.js';
 import type { PreparedHost } from './host.js';
+import { Reconnections } from './reconnections.js';
 import { runChecks } from './verify.js';
 
 const POLL_MS = 1000;
@@ -65,46 +65,6 @@ const ROLLBACK_ALLOWANCE_MS = 120_000;
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const seconds = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
-
-/** New connections to the host over one address, one at a time, each kept until it fails. */
-class Reconnections {
-  readonly sessions: HostSession[] = [];
-  /** why the last attempt failed; a connection that hangs until the host answers again fails nothing */
-  lastError = 'no answer';
-  private current: HostSession | undefined;
-
-  constructor(
-    private readonly ctx: ApplyContext,
-    readonly address: string,
-  ) {}
-
-  async exec(command: ShellCommand, until: number): Promise<ExecResult | undefined> {
-    if (!this.current) {
-      const connectSeconds = Math.min(10, Math.max(1, Math.ceil((until - Date.now()) / 1000)));
-      try {
-        this.current = await this.ctx.reconnect(this.address, connectSeconds);
-        this.sessions.push(this.current);
-      } catch (err) {
-        this.lastError = oneLine(err);
-        return undefined;
-      }
-    }
-    try {
-      const timeoutMs = Math.min(EXEC_TIMEOUT_MS, Math.max(1000, until - Date.now()));
-      return await this.current.exec(command, { sudo: true, timeoutMs });
-    } catch (err) {
-      this.lastError = oneLine(err);
-      const lost = this.current;
-      this.current = undefined;
-      void lost.close();
-      return undefined;
-    }
-  }
-
-  async closeAll(): Promise<void> {
-    await Promise.all(this.sessions.map((s) => s.close().catch(() => undefined)));
-  }
-}
 
 export async function applyCommitConfirmed(
   host: PreparedHost,

@@ -75,15 +75,19 @@ export function armRollback(input: ArmInput): ShellCommand {
 }
 
 /**
- * Run the apply script `body` detached (as apply-script.ts does) with its output kept in the run's
- * directory, then print it: a connection that survives gets the usual output; if it does not, the
- * output is read over the next one.
+ * Run the apply script `body` detached (as apply-script.ts does) with its output kept in `dir`
+ * (root's alone: the facts it prints may hold what a TURN server's files hold), then print it: a
+ * connection that survives gets the usual output; if it does not, the output is read over the next
+ * one. `forget`: remove `dir` once its output has been printed whole (the outcome directory of an
+ * ordinary apply, outcome.ts); a commit-confirmed run keeps it for its rollback.
  */
-export function recordedDetached(body: ShellCommand, dir: string): ShellCommand {
+export function recordedDetached(body: ShellCommand, dir: string, forget = false): ShellCommand {
+  const out = `${dir}/apply.out`;
   return joinCommands([
-    sh`mkdir -p -m 0700 ${dir}`,
-    sh`setsid -w sh -c ${body.text} < /dev/null > ${`${dir}/apply.out`} 2>&1 & wait $!`,
-    sh`cat ${`${dir}/apply.out`}`,
+    // umask in a subshell: the apply itself runs with the usual one
+    sh`( umask 077 && mkdir -p -m 0700 ${dir} && : > ${out} )`,
+    sh`setsid -w sh -c ${body.text} < /dev/null > ${out} 2>&1 & wait $!`,
+    forget ? sh`cat ${out} && rm -rf ${dir}` : sh`cat ${out}`,
   ]);
 }
 

@@ -1,10 +1,11 @@
 /**
  * The work on one host: read its facts (taking the apply lock when applying), plan, and apply:
- * one apply exec carrying the files, verify, roll back when verification fails. Everything on the host's
- * one SSH connection, except a plan whose handlers may cut that connection: commit-confirmed.ts.
+ * one apply exec carrying the files, verify, roll back when verification fails. Everything on the
+ * host's one SSH connection, except a plan whose handlers may cut that connection (commit-confirmed.ts)
+ * and an apply whose connection dropped: its outcome is read over one new connection (outcome.ts).
  */
 import { randomBytes } from 'node:crypto';
-import { HostError, oneLine } from '../errors.js';
+import { HostError, oneLine, withoutHostName } from '../errors.js';
 import type { ApplianceConfig } from '../inventory/model.js';
 import { joinCommands } from '../transport/shell.js';
 import type { ExecStream, HostSession, UploadFile } from '../transport/types.js';
@@ -38,6 +39,7 @@ import {
 } from './facts.js';
 import { describeJournal, JOURNAL, parseJournal, parseResolution, resolveScript } from './journal.js';
 import { LOCKED_EXIT, type LockHolder, lockedError, lockHoldTail, lockPrelude } from './lock.js';
+import { type AfterReconnect, readOutcomeAfterReconnect } from './outcome.js';
 import { appliedChanges, type HostPlan, type PlanOptions, planHost, type SelectedRecipe } from './plan.js';
 import { runChecks } from './verify.js';
 
@@ -230,17 +232,68 @@ export async function applyHost(host: PreparedHost, ctx: ApplyContext): Promise<
 async function applyPlan(host: PreparedHost, ctx: ApplyContext): Promise<ApplyResult> {
   const prepared = prepareApply(host, ctx.runId);
   if (host.plan.commitConfirmed) return applyCommitConfirmed(host, ctx, prepared);
+  const sent = await sendApply(host, ctx, prepared);
+  if (sent.kind === 'unknown') {
+    await sent.reconnections.closeAll();
+    return {
+      status: 'unknown',
+      error: sent.error,
+      verification: [],
+      rolledBack: false,
+      ...moreSessions(sent),
+    };
+  }
+  try {
+    const result = await verifyApplied(host, ctx, prepared, sent);
+    return sent.kind === 'read' ? { ...result, notes: [sent.note], ...moreSessions(sent) } : result;
+  } finally {
+    if (sent.kind === 'read') await sent.reconnections.closeAll();
+  }
+}
+
+type Sent =
+  | { kind: 'output'; output: string; how: string; session: HostSession }
+  | Extract<AfterReconnect, { kind: 'read' }>
+  | Extract<AfterReconnect, { kind: 'unknown' }>;
+
+const moreSessions = (sent: { reconnections: { sessions: HostSession[] } }) => ({
+  moreSessions: sent.reconnections.sessions.map((s) => s.stats),
+});
+
+/**
+ * The one apply exec. When its connection drops (not a timeout, not a non-zero exit), its outcome
+ * is read over a new connection (outcome.ts), or it is unknown.
+ */
+async function sendApply(host: PreparedHost, ctx: ApplyContext, prepared: PreparedApply): Promise<Sent> {
+  const { command, stdin } = applyExec(prepared.input, prepared.uploads);
+  const sentAt = Date.now();
+  try {
+    const result = await host.session.exec(command, { sudo: true, stdin, timeoutMs: ctx.applyTimeoutMs });
+    const how = `(exit ${result.code}${result.signal ? `, ${result.signal}` : ''}): ${firstLine(result.stderr)}`;
+    return { kind: 'output', output: result.stdout.toString('utf8'), how, session: host.session };
+  } catch (err) {
+    if (!(err instanceof HostError) || err.reason !== 'connection') throw err;
+    const name = host.appliance.name;
+    const lost = withoutHostName(name, err.message);
+    return readOutcomeAfterReconnect(ctx, { name, address: host.appliance.ssh.host, sentAt, lost });
+  }
+}
+
+/** Verify what the apply printed; roll back (over the session it was read on) when that fails. */
+async function verifyApplied(
+  host: PreparedHost,
+  ctx: ApplyContext,
+  { input, files, afterSpec }: PreparedApply,
+  sent: Exclude<Sent, { kind: 'unknown' }>,
+): Promise<ApplyResult> {
   const name = host.appliance.name;
-  const { input, files, uploads } = prepared;
-  const { command, stdin } = applyExec(input, uploads);
-  const result = await host.session.exec(command, { sudo: true, stdin, timeoutMs: ctx.applyTimeoutMs });
-  const output = result.stdout.toString('utf8');
+  const { output, session } = sent;
   const outcome = parseApplyOutput(output);
   if (outcome.kind !== 'applied') {
-    const how = `(exit ${result.code}${result.signal ? `, ${result.signal}` : ''}): ${firstLine(result.stderr)}`;
+    const how = sent.kind === 'output' ? sent.how : '(its output was read after reconnecting)';
     return failed(applyFailure(host, input, outcome, how));
   }
-  const reread = parseFacts(name, prepared.afterSpec, output.slice(output.indexOf('@applied')));
+  const reread = parseFacts(name, afterSpec, output.slice(output.indexOf('@applied')));
   const factsAfter = host.facts.updatedWith(reread);
   const checks = verifyChecks(host, factsAfter, ctx.now);
   const verification = await runChecks(checks, {
@@ -252,10 +305,8 @@ async function applyPlan(host: PreparedHost, ctx: ApplyContext): Promise<ApplyRe
   if (failing.length === 0) return { status: 'changed', verification, factsAfter, rolledBack: false };
 
   // Verification failed: put the previous files back, run the handlers again, check it worked.
-  const back = await host.session.exec(rollbackScript(input), { sudo: true, timeoutMs: ctx.applyTimeoutMs });
-  const restoredFacts = host.facts.updatedWith(
-    parseFacts(name, prepared.afterSpec, back.stdout.toString('utf8')),
-  );
+  const back = await session.exec(rollbackScript(input), { sudo: true, timeoutMs: ctx.applyTimeoutMs });
+  const restoredFacts = host.facts.updatedWith(parseFacts(name, afterSpec, back.stdout.toString('utf8')));
   const restoreChecks = restoredChecks(host, files, restoredFacts, ctx.now);
   const restoredResults = await runChecks(restoreChecks, {
     address: ctx.address,

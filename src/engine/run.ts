@@ -47,7 +47,12 @@ import type { Redactor } from './redact.js';
 import type { CheckResult, Probes } from './verify.js';
 
 export type RunMode = 'plan' | 'drift' | 'apply' | 'facts';
-export type HostStatus = 'in-sync' | 'drift' | 'changed' | 'failed' | 'unreachable';
+/** `unknown` (apply): the connection dropped during the apply and its outcome could not be read */
+export type HostStatus = 'in-sync' | 'drift' | 'changed' | 'failed' | 'unreachable' | 'unknown';
+
+/** Not known to be good: failed, unreachable, or an apply whose outcome is unknown (exit 1, --max-fail). */
+export const isFailure = (status: HostStatus): status is 'failed' | 'unreachable' | 'unknown' =>
+  status === 'failed' || status === 'unreachable' || status === 'unknown';
 export type HostPhase = 'waiting' | 'connecting' | 'facts' | 'planned' | 'applying' | 'verifying' | 'done';
 
 export interface HostOutcome {
@@ -355,7 +360,7 @@ async function applyInBatches(run: FleetRun, toChange: readonly PreparedHost[]):
 }
 
 function failedHosts(run: FleetRun): number {
-  return [...run.outcomes.values()].filter((o) => o.status === 'failed' || o.status === 'unreachable').length;
+  return [...run.outcomes.values()].filter((o) => isFailure(o.status)).length;
 }
 
 /** Step 6, one host: apply, verify, roll back when verification fails (host.ts), and its outcome. */

@@ -11,7 +11,7 @@
  * Certificate expiry (served certificate, from a TLS handshake) comes with every format.
  */
 import type { Expiry } from '../engine/contract.js';
-import type { FleetResult, HostOutcome } from '../engine/run.js';
+import { type FleetResult, type HostOutcome, isFailure } from '../engine/run.js';
 
 export type { Expiry } from '../engine/contract.js';
 
@@ -46,7 +46,7 @@ export function junit(result: FleetResult, expiry: ExpiryByHost, failOnExpiry: b
     for (const recipe of recipes) {
       tests++;
       const open = `    <testcase classname="${xml(host.name)}" name="${xml(recipe)}" time="${seconds(host.durationMs)}">`;
-      if (host.status === 'failed' || host.status === 'unreachable') {
+      if (isFailure(host.status)) {
         errors++;
         cases.push(
           `${open}\n      <error type="${host.status}" message="${xml(host.error?.message ?? host.status)}"/>\n    </testcase>`,

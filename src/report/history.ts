@@ -27,7 +27,7 @@ import {
   writeFileSync,
 } from 'node:fs';
 import { join } from 'node:path';
-import type { FleetResult, HostStatus } from '../engine/run.js';
+import { type FleetResult, type HostStatus, isFailure } from '../engine/run.js';
 import { dirModeIn, fileModeIn, stateDir } from './records.js';
 
 export interface HistoryEntry {
@@ -246,10 +246,13 @@ export function timeline(
   const byKey = new Map<string, DriftSpan[]>();
   for (const entry of history) {
     if (options.hosts && !options.hosts.has(entry.host)) continue;
-    const broken = entry.status === 'unreachable' || entry.status === 'failed';
+    // an apply whose outcome is unknown is not known good: a failure in the timeline
+    const broken = isFailure(entry.status);
     for (const [recipe, value] of Object.entries(entry.recipes)) {
       const state: DriftSpan['state'] = broken
-        ? (entry.status as 'unreachable' | 'failed')
+        ? entry.status === 'unreachable'
+          ? 'unreachable'
+          : 'failed'
         : value.drift
           ? 'drift'
           : 'in-sync';

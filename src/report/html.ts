@@ -9,7 +9,7 @@
  *
  * Every text is HTML-escaped; the caller redacts the page like every other report.
  */
-import type { FleetResult, HostOutcome } from '../engine/run.js';
+import { type FleetResult, type HostOutcome, isFailure } from '../engine/run.js';
 import type { ExpiryByHost } from './drift.js';
 import { type DriftSpan, type HistoryEntry, historyEntries, timeline } from './history.js';
 
@@ -49,7 +49,8 @@ pre{margin:6px 0 0;font:12px/1.35 ui-monospace,Menlo,Consolas,monospace;white-sp
 
 function cellState(host: HostOutcome, recipe: string): CellState {
   if (!host.managed.some((m) => m.recipe === recipe)) return 'unmanaged';
-  if (host.status === 'unreachable' || host.status === 'failed') return host.status;
+  if (host.status === 'unreachable') return host.status;
+  if (isFailure(host.status)) return 'failed';
   return [...host.changes, ...host.pending].some((c) => c.recipe === recipe) ? 'drift' : 'in-sync';
 }
 

@@ -20,7 +20,10 @@ export const SCHEMA_VERSION = 1;
 
 const described = <T extends z.ZodType>(type: T, description: string) => type.meta({ description });
 
-const hostStatus = z.enum(['in-sync', 'drift', 'changed', 'failed', 'unreachable']);
+const hostStatus = described(
+  z.enum(['in-sync', 'drift', 'changed', 'failed', 'unreachable', 'unknown']),
+  'unknown (apply): the connection dropped during the apply and its outcome could not be read back',
+);
 
 const change = z.strictObject({
   recipe: z.string(),
@@ -85,6 +88,7 @@ export const reportSchema = described(
       changed: z.number(),
       failed: z.number(),
       unreachable: z.number(),
+      unknown: described(z.number().optional(), 'apply: hosts whose outcome is unknown (always present)'),
       changes: z.number(),
       pending: z.number(),
     }),
@@ -165,6 +169,7 @@ export function jsonReport(
       changed: count('changed'),
       failed: count('failed'),
       unreachable: count('unreachable'),
+      unknown: count('unknown'),
       changes: result.hosts.reduce((n, h) => n + h.changes.length, 0),
       pending: result.hosts.reduce((n, h) => n + h.pending.length, 0),
     },

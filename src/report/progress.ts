@@ -16,7 +16,7 @@
  *   runFleet({ ..., events: progress.events, confirm: async (h) => { progress.pause(); ... } });
  *   progress.stop();
  */
-import type { FleetEvents, HostOutcome, HostPhase } from '../engine/run.js';
+import { type FleetEvents, type HostOutcome, type HostPhase, isFailure } from '../engine/run.js';
 import { withoutHostName } from '../errors.js';
 
 export interface Progress {
@@ -85,7 +85,7 @@ export class FleetTally {
   finish(outcome: HostOutcome): void {
     this.working.delete(outcome.name);
     this.done++;
-    if (outcome.status === 'failed' || outcome.status === 'unreachable') {
+    if (isFailure(outcome.status)) {
       this.counts.failed++;
       this.failed.set(outcome.name, outcomeText(outcome));
     } else if (outcome.status === 'in-sync') this.counts.inSync++;

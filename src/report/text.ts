@@ -77,6 +77,8 @@ function headline(host: HostOutcome, mode: FleetResult['mode'], c: boolean): str
       return paint(c, '33', mode === 'drift' ? `drift (${changes})` : changes);
     case 'unreachable':
       return paint(c, '31', 'UNREACHABLE');
+    case 'unknown':
+      return paint(c, '31', 'UNKNOWN (outcome unknown)');
     default:
       return paint(c, '31', 'FAILED');
   }
@@ -191,6 +193,7 @@ export function summarize(result: FleetResult): string {
   if (inSync) parts.push(`${inSync} in sync`);
   if (by('failed').length) parts.push(`${by('failed').length} failed`);
   if (by('unreachable').length) parts.push(`${by('unreachable').length} unreachable`);
+  if (by('unknown').length) parts.push(`${by('unknown').length} outcome unknown`);
   const label = { plan: 'Plan', apply: 'Apply', drift: 'Drift', facts: 'Facts' }[result.mode];
   return `${label}: ${parts.join('; ') || 'no hosts'}.\n`;
 }

@@ -49,8 +49,12 @@ Examples:
 Each appliance: facts under its lock, upload, backups, atomic install, validation (restore and no
 reload when it fails), each handler once, verification (rolled back when it fails).
 
+A connection that drops during the apply: the apply finishes on the appliance; rpctl reconnects
+once and reports its outcome, or the host as "unknown" when it cannot be read back.
+
 Exit codes: 0 done, 2 changes deferred (disruptive, without --allow-disruptive) or not applied,
-1 a host failed or was unreachable, 3 invalid input (also: no terminal and no --yes).
+1 a host failed, was unreachable or its outcome is unknown, 3 invalid input (also: no terminal
+and no --yes).
 
 Examples:
   rpctl apply -i inventories/prod.yaml

@@ -271,12 +271,17 @@ describe('the host side', () => {
   };
 
   it('runs each detached body as ONE quoted argument of sh -c (spliced in, its lines would run attached)', () => {
-    expect(applyScript(input).text).toMatch(/^setsid sh -c 'set -u\n/);
+    // an ordinary apply keeps its output in its outcome directory until it is printed (outcome.ts)
+    expect(applyScript(input).text).toMatch(
+      /^\( umask 077 && mkdir -p -m 0700 \/var\/lib\/rpctl\/outcome\/r1 && : > \/var\/lib\/rpctl\/outcome\/r1\/apply.out \)\nsetsid -w sh -c 'set -u\n/,
+    );
     const confirmed = applyScript({
       ...input,
       confirm: { dir: '/var/lib/rpctl/confirm/r1', seconds: 10 },
     }).text;
-    expect(confirmed).toMatch(/^mkdir -p -m 0700 \/var\/lib\/rpctl\/confirm\/r1\nsetsid -w sh -c 'set -u\n/);
+    expect(confirmed).toMatch(
+      /^\( umask 077 && mkdir -p -m 0700 \/var\/lib\/rpctl\/confirm\/r1 && : > \/var\/lib\/rpctl\/confirm\/r1\/apply.out \)\nsetsid -w sh -c 'set -u\n/,
+    );
     const armed = armRollback({
       dir: '/d',
       seconds: 10,

@@ -99,6 +99,39 @@ describe('grouped text report', () => {
   });
 });
 
+describe('an apply whose outcome is unknown (its connection dropped, nothing read back)', () => {
+  const unknown: HostOutcome = {
+    ...host('rp2', 'unknown', [add]),
+    error: {
+      reason: 'outcome-unknown',
+      message:
+        'rp2: the connection dropped during the apply (connection lost) and reading it over a new SSH connection to rp2 failed (ECONNREFUSED): its outcome is unknown; check /var/lib/rpctl/outcome/r1 on the appliance, then run plan',
+    },
+  };
+  const result = fleet('apply', [host('rp1', 'changed', [add]), unknown]);
+
+  it('is its own status in text (not FAILED), counted apart in the summary', () => {
+    const text = renderFleet(result, { colour: false, diffs: false });
+    expect(text).toContain('rp2: UNKNOWN (outcome unknown)');
+    expect(text).toContain('  the connection dropped during the apply (connection lost)');
+    expect(text).not.toContain('FAILED');
+    expect(text).toMatch(/1 outcome unknown\.\n$/);
+  });
+
+  it('is "unknown" in JSON, valid against the schema, with its count in the summary', () => {
+    const report = jsonReport(result, { diffs: false });
+    expect(reportSchema.parse(JSON.parse(JSON.stringify(report))).hosts[1]!.status).toBe('unknown');
+    expect(report.summary).toMatchObject({ changed: 1, failed: 0, unknown: 1 });
+  });
+
+  it('is a JUnit error and a failure for the progress display, like a failed host', () => {
+    expect(junit(fleet('apply', [unknown]), new Map(), false)).toContain('<error type="unknown"');
+    const tally = new FleetTally(1, 0);
+    tally.finish(unknown);
+    expect(tally.summary(0)).toContain('1 failed');
+  });
+});
+
 describe('grouped text report: drift and warnings', () => {
   it('shows a deferred change as drift in a drift report, and a warning of many hosts once', () => {
     const restart = { ...change('restart coturn'), recipe: 'turn-nat', disruptive: true, deferred: true };

@@ -38,7 +38,7 @@ import {
 } from '../../src/engine/contract.js';
 import { applianceFactSpec, applianceFacts } from '../appliance/facts.js';
 import { PEXIP_PEM, PEXIP_PEM_BACKUP, PEXIP_PEM_BACKUP_NAME } from '../appliance/paths.js';
-import { NGINX_RELOAD, NGINX_TEST, nginxRunsCheck } from '../services/nginx.js';
+import { NGINX_RELOAD, NGINX_TEST, nginxHandshakeProbe, nginxRunsCheck } from '../services/nginx.js';
 import { describeCertificate, pemCertificates } from './describe.js';
 import { assemblePexipPem, CertificateProblem, nameProblem, type PexipPem } from './pem.js';
 import { type CertificateSection, certificateInput, certificateInventorySection } from './schema.js';
@@ -165,7 +165,7 @@ function plan(desired: CertificateDesired, facts: HostFacts, ctx: PlanContext): 
 /** nginx serves `certs` (leaf, then chain) to a handshake with SNI `fqdn`. */
 export function servesCheck(certs: readonly X509Certificate[], fqdn: string, message: string): Check {
   const [leaf, ...chain] = certs;
-  return TLS_PROBE.check(
+  const check = TLS_PROBE.check(
     {
       port: HTTPS_PORT,
       servername: fqdn,
@@ -174,6 +174,7 @@ export function servesCheck(certs: readonly X509Certificate[], fqdn: string, mes
     },
     message,
   );
+  return { ...check, covers: [nginxHandshakeProbe.name] };
 }
 
 function verify(desired: CertificateDesired, after: HostFacts, ctx: PlanContext): Check[] {

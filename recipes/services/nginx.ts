@@ -4,7 +4,7 @@
  * serves after an apply.
  */
 import { type Check, defineProbe, type Handler, sh, tlsHandshake } from '../../src/engine/contract.js';
-import { applianceFacts } from '../appliance/facts.js';
+import { applianceFactSpec, applianceFacts } from '../appliance/facts.js';
 
 /** nginx's own configuration test: run after the writes, before any reload. */
 export const NGINX_TEST = sh`nginx -t`;
@@ -12,13 +12,6 @@ export const NGINX_TEST = sh`nginx -t`;
 // `service nginx reload` exits 0 on a stopped nginx and starts nothing: a stopped nginx is
 // started instead, and the handler fails unless nginx runs afterwards.
 const reloadOrStart = sh`if service nginx status >/dev/null 2>&1; then service nginx reload; else service nginx start; fi && service nginx status >/dev/null 2>&1`;
-
-/** graceful: new connections get the new configuration, calls in progress survive */
-export const NGINX_RELOAD: Handler = {
-  id: 'nginx:reload',
-  command: reloadOrStart,
-  disruptive: false,
-};
 
 const HANDSHAKE_TRIES_MS = 5000;
 
@@ -52,8 +45,12 @@ export function nginxRunsCheck(after: Facts, host: string): Check {
   return { kind: 'assert', ok: running, message: running ? 'nginx runs' : 'nginx is not running' };
 }
 
-/** After an apply that touched nginx: it runs, and a TLS handshake on :443 succeeds. */
-export function nginxServesChecks(after: Facts, host: string): Check[] {
+/**
+ * After every run of nginx's handler (its configuration or certificate changed, or it was started):
+ * it runs, and a TLS handshake on :443 succeeds. The certificate recipe's probe, which checks the
+ * served certificate, covers the plain handshake.
+ */
+function nginxServesChecks(after: Facts, host: string): Check[] {
   return [
     nginxRunsCheck(after, host),
     nginxHandshakeProbe.check(
@@ -62,3 +59,12 @@ export function nginxServesChecks(after: Facts, host: string): Check[] {
     ),
   ];
 }
+
+/** graceful: new connections get the new configuration, calls in progress survive */
+export const NGINX_RELOAD: Handler = {
+  id: 'nginx:reload',
+  command: reloadOrStart,
+  disruptive: false,
+  verify: (after, ctx) => nginxServesChecks(after, ctx.host),
+  facts: applianceFactSpec, // nginx's state and the FQDN the handshake names
+};

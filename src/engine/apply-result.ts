@@ -16,7 +16,7 @@ import {
 } from './apply-script.js';
 import { refusedRestore } from './backup-script.js';
 import type { AcquirerRegistry, Check } from './contract.js';
-import type { GatheredFacts } from './facts.js';
+import type { GatheredFacts, MergedFactSpec } from './facts.js';
 import type { PreparedHost } from './host.js';
 import { appliedChanges } from './plan.js';
 import type { CheckResult, Probes } from './verify.js';
@@ -55,6 +55,8 @@ export interface ApplyContext {
 /** The apply script's input and uploads for a host's plan. */
 export interface PreparedApply {
   input: ApplyScriptInput;
+  /** what the apply reads again afterwards (`input.factsAfter`): see host.ts factsAfterSpec */
+  afterSpec: MergedFactSpec;
   files: InstallFile[];
   uploads: UploadFile[];
 }
@@ -143,13 +145,36 @@ function backupFailure(
   );
 }
 
-/** Checks of a recipe's verify for the recipes that changed something. */
+/**
+ * Checks of a recipe's verify for the recipes that changed something, then those of the handlers
+ * that ran, each check once (a probe covered by another check is not run twice).
+ */
 export function verifyChecks(host: PreparedHost, factsAfter: GatheredFacts, now: Date): Check[] {
   const planCtx = { host: host.appliance.name, now };
   const changedRecipes = new Set(appliedChanges(host.plan).map((c) => c.recipe));
-  return host.selected
+  const checks = host.selected
     .filter(({ recipe }) => changedRecipes.has(recipe.name))
     .flatMap(({ recipe, desired }) => recipe.verify?.(desired, factsAfter, planCtx) ?? []);
+  return onceEach([...checks, ...handlerChecks(host, factsAfter, now)]);
+}
+
+/** What the handlers that ran require afterwards (they run again after a restore, too). */
+function handlerChecks(host: PreparedHost, facts: GatheredFacts, now: Date): Check[] {
+  const planCtx = { host: host.appliance.name, now };
+  return host.plan.handlers.flatMap((h) => h.verify?.(facts, planCtx) ?? []);
+}
+
+/** Drop repeated checks, and probes of a kind another probe check covers. */
+export function onceEach(checks: readonly Check[]): Check[] {
+  const covered = new Set(checks.flatMap((c) => (c.kind === 'probe' ? (c.covers ?? []) : [])));
+  const seen = new Set<string>();
+  return checks.filter((check) => {
+    if (check.kind === 'probe' && covered.has(check.probe)) return false;
+    const key = JSON.stringify(check);
+    if (seen.has(key)) return false;
+    seen.add(key);
+    return true;
+  });
 }
 
 /** What proves the previous state is back: the recipes' verifyRestored and the files byte for byte. */
@@ -173,5 +198,5 @@ export function restoredChecks(
       : now.exists && now.sha256 === f.expectedSha256;
   });
   checks.push({ kind: 'assert', ok: sameFiles, message: 'previous files restored byte for byte' });
-  return checks;
+  return onceEach([...checks, ...handlerChecks(host, restoredFacts, now)]);
 }

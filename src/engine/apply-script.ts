@@ -1,5 +1,5 @@
 /**
- * The apply step of one host as ONE root shell script (one exec round trip after the upload):
+ * The apply step of one host as ONE root shell script, one exec whose stdin carries the files:
  *
  *   1. compare-and-swap: every file is still as planned, else stop before touching anything
  *   2. back up every file it writes or a step touches (timestamped directory, plus the guide's
@@ -24,6 +24,8 @@
  * backups and the outcome directories to the newest `backupsKept` runs.
  */
 import { joinCommands, type ShellCommand, script, sh } from '../transport/shell.js';
+import { filesOnStdin } from '../transport/stdin-files.js';
+import type { UploadFile } from '../transport/types.js';
 import {
   BACKUP_FUNCTIONS,
   BACKUP_ROOT,
@@ -205,6 +207,18 @@ export function applyScript(input: ApplyScriptInput): ShellCommand {
   lines.push(sh`rm -f ${JOURNAL}`, pruneRuns(BACKUP_ROOT, kept), pruneRuns(OUTCOME_ROOT, kept));
   lines.push(script("echo '@applied'"), input.factsAfter);
   return recordedDetached(joinCommands(lines), recordDir, !confirm);
+}
+
+/**
+ * The apply exec with its files: they travel on its stdin and are received into the upload
+ * directory before the script starts (no SFTP session, no extra round trip).
+ */
+export function applyExec(
+  input: ApplyScriptInput,
+  uploads: readonly UploadFile[],
+): { command: ShellCommand; stdin: Buffer } {
+  const { receive, stdin } = filesOnStdin(input.uploadDir, uploads);
+  return { command: joinCommands([receive, applyScript(input)]), stdin };
 }
 
 /** The functions that put a run's backups back and run its handlers again (for an armed rollback). */

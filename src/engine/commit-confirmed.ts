@@ -29,7 +29,7 @@ import {
   restoredChecks,
   verifyChecks,
 } from './apply-result.js';
-import { type ApplyOutcome, applyScript, parseApplyOutput } from './apply-script.js';
+import { type ApplyOutcome, applyExec, parseApplyOutput } from './apply-script.js';
 import {
   armed,
   type FinalAction,
@@ -124,10 +124,10 @@ class CommitConfirmed {
   private async sendApply(): Promise<ApplyResult | undefined> {
     const { host, ctx, dir } = this;
     const input = { ...this.prepared.input, confirm: { dir, seconds: ctx.confirmSeconds } };
-    await host.session.upload(host.uploadDir, this.prepared.uploads);
+    const { command, stdin } = applyExec(input, this.prepared.uploads);
     this.sentAt = Date.now();
     const firstTimeoutMs = Math.min(ctx.applyTimeoutMs, Math.max(5000, (ctx.confirmSeconds * 1000) / 4));
-    const first = await host.session.exec(applyScript(input), { sudo: true, timeoutMs: firstTimeoutMs }).then(
+    const first = await host.session.exec(command, { sudo: true, stdin, timeoutMs: firstTimeoutMs }).then(
       (result) => ({ result }),
       (error: unknown) => ({ error }),
     );

@@ -132,6 +132,13 @@ export interface Handler {
    * handler is always disruptive.
    */
   mayCutSshPath?: { reconnectTo?: string };
+  /**
+   * What must hold after this handler ran (nginx serves after its reload), checked once per host
+   * whichever recipes notified it, and only when it ran.
+   */
+  verify?(after: HostFacts, ctx: PlanContext): Check[];
+  /** the facts `verify` reads (read again after the apply with those of the recipes that changed) */
+  facts?: FactSpec;
 }
 
 export interface Change {
@@ -234,6 +241,11 @@ export type Check =
       /** that probe's own parameters (made by its `check` function, so they have its type) */
       params: unknown;
       message: string;
+      /**
+       * probe kinds this check proves as well (a handshake that checks the served certificate
+       * is also a handshake): a check of such a kind in the same verification is not run again
+       */
+      covers?: readonly string[];
     };
 
 export interface CheckResult {
@@ -258,7 +270,7 @@ export interface ProbeKind<Params = unknown> {
   name: string;
   run(params: Params, message: string, target: ProbeTarget): Promise<CheckResult>;
   /** a Check that this probe runs */
-  check(params: Params, message: string): Check;
+  check(params: Params, message: string): Extract<Check, { kind: 'probe' }>;
 }
 
 /** Probe kinds by name, as the engine receives them. */

@@ -141,6 +141,14 @@ export class GatheredFacts implements HostFacts {
     return this.commands.get(id);
   }
 
+  /** These facts with those read again since (`newer`) in their place. */
+  updatedWith(newer: GatheredFacts): GatheredFacts {
+    return new GatheredFacts(
+      new Map([...this.files, ...newer.files]),
+      new Map([...this.commands, ...newer.commands]),
+    );
+  }
+
   /** The facts as they will be once `writes` are installed (recipes plan over earlier recipes' writes). */
   withWrites(writes: readonly FileWrite[]): GatheredFacts {
     if (writes.length === 0) return this;

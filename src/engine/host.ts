@@ -1,7 +1,7 @@
 /**
  * The work on one host: read its facts (taking the apply lock when applying), plan, and apply:
- * upload, one apply exec, verify, roll back when verification fails. Everything on the host's
- * one SSH connection, except a plan whose handlers may cut that connection (commit-confirmed.ts)
+ * one apply exec carrying the files, verify, roll back when verification fails. Everything on the
+ * host's one SSH connection, except a plan whose handlers may cut that connection (commit-confirmed.ts)
  * and an apply whose connection dropped: its outcome is read over one new connection (outcome.ts).
  */
 import { randomBytes } from 'node:crypto';
@@ -22,18 +22,25 @@ import {
 } from './apply-result.js';
 import {
   type ApplyScriptInput,
-  applyScript,
+  applyExec,
   type InstallFile,
   parseApplyOutput,
   rollbackScript,
 } from './apply-script.js';
 import { refusedRestore, unrestorable } from './backup-script.js';
 import { applyCommitConfirmed } from './commit-confirmed.js';
-import { factsBody, factsProblem, type GatheredFacts, type MergedFactSpec, parseFacts } from './facts.js';
+import {
+  factsBody,
+  factsProblem,
+  type GatheredFacts,
+  type MergedFactSpec,
+  mergeFactSpecs,
+  parseFacts,
+} from './facts.js';
 import { describeJournal, JOURNAL, parseJournal, parseResolution, resolveScript } from './journal.js';
 import { LOCKED_EXIT, type LockHolder, lockedError, lockHoldTail, lockPrelude } from './lock.js';
 import { type AfterReconnect, readOutcomeAfterReconnect } from './outcome.js';
-import { type HostPlan, type PlanOptions, planHost, type SelectedRecipe } from './plan.js';
+import { appliedChanges, type HostPlan, type PlanOptions, planHost, type SelectedRecipe } from './plan.js';
 import { runChecks } from './verify.js';
 
 export type { ApplyContext, ApplyResult } from './apply-result.js';
@@ -189,6 +196,7 @@ export function prepareApply(host: PreparedHost, runId: string): PreparedApply {
     }
   }
   const touches = plan.steps.flatMap((s) => s.touches ?? []);
+  const afterSpec = factsAfterSpec(host);
   const input: ApplyScriptInput = {
     runId,
     uploadDir: host.uploadDir,
@@ -197,10 +205,22 @@ export function prepareApply(host: PreparedHost, runId: string): PreparedApply {
     steps: plan.steps.map((s) => ({ summary: s.summary, command: s.command })),
     validate: plan.validate,
     handlers: plan.handlers,
-    factsAfter: factsBody(host.spec, { afterChange: true }),
+    factsAfter: factsBody(afterSpec, { afterChange: true }),
     ...(host.appliance.backupsKept === undefined ? {} : { backupsKept: host.appliance.backupsKept }),
   };
-  return { input, files, uploads };
+  return { input, afterSpec, files, uploads };
+}
+
+/**
+ * What is read again after applying: the facts of the recipes that changed and those the checks
+ * of the handlers that ran read, not the whole spec (what the others read did not change).
+ */
+export function factsAfterSpec(host: Pick<PreparedHost, 'plan' | 'selected'>): MergedFactSpec {
+  const changed = new Set(appliedChanges(host.plan).map((c) => c.recipe));
+  return mergeFactSpecs([
+    ...host.selected.filter(({ recipe }) => changed.has(recipe.name)).map(({ recipe }) => recipe.facts),
+    ...host.plan.handlers.flatMap((h) => h.facts ?? []),
+  ]);
 }
 
 export async function applyHost(host: PreparedHost, ctx: ApplyContext): Promise<ApplyResult> {
@@ -212,8 +232,7 @@ export async function applyHost(host: PreparedHost, ctx: ApplyContext): Promise<
 async function applyPlan(host: PreparedHost, ctx: ApplyContext): Promise<ApplyResult> {
   const prepared = prepareApply(host, ctx.runId);
   if (host.plan.commitConfirmed) return applyCommitConfirmed(host, ctx, prepared);
-  await host.session.upload(host.uploadDir, prepared.uploads);
-  const sent = await sendApply(host, ctx, prepared.input);
+  const sent = await sendApply(host, ctx, prepared);
   if (sent.kind === 'unknown') {
     await sent.reconnections.closeAll();
     return {
@@ -245,10 +264,11 @@ const moreSessions = (sent: { reconnections: { sessions: HostSession[] } }) => (
  * The one apply exec. When its connection drops (not a timeout, not a non-zero exit), its outcome
  * is read over a new connection (outcome.ts), or it is unknown.
  */
-async function sendApply(host: PreparedHost, ctx: ApplyContext, input: ApplyScriptInput): Promise<Sent> {
+async function sendApply(host: PreparedHost, ctx: ApplyContext, prepared: PreparedApply): Promise<Sent> {
+  const { command, stdin } = applyExec(prepared.input, prepared.uploads);
   const sentAt = Date.now();
   try {
-    const result = await host.session.exec(applyScript(input), { sudo: true, timeoutMs: ctx.applyTimeoutMs });
+    const result = await host.session.exec(command, { sudo: true, stdin, timeoutMs: ctx.applyTimeoutMs });
     const how = `(exit ${result.code}${result.signal ? `, ${result.signal}` : ''}): ${firstLine(result.stderr)}`;
     return { kind: 'output', output: result.stdout.toString('utf8'), how, session: host.session };
   } catch (err) {
@@ -263,7 +283,7 @@ async function sendApply(host: PreparedHost, ctx: ApplyContext, input: ApplyScri
 async function verifyApplied(
   host: PreparedHost,
   ctx: ApplyContext,
-  { input, files }: PreparedApply,
+  { input, files, afterSpec }: PreparedApply,
   sent: Exclude<Sent, { kind: 'unknown' }>,
 ): Promise<ApplyResult> {
   const name = host.appliance.name;
@@ -273,7 +293,8 @@ async function verifyApplied(
     const how = sent.kind === 'output' ? sent.how : '(its output was read after reconnecting)';
     return failed(applyFailure(host, input, outcome, how));
   }
-  const factsAfter = parseFacts(name, host.spec, output.slice(output.indexOf('@applied')));
+  const reread = parseFacts(name, afterSpec, output.slice(output.indexOf('@applied')));
+  const factsAfter = host.facts.updatedWith(reread);
   const checks = verifyChecks(host, factsAfter, ctx.now);
   const verification = await runChecks(checks, {
     address: ctx.address,
@@ -285,7 +306,7 @@ async function verifyApplied(
 
   // Verification failed: put the previous files back, run the handlers again, check it worked.
   const back = await session.exec(rollbackScript(input), { sudo: true, timeoutMs: ctx.applyTimeoutMs });
-  const restoredFacts = parseFacts(name, host.spec, back.stdout.toString('utf8'));
+  const restoredFacts = host.facts.updatedWith(parseFacts(name, afterSpec, back.stdout.toString('utf8')));
   const restoreChecks = restoredChecks(host, files, restoredFacts, ctx.now);
   const restoredResults = await runChecks(restoreChecks, {
     address: ctx.address,

@@ -22,7 +22,8 @@ function describe(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
 }
 
-function checkRequest(dir: string, files: readonly UploadFile[]): void {
+/** The directory is absolute and every name a unique plain file name (shared with stdin-files.ts). */
+export function checkUploadRequest(dir: string, files: readonly UploadFile[]): void {
   if (!dir.startsWith('/') || dir.includes('\0')) {
     throw new InputError(`internal: upload directory ${JSON.stringify(dir)} is not an absolute path`);
   }
@@ -71,7 +72,7 @@ export async function uploadFiles(
   dir: string,
   files: readonly UploadFile[],
 ): Promise<void> {
-  checkRequest(dir, files);
+  checkUploadRequest(dir, files);
   stats.sftpSessions++;
   const sftp = await call<SFTPWrapper>((cb) => client.sftp(cb)).catch((err: Error) => {
     throw new HostError('upload', `${name}: cannot open an SFTP channel: ${err.message}`, { cause: err });

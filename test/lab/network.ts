@@ -8,7 +8,8 @@
  *                                                          br-ext 198.51.100.129 ─ eth1/nic1 (unset)
  *
  * The relay listens on the appliance's loopback address and, per connection, connects from inside
- * the hub to the address the appliance's internal NIC was built with. Host-side addresses stay
+ * the hub to the address the appliance's internal NIC was built with (a second one does the same
+ * for :443, which a real appliance's management address serves too). Host-side addresses stay
  * loopback only; nothing is routed back to the host. The hub drops packets arriving on the wrong
  * side (rp_filter), like a DMZ firewall would, so a missing static route breaks SSH as it does on
  * real networks. Every namespace is named `rpctl-lab-<prefix>-...`, so `down` removes exactly this
@@ -107,31 +108,44 @@ export function removeApplianceNetwork(lab: NetworkLab, spec: Pick<ApplianceSpec
 }
 
 /**
- * The SSH relay at the appliance's loopback address. Its command line names the appliance's
- * directory (the connect script), so the lab's process clean-up finds and ends it with the appliance.
+ * The relays at the appliance's loopback address: SSH (22), and HTTPS (443), which a real
+ * appliance's management address serves too (rpctl's TLS probes after an nginx change). Their
+ * command lines name the appliance's directory (the connect scripts), so the lab's process
+ * clean-up finds and ends them with the appliance.
  */
 export async function startRelay(lab: NetworkLab, spec: ApplianceSpec): Promise<void> {
+  for (const port of RELAYED_PORTS) await startPortRelay(lab, spec, port);
+}
+
+const RELAYED_PORTS = [22, 443] as const;
+
+async function startPortRelay(lab: NetworkLab, spec: ApplianceSpec, port: number): Promise<void> {
   const dir = lab.applianceDir(spec.name);
-  const connect = join(dir, 'relay-connect.sh');
-  const target = `TCP:${labNics(spec).internalAddress}:22,bind=${MANAGEMENT_CLIENT}`;
+  const suffix = port === 22 ? '' : `-${port}`;
+  const connect = join(dir, `relay-connect${suffix}.sh`);
+  const target = `TCP:${labNics(spec).internalAddress}:${port},bind=${MANAGEMENT_CLIENT}`;
   writeFileSync(
     connect,
-    `#!/bin/sh\n# one SSH connection, from the management network inside the hub\nexec nsenter --net=/run/netns/${hubNetns(lab.prefix)} socat STDIO ${target}\n`,
+    `#!/bin/sh\n# one connection to :${port}, from the management network inside the hub\nexec nsenter --net=/run/netns/${hubNetns(lab.prefix)} socat STDIO ${target}\n`,
     { mode: 0o755 },
   );
   const log = openSync(join(dir, 'relay.log'), 'a');
-  const relay = spawn('socat', [`TCP-LISTEN:22,bind=${spec.address},fork,reuseaddr`, `EXEC:${connect}`], {
-    detached: true,
-    stdio: ['ignore', log, log],
-  });
+  const relay = spawn(
+    'socat',
+    [`TCP-LISTEN:${port},bind=${spec.address},fork,reuseaddr`, `EXEC:${connect}`],
+    {
+      detached: true,
+      stdio: ['ignore', log, log],
+    },
+  );
   closeSync(log);
   relay.unref();
-  writeFileSync(join(dir, 'relay.pid'), `${relay.pid}\n`);
+  writeFileSync(join(dir, `relay${suffix}.pid`), `${relay.pid}\n`);
   for (let i = 0; i < 100; i++) {
-    if (await listening(spec.address, 22)) return;
+    if (await listening(spec.address, port)) return;
     await new Promise((r) => setTimeout(r, 20));
   }
-  throw new Error(`lab: ${spec.name}: the SSH relay at ${spec.address}:22 did not start`);
+  throw new Error(`lab: ${spec.name}: the relay at ${spec.address}:${port} did not start`);
 }
 
 function listening(host: string, port: number): Promise<boolean> {

@@ -156,10 +156,17 @@ async function apply(fake: Partial<FakeHost>) {
     redactor: new Redactor(),
   });
   const first = session(host, () => sentAt);
-  const upload = first.upload;
-  first.upload = async (...args) => {
-    sentAt = Date.now();
-    return upload(...args);
+  const exec = first.exec;
+  first.exec = async (command, options) => {
+    // the apply exec: its files travel on its stdin, no SFTP upload
+    if (command.text.includes('setsid -w sh -c')) {
+      expect(options?.stdin?.toString()).toBe('new');
+      sentAt = Date.now();
+    }
+    return exec(command, options);
+  };
+  first.upload = async () => {
+    throw new Error('an apply opens no SFTP session');
   };
   const prepared: PreparedHost = {
     appliance: applianceConfig(),

@@ -39,8 +39,14 @@ import {
 } from './facts.js';
 import { describeJournal, JOURNAL, parseJournal, parseResolution, resolveScript } from './journal.js';
 import { LOCKED_EXIT, type LockHolder, lockedError, lockHoldTail, lockPrelude } from './lock.js';
-import { type AfterReconnect, readOutcomeAfterReconnect } from './outcome.js';
+import {
+  type AfterReconnect,
+  afterApplyError,
+  readOutcomeAfterReconnect,
+  timedOutOutcome,
+} from './outcome.js';
 import { appliedChanges, type HostPlan, type PlanOptions, planHost, type SelectedRecipe } from './plan.js';
+import { Reconnections } from './reconnections.js';
 import { runChecks } from './verify.js';
 
 export type { ApplyContext, ApplyResult } from './apply-result.js';
@@ -261,8 +267,8 @@ const moreSessions = (sent: { reconnections: { sessions: HostSession[] } }) => (
 });
 
 /**
- * The one apply exec. When its connection drops (not a timeout, not a non-zero exit), its outcome
- * is read over a new connection (outcome.ts), or it is unknown.
+ * The one apply exec. When its connection drops, its outcome is read over a new connection
+ * (outcome.ts), or it is unknown; an apply that outlives its timeout is unknown too.
  */
 async function sendApply(host: PreparedHost, ctx: ApplyContext, prepared: PreparedApply): Promise<Sent> {
   const { command, stdin } = applyExec(prepared.input, prepared.uploads);
@@ -272,9 +278,18 @@ async function sendApply(host: PreparedHost, ctx: ApplyContext, prepared: Prepar
     const how = `(exit ${result.code}${result.signal ? `, ${result.signal}` : ''}): ${firstLine(result.stderr)}`;
     return { kind: 'output', output: result.stdout.toString('utf8'), how, session: host.session };
   } catch (err) {
-    if (!(err instanceof HostError) || err.reason !== 'connection') throw err;
+    const next = err instanceof HostError ? afterApplyError(err.reason) : 'error';
+    if (next === 'error') throw err;
     const name = host.appliance.name;
-    const lost = withoutHostName(name, err.message);
+    if (next === 'unknown') {
+      const error = timedOutOutcome(name, ctx.runId, ctx.applyTimeoutMs);
+      return {
+        kind: 'unknown',
+        error,
+        reconnections: new Reconnections(ctx, host.appliance.ssh.host, { connections: 0 }),
+      };
+    }
+    const lost = withoutHostName(name, (err as HostError).message);
     return readOutcomeAfterReconnect(ctx, { name, address: host.appliance.ssh.host, sentAt, lost });
   }
 }

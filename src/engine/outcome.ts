@@ -90,6 +90,24 @@ export function unknownOutcome(
   );
 }
 
+/**
+ * The apply exec failed with `reason`: how its outcome is known. A dropped connection is read
+ * back over a new one; a timeout on a live connection leaves the detached apply running, so its
+ * outcome is unknown (never "failed": it may still complete); anything else is the apply's error.
+ */
+export function afterApplyError(reason: string): 'reconnect' | 'unknown' | 'error' {
+  if (reason === 'connection') return 'reconnect';
+  return reason === 'timeout' ? 'unknown' : 'error';
+}
+
+/** The one-line error of an apply that outlived its timeout on a live connection. */
+export function timedOutOutcome(name: string, runId: string, timeoutMs: number): HostError {
+  return new HostError(
+    'outcome-unknown',
+    `${name}: the apply did not finish within ${timeoutMs / 1000} s and goes on on the appliance: its outcome is unknown; check ${outcomeDir(runId)} on the appliance, then run plan`,
+  );
+}
+
 export type AfterReconnect =
   | { kind: 'read'; output: string; session: HostSession; reconnections: Reconnections; note: string }
   | { kind: 'unknown'; error: HostError; reconnections: Reconnections };

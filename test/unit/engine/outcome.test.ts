@@ -7,10 +7,12 @@ import { describe, expect, it } from 'vitest';
 import type { ApplyContext } from '../../../src/engine/apply-result.js';
 import { recordedDetached } from '../../../src/engine/confirm-script.js';
 import {
+  afterApplyError,
   nextOutcomeStep,
   outcomeReadScript,
   parseOutcomeRead,
   readOutcomeAfterReconnect,
+  timedOutOutcome,
   unknownOutcome,
 } from '../../../src/engine/outcome.js';
 import { HostError } from '../../../src/errors.js';
@@ -168,5 +170,21 @@ describe('readOutcomeAfterReconnect', () => {
     expect(read.kind).toBe('unknown');
     if (read.kind === 'unknown') expect(read.error.message).toContain('still running 5 s after it was sent');
     expect(Date.now() - started).toBeLessThan(2000);
+  });
+});
+
+describe('an apply exec that failed', () => {
+  it('a dropped connection is read back; a timeout is unknown, never failed; anything else is the error', () => {
+    expect(afterApplyError('connection')).toBe('reconnect');
+    expect(afterApplyError('timeout')).toBe('unknown');
+    expect(afterApplyError('sudo-auth')).toBe('error');
+  });
+
+  it('says the timed-out apply goes on and where its outcome is', () => {
+    const error = timedOutOutcome('rp1', 'RUN', 300_000);
+    expect(error.reason).toBe('outcome-unknown');
+    expect(error.message).toBe(
+      'rp1: the apply did not finish within 300 s and goes on on the appliance: its outcome is unknown; check /var/lib/rpctl/outcome/RUN on the appliance, then run plan',
+    );
   });
 });

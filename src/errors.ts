@@ -64,7 +64,6 @@ export type HostErrorReason =
   | 'connection'
   | 'timeout'
   | 'stream'
-  | 'upload'
   | 'sudo'
   | 'sudo-auth'
   // reading facts and planning (the engine and the recipes' planners)

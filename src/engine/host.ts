@@ -46,7 +46,7 @@ import {
   timedOutOutcome,
 } from './outcome.js';
 import { appliedChanges, type HostPlan, type PlanOptions, planHost, type SelectedRecipe } from './plan.js';
-import { Reconnections } from './reconnections.js';
+import type { Reconnections } from './reconnections.js';
 import { runChecks } from './verify.js';
 
 export type { ApplyContext, ApplyResult } from './apply-result.js';
@@ -240,7 +240,7 @@ async function applyPlan(host: PreparedHost, ctx: ApplyContext): Promise<ApplyRe
   if (host.plan.commitConfirmed) return applyCommitConfirmed(host, ctx, prepared);
   const sent = await sendApply(host, ctx, prepared);
   if (sent.kind === 'unknown') {
-    await sent.reconnections.closeAll();
+    await sent.reconnections?.closeAll();
     return {
       status: 'unknown',
       error: sent.error,
@@ -260,11 +260,11 @@ async function applyPlan(host: PreparedHost, ctx: ApplyContext): Promise<ApplyRe
 type Sent =
   | { kind: 'output'; output: string; how: string; session: HostSession }
   | Extract<AfterReconnect, { kind: 'read' }>
-  | Extract<AfterReconnect, { kind: 'unknown' }>;
+  /** no `reconnections`: the apply outlived its timeout on a live connection, none was opened */
+  | { kind: 'unknown'; error: HostError; reconnections?: Reconnections };
 
-const moreSessions = (sent: { reconnections: { sessions: HostSession[] } }) => ({
-  moreSessions: sent.reconnections.sessions.map((s) => s.stats),
-});
+const moreSessions = (sent: { reconnections?: { sessions: HostSession[] } }) =>
+  sent.reconnections ? { moreSessions: sent.reconnections.sessions.map((s) => s.stats) } : {};
 
 /**
  * The one apply exec. When its connection drops, its outcome is read over a new connection
@@ -281,14 +281,8 @@ async function sendApply(host: PreparedHost, ctx: ApplyContext, prepared: Prepar
     const next = err instanceof HostError ? afterApplyError(err.reason) : 'error';
     if (next === 'error') throw err;
     const name = host.appliance.name;
-    if (next === 'unknown') {
-      const error = timedOutOutcome(name, ctx.runId, ctx.applyTimeoutMs);
-      return {
-        kind: 'unknown',
-        error,
-        reconnections: new Reconnections(ctx, host.appliance.ssh.host, { connections: 0 }),
-      };
-    }
+    if (next === 'unknown')
+      return { kind: 'unknown', error: timedOutOutcome(name, ctx.runId, ctx.applyTimeoutMs) };
     const lost = withoutHostName(name, (err as HostError).message);
     return readOutcomeAfterReconnect(ctx, { name, address: host.appliance.ssh.host, sentAt, lost });
   }

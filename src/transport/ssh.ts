@@ -1,6 +1,6 @@
 /**
  * `openSession`: the one SSH connection rpctl makes to a host in a run, over ssh2. Every exec,
- * sudo exec, long-lived command and SFTP upload of that host goes over it.
+ * sudo exec, long-lived command and terminal of that host goes over it.
  *
  *   const handshakeLimit = pLimit(64);
  *   const jumpHosts = new JumpHosts();
@@ -11,7 +11,7 @@
  *
  * Failures are `HostError`s with a one-line message naming the target: reasons `config`, `unreachable`,
  * `handshake`, `auth`, `host-key-mismatch`, `host-key-unknown`, `host-key-revoked`, `sudo-auth`,
- * `sudo`, `timeout`, `connection`, `upload`, `stream`.
+ * `sudo`, `timeout`, `connection`, `stream`.
  */
 import type { LimitFunction } from 'p-limit';
 import { HostError } from '../errors.js';
@@ -31,8 +31,7 @@ import type { ShellCommand } from './shell.js';
 import { SshConfigError } from './ssh-config.js';
 import type { SshTarget } from './target.js';
 import { openTerminal, type Terminal, type TerminalOptions } from './terminal.js';
-import type { ExecOptions, ExecResult, ExecStream, HostSession, SessionStats, UploadFile } from './types.js';
-import { uploadFiles } from './upload.js';
+import type { ExecOptions, ExecResult, ExecStream, HostSession, SessionStats } from './types.js';
 
 export { JumpHosts } from './jump-hosts.js';
 
@@ -227,12 +226,6 @@ class SshSession implements HostSession {
 
   execStream(command: ShellCommand, options?: Omit<ExecOptions, 'timeoutMs'>): Promise<ExecStream> {
     return execStream(this.ctx, command, options);
-  }
-
-  upload(dir: string, files: readonly UploadFile[]): Promise<void> {
-    const lost = this.lost;
-    if (lost) return Promise.reject(new HostError('connection', `${this.name}: ${lost}`));
-    return uploadFiles(this.connection.client, this.name, this.counters as SessionStats, dir, files);
   }
 
   terminal(options?: TerminalOptions): Promise<Terminal> {

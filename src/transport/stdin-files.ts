@@ -9,12 +9,28 @@
  * With sudo, the caller's stdin reaches the command only after sudo has taken the password
  * (exec.ts), so the files are never fed to sudo's password prompt.
  */
+import { InputError } from '../errors.js';
 import { joinCommands, type ShellCommand, sh } from './shell.js';
 import type { UploadFile } from './types.js';
-import { checkUploadRequest } from './upload.js';
 
 /** exit status of a receive that failed (before anything else of the command ran) */
 export const RECEIVE_FAILED_EXIT = 30;
+
+/** The directory is absolute and every name a unique plain file name. */
+export function checkUploadRequest(dir: string, files: readonly UploadFile[]): void {
+  if (!dir.startsWith('/') || dir.includes('\0')) {
+    throw new InputError(`internal: upload directory ${JSON.stringify(dir)} is not an absolute path`);
+  }
+  const seen = new Set<string>();
+  for (const { name } of files) {
+    if (name === '' || name === '.' || name === '..' || /[/\0]/.test(name) || seen.has(name)) {
+      throw new InputError(
+        `internal: upload file name ${JSON.stringify(name)} is not a unique plain file name`,
+      );
+    }
+    seen.add(name);
+  }
+}
 
 export interface StdinFiles {
   /** run first in the command: creates `dir` and reads every file from stdin into it */

@@ -1,6 +1,7 @@
 /**
  * What the engine needs from an SSH connection to one host. Implemented over ssh2 by
- * src/transport/ssh.ts: one connection per host per run, every exec and upload on it.
+ * src/transport/ssh.ts: one connection per host per run, every exec on it (files travel on an
+ * exec's stdin: stdin-files.ts).
  */
 import type { ShellCommand } from './shell.js';
 import type { Terminal, TerminalOptions } from './terminal.js';
@@ -65,11 +66,6 @@ export interface HostSession {
   exec(command: ShellCommand, options?: ExecOptions): Promise<ExecResult>;
   /** start a command and keep its channel open */
   execStream(command: ShellCommand, options?: Omit<ExecOptions, 'timeoutMs'>): Promise<ExecStream>;
-  /**
-   * Create `dir` with mode 0700 (failing if it exists) and write `files` into it over SFTP on this
-   * same connection.
-   */
-  upload(dir: string, files: readonly UploadFile[]): Promise<void>;
   /**
    * A program on a pseudo-terminal (see terminal.ts): the login shell, which runs ~/.profile, or
    * `options.command`. For console conversations: PAM's password change, an install wizard.

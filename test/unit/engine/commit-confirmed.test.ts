@@ -97,7 +97,6 @@ function session(host: FakeHost, started: () => number): HostSession {
     execStream: async () => {
       throw new Error('not used');
     },
-    upload: async () => {},
     terminal: async () => {
       throw new Error('not used');
     },
@@ -164,9 +163,6 @@ async function apply(fake: Partial<FakeHost>) {
       sentAt = Date.now();
     }
     return exec(command, options);
-  };
-  first.upload = async () => {
-    throw new Error('an apply opens no SFTP session');
   };
   const prepared: PreparedHost = {
     appliance: applianceConfig(),

@@ -111,7 +111,6 @@ describe('readOutcomeAfterReconnect', () => {
     execStream: async () => {
       throw new Error('not used');
     },
-    upload: async () => {},
     terminal: async () => {
       throw new Error('not used');
     },

@@ -17,7 +17,6 @@ function session(): HostSession {
     execStream: async () => {
       throw new Error('not used');
     },
-    upload: async () => {},
     terminal: async () => {
       throw new Error('not used');
     },
